@@ -1,0 +1,11 @@
+// @ts-check
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Native or connection-holding packages stay outside the bundle.
+  serverExternalPackages: ["ssh2", "bullmq", "ioredis", "@libsql/client", "libsql", "@prisma/adapter-libsql", "@prisma/client"],
+  typescript: { ignoreBuildErrors: false },
+};
+
+export default nextConfig;

@@ -1,0 +1,62 @@
+# Shared by scripts/start.sh and scripts/test.sh: install whatever is missing, and
+# nothing that is already there, so both commands are idempotent and fast the
+# second time. Sourced, not run.
+
+log() { printf '\033[1;34m[rampart]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[rampart]\033[0m %s\n' "$*" >&2; exit 1; }
+
+# ensure_apt PKG... — installs Debian packages that are not installed yet (needs root).
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} — install them (apt-get install ${missing[*]}) or run this as root"
+  log "installing ${missing[*]} (apt-get)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# A hash of files, to tell whether a generated artefact is stale.
+hash_files() {
+  find "$@" -type f ! -path 'server/generated/*' -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+}
+
+ensure_node_modules() {
+  local want; want=$(sha256sum package-lock.json | cut -c1-16)
+  if [ -f node_modules/.rampart-lock-hash ] && [ "$(cat node_modules/.rampart-lock-hash)" = "$want" ]; then return 0; fi
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$want" > node_modules/.rampart-lock-hash
+}
+
+ensure_prisma_client() {
+  local want; want=$(hash_files prisma/schema.prisma package-lock.json)
+  if [ -f server/generated/.hash ] && [ "$(cat server/generated/.hash)" = "$want" ]; then return 0; fi
+  log "generating the Prisma client"
+  node_modules/.bin/prisma generate >/dev/null 2>&1 || die "prisma generate failed"
+  echo "$want" > server/generated/.hash
+}
+
+# Builds the console (next build) and the worker (esbuild) when their sources changed.
+ensure_build() {
+  local want; want=$(hash_files app components server workers scripts prisma next.config.js postcss.config.mjs tsconfig.json package-lock.json)
+  if [ -f .next/BUILD_ID ] && [ -f dist/worker.mjs ] && [ -f .rampart-build-stamp ] && [ "$(cat .rampart-build-stamp)" = "$want" ]; then return 0; fi
+  log "building the console and the worker (about a minute)"
+  bash scripts/build-node.sh
+  NEXT_TELEMETRY_DISABLED=1 node_modules/.bin/next build > /tmp/rampart-next-build.log 2>&1 || { tail -40 /tmp/rampart-next-build.log >&2; die "next build failed (full log: /tmp/rampart-next-build.log)"; }
+  echo "$want" > .rampart-build-stamp
+}
+
+load_dotenv() {
+  if [ -f .env ]; then set -a; . ./.env; set +a; fi
+}
+
+# Applies committed migrations; prints one line and fails if the database cannot be used.
+migrate() {
+  local out
+  if ! out=$(node_modules/.bin/prisma migrate deploy 2>&1); then
+    die "database migration failed: $(printf '%s\n' "$out" | grep -v '^\s*$' | grep -iv 'prisma config\|schema loaded\|datasource' | tail -1)"
+  fi
+}

@@ -1,0 +1,39 @@
+// Run by scripts/start.sh before starting anything: one clear line and exit 1 on
+// any problem, so an operator never sees a stack trace for a typo in a setting.
+//   --stage=config    environment variables and the data directory
+//   --stage=services  the database (migrated) and Redis answer
+import { mkdir, access, constants } from "node:fs/promises";
+import { ConfigError, loadEnv } from "@/server/env";
+import { checkDatabase } from "@/server/preflight";
+import { pingRedis } from "@/server/queue/redis";
+
+async function main() {
+  const stage = process.argv.find((a) => a.startsWith("--stage="))?.slice("--stage=".length) ?? "config";
+  const env = loadEnv();
+  if (stage === "config") {
+    await mkdir(env.DATA_DIR, { recursive: true }).catch(() => {});
+    await access(env.DATA_DIR, constants.W_OK).catch(() => {
+      throw new Error(`DATA_DIR ${env.DATA_DIR} is not a writable directory`);
+    });
+    const file = env.DATABASE_URL.slice("file:".length);
+    const dir = file.slice(0, file.lastIndexOf("/")) || "/";
+    await access(dir, constants.W_OK).catch(() => {
+      throw new Error(`DATABASE_URL points into ${dir}, which does not exist or is not writable`);
+    });
+    return;
+  }
+  const db = await checkDatabase(env.DATABASE_URL);
+  await db.$disconnect();
+  await pingRedis(env.REDIS_URL).catch((err: Error) => {
+    throw new Error(`${err.message} (check REDIS_URL)`);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    const msg = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`rampart: ${msg}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Starts Rampart: installs what is missing, builds if needed, migrates the database,
+# then runs Redis (unless REDIS_URL is set), the worker and the console together.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/setup.sh
+export NEXT_TELEMETRY_DISABLED=1
+load_dotenv
+
+command -v node >/dev/null || die "Node.js 20 or newer is needed"
+if [ -z "${REDIS_URL:-}" ]; then ensure_apt redis-server; fi
+ensure_node_modules
+ensure_prisma_client
+ensure_build
+node dist/preflight.mjs --stage=config
+migrate
+exec node scripts/supervise.mjs

@@ -1,0 +1,180 @@
+// Runs Rampart's processes together: Redis (unless REDIS_URL is set), the worker
+// and the console. Prints the URL once the console answers. On SIGTERM/SIGINT it
+// stops the console and the worker gracefully (they finish what they are doing),
+// then Redis. A worker that dies is restarted; if the console dies, all stop.
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+const env = { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" };
+const port = Number(env.PORT || 3000);
+const bind = env.BIND_ADDRESS || "127.0.0.1";
+const dataDir = path.resolve(env.DATA_DIR || "./data");
+const redisPort = Number(env.REDIS_PORT || 6390);
+const logDir = path.join(dataDir, "logs");
+mkdirSync(logDir, { recursive: true });
+
+const say = (msg) => process.stderr.write(`\x1b[1;34m[rampart]\x1b[0m ${msg}\n`);
+const fail = (msg) => {
+  process.stderr.write(`\x1b[1;31m[rampart]\x1b[0m ${msg}\n`);
+  process.exit(1);
+};
+
+const children = new Map(); // name -> ChildProcess
+let stopping = false;
+
+function start(name, cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { env, stdio: opts.stdio ?? ["ignore", "inherit", "inherit"] });
+  children.set(name, child);
+  child.on("exit", (code, signal) => {
+    children.delete(name);
+    opts.onExit?.(code, signal);
+  });
+  return child;
+}
+
+function redisAnswers(p) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port: p });
+    let buf = "";
+    s.setTimeout(500, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on("connect", () => s.write("PING\r\n"));
+    s.on("data", (d) => {
+      buf += d;
+      if (buf.includes("\r\n")) {
+        s.destroy();
+        resolve(buf.startsWith("+PONG") || buf.startsWith("-NOAUTH"));
+      }
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+async function waitFor(check, ms, what) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`${what} did not come up within ${ms / 1000} s`);
+}
+
+async function startRedis() {
+  const dir = path.join(dataDir, "redis");
+  mkdirSync(dir, { recursive: true });
+  const pidfile = path.join(dir, "redis.pid");
+  // A Redis of ours left over from a start that was killed: stop it, by its PID.
+  if (existsSync(pidfile)) {
+    const pid = Number(readFileSync(pidfile, "utf8").trim());
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      if (comm.startsWith("redis-server")) {
+        say(`stopping a Redis left over from an earlier start (pid ${pid})`);
+        process.kill(pid, "SIGTERM");
+        await waitFor(async () => !existsSync(`/proc/${pid}`), 10_000, "the old Redis to stop");
+      }
+    } catch {
+      /* not running */
+    }
+  }
+  if (await redisAnswers(redisPort)) fail(`port ${redisPort} is already used by another Redis; set REDIS_PORT to a free port, or REDIS_URL to use that server`);
+  const log = openSync(path.join(logDir, "redis.log"), "a");
+  const args = [
+    "--port", String(redisPort), "--bind", "127.0.0.1", "--protected-mode", "yes",
+    "--dir", dir, "--pidfile", pidfile, "--daemonize", "no",
+    "--appendonly", "yes", "--maxmemory-policy", "noeviction", "--save", "",
+  ];
+  start("redis", "redis-server", args, {
+    stdio: ["ignore", log, log],
+    onExit: (code, signal) => {
+      if (!stopping) {
+        say(`Redis exited (${signal ?? code}); stopping Rampart. See ${path.join(logDir, "redis.log")}`);
+        void stopAll(1);
+      }
+    },
+  });
+  await waitFor(() => redisAnswers(redisPort), 10_000, `Redis on port ${redisPort}`);
+  env.REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+}
+
+let workerRestarts = 0;
+function startWorker() {
+  start("worker", process.execPath, ["dist/worker.mjs"], {
+    onExit: (code, signal) => {
+      if (stopping) return;
+      if (code === 1 && workerRestarts === 0 && !signal) return void stopAll(1); // refused to start: its message says why
+      workerRestarts++;
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(workerRestarts, 5));
+      say(`worker exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);
+      setTimeout(() => !stopping && startWorker(), delay);
+    },
+  });
+}
+
+function startWeb() {
+  start("web", process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", bind], {
+    stdio: ["ignore", openSync(path.join(logDir, "web.log"), "a"), "inherit"],
+    onExit: (code, signal) => {
+      if (!stopping) {
+        say(`the console exited (${signal ?? `code ${code}`}); stopping Rampart. See ${path.join(logDir, "web.log")}`);
+        void stopAll(1);
+      }
+    },
+  });
+}
+
+async function consoleAnswers() {
+  try {
+    const res = await fetch(`http://${bind === "0.0.0.0" ? "127.0.0.1" : bind}:${port}/api/trpc/system.status`);
+    return res.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+function stopChild(name, timeoutMs) {
+  const child = children.get(name);
+  if (!child) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      say(`${name} did not stop within ${timeoutMs / 1000} s; killing it`);
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+async function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  say("stopping: the console and the worker finish what they are doing");
+  const workerTimeout = Number(env.WORKER_SHUTDOWN_TIMEOUT_MS || 30_000) + 10_000;
+  await Promise.all([stopChild("web", 15_000), stopChild("worker", workerTimeout)]);
+  await stopChild("redis", 15_000);
+  say("stopped");
+  process.exit(code);
+}
+
+process.on("SIGTERM", () => void stopAll(0));
+process.on("SIGINT", () => void stopAll(0));
+
+const t0 = Date.now();
+if (!env.REDIS_URL) await startRedis();
+try {
+  execFileSync(process.execPath, ["dist/preflight.mjs", "--stage=services"], { env, stdio: ["ignore", "inherit", "inherit"] });
+} catch {
+  await stopAll(1);
+}
+startWorker();
+startWeb();
+await waitFor(consoleAnswers, 60_000, "The console");
+const host = bind === "0.0.0.0" || bind === "127.0.0.1" ? "localhost" : bind;
+say(`Rampart is up at http://${host}:${port} (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; data in ${dataDir}; logs in ${logDir})`);

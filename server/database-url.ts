@@ -1,0 +1,20 @@
+// Where the database lives. Kept free of other imports so prisma.config.ts,
+// the start script and server/env.ts all resolve it the same way.
+import path from "node:path";
+
+export const DEFAULT_DATA_DIR = "./data";
+
+export function resolveDataDir(source: NodeJS.ProcessEnv): string {
+  return path.resolve(source.DATA_DIR && source.DATA_DIR.trim() !== "" ? source.DATA_DIR : DEFAULT_DATA_DIR);
+}
+
+/** DATABASE_URL if set, else a SQLite file in DATA_DIR. Relative file: paths are made absolute. */
+export function resolveDatabaseUrl(source: NodeJS.ProcessEnv): string {
+  const raw = source.DATABASE_URL?.trim();
+  if (!raw) return `file:${path.join(resolveDataDir(source), "rampart.db")}`;
+  if (raw.startsWith("file:")) {
+    const file = raw.slice("file:".length);
+    return `file:${path.resolve(file)}`;
+  }
+  return raw;
+}

@@ -1,0 +1,23 @@
+// The Prisma client, one per process. SQLite through the libSQL driver adapter:
+// no engine binaries, works offline. WAL + busy_timeout let the web process and
+// the worker write the same file without "database is locked" errors.
+import { PrismaLibSQL } from "@prisma/adapter-libsql";
+import { PrismaClient } from "./generated/prisma/client";
+import { env } from "./env";
+
+export type Db = PrismaClient;
+
+export async function createDb(url: string): Promise<Db> {
+  const db = new PrismaClient({ adapter: new PrismaLibSQL({ url }) });
+  await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+  await db.$queryRawUnsafe("PRAGMA busy_timeout = 5000");
+  return db;
+}
+
+const globalForDb = globalThis as unknown as { rampartDb?: Promise<Db> };
+
+/** The process-wide client (kept across Next.js dev reloads). */
+export function db(): Promise<Db> {
+  globalForDb.rampartDb ??= createDb(env().DATABASE_URL);
+  return globalForDb.rampartDb;
+}

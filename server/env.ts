@@ -1,0 +1,83 @@
+// Configuration, validated once. Every message names the variable and the problem,
+// so a bad start prints one line an operator can act on.
+import { z } from "zod";
+import { resolveDataDir, resolveDatabaseUrl } from "./database-url";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 65535")
+    .max(65535, "must be between 1 and 65535")
+    .default(fallback);
+
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(max, `must be at most ${max}`).default(fallback);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+  PORT: port(3000),
+  BIND_ADDRESS: z.string().min(1).default("127.0.0.1"),
+  DATA_DIR: z.string().min(1),
+  DATABASE_URL: z
+    .string()
+    .refine((u) => u.startsWith("file:"), "must be a SQLite URL such as file:/var/lib/rampart/rampart.db (PostgreSQL is not supported yet)"),
+  REDIS_URL: z
+    .string()
+    .refine((u) => /^rediss?:\/\//.test(u), "must start with redis:// or rediss://")
+    .refine((u) => {
+      try {
+        new URL(u);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "is not a valid URL"),
+  REDIS_PORT: port(6390),
+  WORKER_CONCURRENCY: positiveInt(4, 64),
+  WORKER_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000, 600_000),
+  DISK_MIN_FREE_MB: positiveInt(1024, 10_000_000),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Parses a process environment. Throws ConfigError with a one-line message. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
+  const redisPort = blankToUndefined(source.REDIS_PORT) ?? "6390";
+  const input = {
+    NODE_ENV: blankToUndefined(source.NODE_ENV),
+    PORT: blankToUndefined(source.PORT),
+    BIND_ADDRESS: blankToUndefined(source.BIND_ADDRESS),
+    DATA_DIR: resolveDataDir(source),
+    DATABASE_URL: resolveDatabaseUrl(source),
+    REDIS_URL: blankToUndefined(source.REDIS_URL) ?? `redis://127.0.0.1:${redisPort}`,
+    REDIS_PORT: redisPort,
+    WORKER_CONCURRENCY: blankToUndefined(source.WORKER_CONCURRENCY),
+    WORKER_SHUTDOWN_TIMEOUT_MS: blankToUndefined(source.WORKER_SHUTDOWN_TIMEOUT_MS),
+    DISK_MIN_FREE_MB: blankToUndefined(source.DISK_MIN_FREE_MB),
+    LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),
+  };
+  const parsed = EnvSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const got = (input as Record<string, unknown>)[name];
+      return `${name} ${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+let cached: Env | undefined;
+/** The process's configuration, parsed on first use. */
+export function env(): Env {
+  cached ??= loadEnv();
+  return cached;
+}

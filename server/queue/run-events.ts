@@ -1,0 +1,115 @@
+// Run events: written by the worker, stored in the database (the record), then
+// published on Redis (the fast path for live followers). seq is assigned here,
+// dense per run, so followers can resume after a reconnect without gaps or repeats.
+import type { Redis } from "ioredis";
+import type { Db } from "../db";
+import { redisKeys } from "./names";
+import { type EventLevel, type RunEventDto, type RunStatus, isTerminal } from "../schemas/run";
+
+const REDACTED = "[redacted]";
+
+export class RunReporter {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly secrets = new Set<string>();
+
+  private constructor(
+    private readonly db: Db,
+    private readonly publisher: Redis | null,
+    readonly runId: string,
+    private nextSeq: number,
+  ) {}
+
+  /** Continues a run's event sequence where the database left it (a resumed run keeps counting). */
+  static async open(db: Db, publisher: Redis | null, runId: string): Promise<RunReporter> {
+    return new RunReporter(db, publisher, runId, (await maxSeq(db, runId)) + 1);
+  }
+
+  /** Values that must never appear in an event (passwords, tokens): replaced before storing. */
+  addSecret(value: string): void {
+    if (value.length >= 4) this.secrets.add(value);
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join(REDACTED);
+    return out;
+  }
+
+  info(text: string, host?: string) {
+    return this.emit("info", text, host);
+  }
+  warn(text: string, host?: string) {
+    return this.emit("warn", text, host);
+  }
+  error(text: string, host?: string) {
+    return this.emit("error", text, host);
+  }
+
+  /** Appends one event. Calls are serialised so seq order = storage order = publish order. */
+  emit(level: EventLevel, text: string, host?: string | null): Promise<RunEventDto> {
+    const next = this.chain.then(() => this.append(level, this.redact(text), host ?? null));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async append(level: EventLevel, text: string, host: string | null): Promise<RunEventDto> {
+    for (let attempt = 0; ; attempt++) {
+      const seq = this.nextSeq;
+      try {
+        const row = await this.db.runEvent.create({ data: { runId: this.runId, seq, level, host, text } });
+        this.nextSeq = seq + 1;
+        const dto: RunEventDto = { runId: this.runId, seq, time: row.time, level, host, text };
+        await publishEvent(this.publisher, dto);
+        return dto;
+      } catch (err) {
+        // Another writer took this seq (a worker that was presumed dead): continue after it.
+        if (isUniqueViolation(err) && attempt < 5) {
+          this.nextSeq = (await maxSeq(this.db, this.runId)) + 1;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+async function maxSeq(db: Db, runId: string): Promise<number> {
+  const agg = await db.runEvent.aggregate({ where: { runId }, _max: { seq: true } });
+  return agg._max.seq ?? 0;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: string }).code === "P2002";
+}
+
+async function publishEvent(publisher: Redis | null, dto: RunEventDto): Promise<void> {
+  if (!publisher) return;
+  try {
+    const payload = JSON.stringify(dto);
+    await publisher.publish(redisKeys.runEventsChannel(dto.runId), payload);
+    if (dto.level === "status") await publisher.publish(redisKeys.runsChannel, payload);
+  } catch {
+    // Followers also poll the database, so a lost publish only delays an event.
+  }
+}
+
+/**
+ * Moves a run to a terminal state exactly once and tells followers. Returns false if
+ * the run had already ended (another worker or the reconciler got there first).
+ */
+export async function finishRun(
+  db: Db,
+  reporter: RunReporter,
+  status: Extract<RunStatus, "succeeded" | "failed" | "cancelled">,
+  outcome: string,
+): Promise<boolean> {
+  const { count } = await db.run.updateMany({
+    where: { id: reporter.runId, status: { in: ["queued", "running"] } },
+    data: { status, outcome: reporter.redact(outcome), finishedAt: new Date() },
+  });
+  if (count === 0) return false;
+  await reporter.emit("status", status);
+  return true;
+}
+
+export const isTerminalStatusEvent = (e: Pick<RunEventDto, "level" | "text">) => e.level === "status" && isTerminal(e.text);

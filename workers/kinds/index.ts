@@ -1,0 +1,8 @@
+import type { RunKind } from "@/server/schemas/run";
+import type { RunKindHandler } from "./types";
+import { systemCheck } from "./system-check";
+
+/** Every run kind the worker knows, by name. */
+export const kinds: Record<RunKind, RunKindHandler> = {
+  "system-check": systemCheck as unknown as RunKindHandler,
+};

@@ -1,0 +1,32 @@
+// The contract every run kind implements. The processor owns the run's lifecycle
+// (status, heartbeat, outcome); a kind only does its work and reports progress.
+import type { z } from "zod";
+import type { Redis } from "ioredis";
+import type { Queue } from "bullmq";
+import type { Db } from "@/server/db";
+import type { Env } from "@/server/env";
+import type { RunReporter } from "@/server/queue/run-events";
+
+export interface KindContext<I> {
+  runId: string;
+  input: I;
+  reporter: RunReporter;
+  db: Db;
+  redis: Redis;
+  queue: Queue;
+  env: Env;
+  /** Aborted when the run is cancelled or the worker must stop now. */
+  signal: AbortSignal;
+  /** Is this run being resumed after a worker died? */
+  resumed: boolean;
+}
+
+export interface KindResult {
+  status: "succeeded" | "failed";
+  outcome: string;
+}
+
+export interface RunKindHandler<S extends z.ZodType = z.ZodType> {
+  input: S;
+  run(ctx: KindContext<z.infer<S>>): Promise<KindResult>;
+}

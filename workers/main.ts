@@ -1,0 +1,109 @@
+// The worker process: takes runs off the queue and carries them out. Started on
+// its own (node dist/worker.mjs), never inside the web process.
+import os from "node:os";
+import { randomBytes } from "node:crypto";
+import { Queue, Worker } from "bullmq";
+import { ConfigError, loadEnv } from "@/server/env";
+import { createDb } from "@/server/db";
+import { createLogger } from "@/server/log";
+import { RUNS_QUEUE } from "@/server/queue/names";
+import { createRedis, pingRedis, redactUrl, redisOptions } from "@/server/queue/redis";
+import { inspectRedisConfig } from "@/server/queue/redis-config";
+import { announceWorker, withdrawWorker } from "@/server/services/workers";
+import { createProcessor } from "./processor";
+import { reconcileRuns } from "./reconcile";
+import { checkDatabase } from "@/server/preflight";
+
+async function main() {
+  let env;
+  try {
+    env = loadEnv();
+  } catch (err) {
+    fatal(err instanceof ConfigError ? err.message : String(err));
+  }
+  const log = createLogger("worker", env.LOG_LEVEL);
+  const workerId = `${os.hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
+
+  try {
+    await pingRedis(env.REDIS_URL);
+  } catch (err) {
+    fatal(`Cannot start the worker: ${(err as Error).message} (check REDIS_URL)`);
+  }
+  const db = await checkDatabase(env.DATABASE_URL).catch((err: Error) => fatal(`Cannot start the worker: ${err.message}`));
+
+  const redis = createRedis(env.REDIS_URL, "worker");
+  redis.on("error", (e) => log.warn(`redis: ${e.message}`));
+  const config = await inspectRedisConfig(redis);
+  for (const w of config.warnings) log.warn(w);
+  if (config.problems.length > 0) fatal(`Refusing to start: ${config.problems.join("; ")}`);
+
+  const queue = new Queue(RUNS_QUEUE, { connection: redisOptions(env.REDIS_URL, "worker") });
+  const shutdown = new AbortController();
+  const worker = new Worker(RUNS_QUEUE, createProcessor({ db, redis, queue, env, log, workerId, shutdown: shutdown.signal }), {
+    connection: redisOptions(env.REDIS_URL, "worker"),
+    concurrency: env.WORKER_CONCURRENCY,
+    // A dead worker's job is noticed within ~lockDuration and given to another worker.
+    lockDuration: 15_000,
+    stalledInterval: 5_000,
+    maxStalledCount: 2,
+    autorun: false,
+  });
+  worker.on("error", (e) => log.error(`queue: ${e.message}`));
+  worker.on("failed", (job, err) => {
+    if (!job) return;
+    log.warn(`job ${job.id} failed: ${err.message}`);
+    // The job may have failed outside the processor (e.g. stalled too often): end its run.
+    reconcileRuns({ db, redis, queue, missingGraceMs: 60_000 }).catch(() => {});
+  });
+
+  const startedAt = new Date();
+  const presence = () =>
+    announceWorker(redis, { id: workerId, hostname: os.hostname(), pid: process.pid, startedAt, seenAt: new Date(), concurrency: env.WORKER_CONCURRENCY }).catch(
+      () => {},
+    );
+  await presence();
+  const presenceTimer = setInterval(presence, 5_000);
+
+  const reconcile = async () => {
+    try {
+      for (const r of await reconcileRuns({ db, redis, queue })) log.warn(`run ${r.runId} marked failed: ${r.reason}`);
+    } catch (err) {
+      log.warn(`reconcile: ${(err as Error).message}`);
+    }
+  };
+  await reconcile();
+  const reconcileTimer = setInterval(reconcile, 15_000);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: finishing active runs (up to ${env.WORKER_SHUTDOWN_TIMEOUT_MS} ms), taking no new ones`);
+    clearInterval(reconcileTimer);
+    const timeout = setTimeout(() => {
+      log.warn("shutdown timeout: handing active runs back to the queue");
+      shutdown.abort(new Error("worker shutting down"));
+    }, env.WORKER_SHUTDOWN_TIMEOUT_MS);
+    await worker.close().catch((e: Error) => log.warn(`close: ${e.message}`));
+    clearTimeout(timeout);
+    clearInterval(presenceTimer);
+    await withdrawWorker(redis, workerId).catch(() => {});
+    await queue.close().catch(() => {});
+    redis.disconnect();
+    await db.$disconnect();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  log.info(`worker ${workerId} ready: queue ${RUNS_QUEUE}, concurrency ${env.WORKER_CONCURRENCY}, redis ${redactUrl(env.REDIS_URL)}`);
+  void worker.run();
+}
+
+function fatal(message: string): never {
+  process.stderr.write(`rampart worker: ${message}\n`);
+  process.exit(1);
+}
+
+void main();

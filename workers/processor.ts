@@ -1,0 +1,82 @@
+// Runs one job: owns the run's lifecycle (running → succeeded/failed), its
+// heartbeat, and the report of a takeover when a previous worker died.
+import { DelayedError, type Job, type Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Db } from "@/server/db";
+import type { Env } from "@/server/env";
+import type { Logger } from "@/server/log";
+import { RunJobData } from "@/server/queue/names";
+import { RunReporter, finishRun } from "@/server/queue/run-events";
+import { isTerminal, RunKind } from "@/server/schemas/run";
+import { kinds } from "./kinds";
+
+export interface ProcessorDeps {
+  db: Db;
+  redis: Redis;
+  queue: Queue;
+  env: Env;
+  log: Logger;
+  workerId: string;
+  /** Aborted when the worker must stop now (shutdown timeout). */
+  shutdown: AbortSignal;
+  heartbeatMs?: number;
+}
+
+export function createProcessor(deps: ProcessorDeps) {
+  const { db, redis, log, workerId } = deps;
+  return async function processRun(job: Job, token?: string, jobSignal?: AbortSignal): Promise<void> {
+    const { runId } = RunJobData.parse(job.data);
+    const run = await db.run.findUnique({ where: { id: runId } });
+    if (!run) {
+      log.warn(`job ${job.id}: run ${runId} no longer exists; nothing to do`);
+      return;
+    }
+    if (isTerminal(run.status)) return; // already ended (e.g. by the reconciler): never redo work
+
+    const reporter = await RunReporter.open(db, redis, runId);
+    const resumed = run.status === "running";
+    await db.run.update({
+      where: { id: runId },
+      data: { status: "running", startedAt: run.startedAt ?? new Date(), workerId, heartbeatAt: new Date(), attempts: { increment: 1 } },
+    });
+    if (resumed) {
+      await reporter.warn(`Worker ${run.workerId ?? "unknown"} stopped before finishing this run; worker ${workerId} is taking it over.`);
+    } else {
+      await reporter.emit("status", "running");
+    }
+
+    const heartbeat = setInterval(() => {
+      db.run.updateMany({ where: { id: runId, workerId }, data: { heartbeatAt: new Date() } }).catch(() => {});
+    }, deps.heartbeatMs ?? 5000);
+    const signal = jobSignal ? AbortSignal.any([jobSignal, deps.shutdown]) : deps.shutdown;
+
+    try {
+      const kind = RunKind.safeParse(run.kind);
+      if (!kind.success) {
+        await finishRun(db, reporter, "failed", `this worker does not know how to run "${run.kind}"`);
+        return;
+      }
+      const handler = kinds[kind.data];
+      const input = handler.input.safeParse(JSON.parse(run.input));
+      if (!input.success) {
+        await finishRun(db, reporter, "failed", `invalid input: ${input.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+        return;
+      }
+      const result = await handler.run({ runId, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, signal, resumed });
+      await finishRun(db, reporter, result.status, result.outcome);
+    } catch (err) {
+      if (deps.shutdown.aborted) {
+        // Put the job back in the queue and leave the run "running": the next worker
+        // takes it over (the kinds are written to be resumed safely).
+        await reporter.warn(`Worker ${workerId} is shutting down; the run will continue on the next worker.`).catch(() => {});
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      log.error(`run ${runId} failed: ${message}`);
+      await finishRun(db, reporter, "failed", message);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+}

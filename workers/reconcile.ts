@@ -1,0 +1,44 @@
+// No run stays "running" (or "queued") forever. BullMQ re-queues a job whose worker
+// died once its lock expires; this catches what that cannot: a job that failed
+// without the processor recording it, or a job that vanished from Redis.
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Db } from "@/server/db";
+import { RunReporter, finishRun } from "@/server/queue/run-events";
+
+export interface ReconcileDeps {
+  db: Db;
+  redis: Redis | null;
+  queue: Queue;
+  /** A run whose job is missing is only failed after this grace period (it may be being enqueued). */
+  missingGraceMs?: number;
+  now?: () => Date;
+}
+
+export async function reconcileRuns(deps: ReconcileDeps): Promise<Array<{ runId: string; reason: string }>> {
+  const now = deps.now?.() ?? new Date();
+  const grace = deps.missingGraceMs ?? 60_000;
+  const open = await deps.db.run.findMany({ where: { status: { in: ["queued", "running"] } }, select: { id: true, createdAt: true } });
+  const ended: Array<{ runId: string; reason: string }> = [];
+  for (const run of open) {
+    const job = await deps.queue.getJob(run.id);
+    const state = job ? await job.getState() : "missing";
+    let reason: string | null = null;
+    if (state === "failed") reason = describeJobFailure(job?.failedReason);
+    else if (state === "completed") reason = "the worker finished its job without recording an outcome";
+    else if ((state === "missing" || state === "unknown") && now.getTime() - run.createdAt.getTime() > grace)
+      reason = "its job is no longer in the queue (was Redis's data lost?)";
+    if (!reason) continue;
+    const reporter = await RunReporter.open(deps.db, deps.redis, run.id);
+    await reporter.error(`Run ended by the reconciler: ${reason}`);
+    if (await finishRun(deps.db, reporter, "failed", reason)) ended.push({ runId: run.id, reason });
+  }
+  return ended;
+}
+
+export function describeJobFailure(failedReason: string | undefined): string {
+  if (!failedReason) return "its job failed without a reason";
+  if (/stalled more than allowable limit/i.test(failedReason))
+    return "the worker running it stopped (crashed or was killed) too many times; start the run again";
+  return `its job failed: ${failedReason}`;
+}
