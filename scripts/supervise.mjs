@@ -171,7 +171,10 @@ if (!env.REDIS_URL) await startRedis();
 try {
   execFileSync(process.execPath, ["dist/preflight.mjs", "--stage=services"], { env, stdio: ["ignore", "inherit", "inherit"] });
 } catch {
-  await stopAll(1);
+  // preflight printed the reason; stop our Redis quietly and give up
+  stopping = true;
+  children.get("redis")?.kill("SIGTERM");
+  process.exit(1);
 }
 startWorker();
 startWeb();

@@ -4,12 +4,12 @@ import path from "node:path";
 
 export const DEFAULT_DATA_DIR = "./data";
 
-export function resolveDataDir(source: NodeJS.ProcessEnv): string {
+export function resolveDataDir(source: Record<string, string | undefined>): string {
   return path.resolve(source.DATA_DIR && source.DATA_DIR.trim() !== "" ? source.DATA_DIR : DEFAULT_DATA_DIR);
 }
 
 /** DATABASE_URL if set, else a SQLite file in DATA_DIR. Relative file: paths are made absolute. */
-export function resolveDatabaseUrl(source: NodeJS.ProcessEnv): string {
+export function resolveDatabaseUrl(source: Record<string, string | undefined>): string {
   const raw = source.DATABASE_URL?.trim();
   if (!raw) return `file:${path.join(resolveDataDir(source), "rampart.db")}`;
   if (raw.startsWith("file:")) {

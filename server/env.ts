@@ -47,7 +47,7 @@ const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema>;
 
 /** Parses a process environment. Throws ConfigError with a one-line message. */
-export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
   const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
   const redisPort = blankToUndefined(source.REDIS_PORT) ?? "6390";
   const input = {

@@ -1,5 +1,5 @@
 // Checks run before anything starts, so a bad setting fails fast with one clear line.
-import { access, constants, mkdir } from "node:fs/promises";
+import { access, constants } from "node:fs/promises";
 import path from "node:path";
 import { createDb, type Db } from "./db";
 
@@ -8,7 +8,6 @@ export async function checkDatabase(url: string): Promise<Db> {
   if (!url.startsWith("file:")) throw new Error(`DATABASE_URL must be a SQLite file: URL (got ${JSON.stringify(url)})`);
   const file = url.slice("file:".length);
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true }).catch(() => {});
   try {
     await access(dir, constants.W_OK);
   } catch {

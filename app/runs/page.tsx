@@ -10,7 +10,7 @@ export default function RunsPage() {
       <PageHeader
         title="Runs"
         description="Every job Rampart carries out, newest first. Open one to follow it live."
-        actions={<StartSystemCheckButton />}
+        actions={<StartSystemCheckButton pacing />}
       />
       <RunsTable />
     </>

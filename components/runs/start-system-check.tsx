@@ -1,15 +1,26 @@
 "use client";
+import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { Stethoscope } from "lucide-react";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 
-/** Starts a system check and opens its run page to follow it live. */
-export function StartSystemCheckButton({ delayBetweenChecksMs = 0 }: { delayBetweenChecksMs?: number }) {
+const PACES = [
+  { ms: 0, label: "no pause" },
+  { ms: 1000, label: "1 s" },
+  { ms: 3000, label: "3 s" },
+];
+
+/**
+ * Starts a system check and opens its run page to follow it live. With `pacing`,
+ * the operator can pause between checks to watch events arrive one by one.
+ */
+export function StartSystemCheckButton({ pacing = false }: { pacing?: boolean }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
+  const [delay, setDelay] = useState(0);
   const start = useMutation(
     trpc.runs.startSystemCheck.mutationOptions({
       onSuccess: (run) => {
@@ -20,10 +31,28 @@ export function StartSystemCheckButton({ delayBetweenChecksMs = 0 }: { delayBetw
   );
   return (
     <div className="flex flex-col items-end gap-1">
-      <Button onClick={() => start.mutate({ delayBetweenChecksMs })} disabled={start.isPending}>
-        <Stethoscope size={16} aria-hidden />
-        {start.isPending ? "Starting…" : "Run system check"}
-      </Button>
+      <div className="flex items-center gap-2">
+        {pacing ? (
+          <label className="flex items-center gap-1.5 text-xs text-slate-600">
+            Pause between checks
+            <select
+              className="rounded-md border border-slate-300 bg-white px-1.5 py-1 text-xs"
+              value={delay}
+              onChange={(e) => setDelay(Number(e.target.value))}
+            >
+              {PACES.map((p) => (
+                <option key={p.ms} value={p.ms}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+        <Button onClick={() => start.mutate({ delayBetweenChecksMs: delay })} disabled={start.isPending}>
+          <Stethoscope size={16} aria-hidden />
+          {start.isPending ? "Starting…" : "Run system check"}
+        </Button>
+      </div>
       {start.error ? (
         <p role="alert" className="max-w-sm text-right text-xs text-rose-700">
           {start.error.message}

@@ -1,0 +1,85 @@
+// The console as an operator uses it, in Debian's Chromium, against Rampart started
+// with npm start (see support/global-setup.ts).
+import { expect, test, type Page } from "@playwright/test";
+
+const SECTIONS = ["Servers", "Topology", "Firewall", "Certificates", "Databases", "Monitoring", "Runs", "Settings"];
+
+async function seqsOnPage(page: Page): Promise<number[]> {
+  return page.locator("[data-seq]").evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.seq)));
+}
+
+test("every section is in the navigation, and empty sections say what will appear there", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  const nav = page.getByRole("navigation", { name: "Main" });
+  for (const name of SECTIONS) await expect(nav.getByRole("link", { name })).toBeVisible();
+
+  await nav.getByRole("link", { name: "Servers" }).click();
+  await expect(page.getByRole("heading", { name: "No servers yet" })).toBeVisible();
+  await expect(page.getByText(/pinned host-key fingerprint/)).toBeVisible();
+  await nav.getByRole("link", { name: "Topology" }).click();
+  await expect(page.getByRole("heading", { name: "No topology defined yet" })).toBeVisible();
+  await nav.getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByRole("cell", { name: "DATA_DIR" })).toBeVisible();
+});
+
+test("the sidebar shows the database, Redis and a worker as healthy", async ({ page }) => {
+  await page.goto("/");
+  const health = page.getByRole("list", { name: "System health" });
+  await expect(health.getByText("1 worker online")).toBeVisible();
+});
+
+test("a system check started from the console streams its events live", async ({ page }) => {
+  await page.goto("/runs");
+  await page.getByLabel("Pause between checks").selectOption({ label: "1 s" });
+  await page.getByRole("button", { name: "Run system check" }).click();
+  await expect(page).toHaveURL(/\/runs\/[a-z0-9]+$/);
+
+  const log = page.getByRole("log", { name: "Run events" });
+  // The first check arrives while the run is still going: the later ones are not there yet.
+  await expect(log.getByText(/\[1\/4\] Database: OK/)).toBeVisible();
+  await expect(page.getByTestId("run-status")).toHaveText("running");
+  await expect(log.getByText(/\[4\/4\] Disk space/)).toHaveCount(0);
+  await expect(page.getByTestId("stream-state")).toHaveText("● Live");
+
+  // Then the rest, as the worker emits them.
+  await expect(log.getByText(/\[2\/4\] Redis: OK/)).toBeVisible();
+  await expect(log.getByText(/\[4\/4\] Disk space: OK/)).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId("run-status")).toHaveText("succeeded");
+  await expect(page.getByTestId("run-outcome")).toHaveText("4 passed, 0 warnings, 0 failed");
+  expect(await seqsOnPage(page)).toEqual([1, 2, 3, 4, 5, 6]);
+
+  // The run is listed with its outcome.
+  await page.getByRole("link", { name: "Runs" }).first().click();
+  await expect(page.getByTestId("run-row").first()).toContainText("succeeded");
+});
+
+test("after the connection drops, the run page resumes without gaps or duplicates", async ({ page, context }) => {
+  await page.goto("/runs");
+  await page.getByLabel("Pause between checks").selectOption({ label: "1 s" });
+  await page.getByRole("button", { name: "Run system check" }).click();
+  const log = page.getByRole("log", { name: "Run events" });
+  await expect(log.getByText(/\[1\/4\] Database/)).toBeVisible();
+
+  await context.setOffline(true);
+  // The stream really drops (the page says so) while the worker goes on emitting.
+  await expect(page.getByTestId("stream-state")).not.toHaveText("● Live", { timeout: 5_000 });
+  const seenWhileOffline = (await seqsOnPage(page)).length;
+  await page.waitForTimeout(2_000);
+  expect((await seqsOnPage(page)).length).toBe(seenWhileOffline);
+  await context.setOffline(false);
+
+  await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 30_000 });
+  expect(await seqsOnPage(page)).toEqual([1, 2, 3, 4, 5, 6]);
+});
+
+test("opening a finished run shows its whole story", async ({ page, request }) => {
+  const res = await request.post("/api/trpc/runs.startSystemCheck", { data: { json: { delayBetweenChecksMs: 0 } } });
+  expect(res.ok()).toBe(true);
+  const id = (await res.json()).result.data.json.id as string;
+  await page.waitForTimeout(1_500);
+  await page.goto(`/runs/${id}`);
+  await expect(page.getByTestId("run-status")).toHaveText("succeeded");
+  await expect(page.getByTestId("stream-state")).toHaveText("Run ended");
+  expect(await seqsOnPage(page)).toEqual([1, 2, 3, 4, 5, 6]);
+});

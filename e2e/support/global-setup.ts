@@ -1,0 +1,38 @@
+// Starts Rampart the way a user does (npm start → scripts/start.sh) on a test port
+// with its own data directory and Redis, and stops it (SIGTERM) after the suite.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { FullConfig } from "@playwright/test";
+
+export default async function globalSetup(_config: FullConfig) {
+  const port = process.env.E2E_PORT || "3210";
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "rampart-e2e-"));
+  const child = spawn("bash", ["scripts/start.sh"], {
+    env: { ...process.env, PORT: port, DATA_DIR: dataDir, REDIS_PORT: process.env.E2E_REDIS_PORT || "6411", REDIS_URL: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Rampart did not start within 5 minutes:\n${output}`)), 300_000);
+    const onData = (d: Buffer) => {
+      output += d;
+      process.stderr.write(d);
+      if (output.includes("Rampart is up at")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  process.env.E2E_DATA_DIR = dataDir;
+  return async () => {
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    });
+  };
+}

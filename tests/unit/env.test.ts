@@ -1,0 +1,48 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadEnv } from "@/server/env";
+
+describe("loadEnv", () => {
+  it("fills embedded defaults: SQLite in DATA_DIR and a local Redis", () => {
+    const env = loadEnv({ DATA_DIR: "/var/lib/rampart" });
+    expect(env.PORT).toBe(3000);
+    expect(env.BIND_ADDRESS).toBe("127.0.0.1");
+    expect(env.DATABASE_URL).toBe("file:/var/lib/rampart/rampart.db");
+    expect(env.REDIS_URL).toBe("redis://127.0.0.1:6390");
+  });
+
+  it("resolves a relative data directory and database file", () => {
+    const env = loadEnv({ DATA_DIR: "rel-data", DATABASE_URL: "file:./x/y.db" });
+    expect(env.DATA_DIR).toBe(path.resolve("rel-data"));
+    expect(env.DATABASE_URL).toBe(`file:${path.resolve("x/y.db")}`);
+  });
+
+  it("derives the embedded Redis URL from REDIS_PORT, and prefers REDIS_URL", () => {
+    expect(loadEnv({ REDIS_PORT: "7001" }).REDIS_URL).toBe("redis://127.0.0.1:7001");
+    expect(loadEnv({ REDIS_PORT: "7001", REDIS_URL: "redis://cache:6379/2" }).REDIS_URL).toBe("redis://cache:6379/2");
+  });
+
+  it.each([
+    [{ PORT: "abc" }, /^Invalid configuration: PORT must be a number \(got "abc"\)$/],
+    [{ PORT: "70000" }, /PORT must be between 1 and 65535 \(got "70000"\)/],
+    [{ DATABASE_URL: "postgres://db/rampart" }, /DATABASE_URL must be a SQLite URL .* \(got "postgres:\/\/db\/rampart"\)/],
+    [{ REDIS_URL: "localhost:6379" }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
+    [{ WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY must be at least 1/],
+    [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
+  ])("rejects %o with a message that names the variable", (source, message) => {
+    expect(() => loadEnv(source)).toThrow(ConfigError);
+    expect(() => loadEnv(source)).toThrow(message);
+  });
+
+  it("reports every bad variable on one line", () => {
+    try {
+      loadEnv({ PORT: "x", REDIS_URL: "nope" });
+      expect.unreachable();
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).not.toContain("\n");
+      expect(msg).toContain("PORT");
+      expect(msg).toContain("REDIS_URL");
+    }
+  });
+});
