@@ -19,6 +19,9 @@ summary=$(mktemp)
 export RAMPART_TEST_SUMMARY=$summary
 rc=0
 
+log "type check (tsc)"
+if node_modules/.bin/tsc --noEmit -p .; then echo "typecheck 1 0 0" >> "$summary"; else echo "typecheck 0 1 0" >> "$summary"; rc=1; fi
+
 log "unit and integration tests (vitest)"
 node_modules/.bin/vitest run || rc=1
 

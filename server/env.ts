@@ -46,6 +46,9 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
+/** Every variable Rampart reads (documented in .env.example). */
+export const ENV_VARIABLES = EnvSchema.keyof().options;
+
 /** Parses a process environment. Throws ConfigError with a one-line message. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
   const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);

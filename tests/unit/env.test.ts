@@ -46,3 +46,13 @@ describe("loadEnv", () => {
     }
   });
 });
+
+describe(".env.example", () => {
+  it("documents every variable that server/env.ts reads", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { ENV_VARIABLES } = await import("@/server/env");
+    const example = readFileSync(".env.example", "utf8");
+    const missing = ENV_VARIABLES.filter((name) => name !== "NODE_ENV" && !new RegExp(`^#?\\s*${name}=`, "m").test(example));
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,60 @@
+// The whole of Rampart started with npm start, then stopped with SIGTERM while a
+// run is in flight and a browser-like client follows it: the worker finishes the
+// run, the live stream closes, and everything exits cleanly.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { createDb } from "@/server/db";
+import { freePort } from "../support/redis-server";
+import { waitUntil } from "../support/processes";
+
+describe("npm start and SIGTERM", () => {
+  it("drains an active run and closes live streams before exiting 0", async () => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "rampart-life-"));
+    const child = spawn("bash", ["scripts/start.sh"], {
+      env: { ...process.env, PORT: String(port), REDIS_PORT: String(await freePort()), DATA_DIR: dataDir, REDIS_URL: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await waitUntil(async () => out.includes("Rampart is up at"), 240_000, "Rampart to start");
+    expect(out).toContain(`http://localhost:${port}`);
+
+    const base = `http://127.0.0.1:${port}/api/trpc`;
+    const res = await fetch(`${base}/runs.startSystemCheck`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ json: { delayBetweenChecksMs: 1000 } }),
+    });
+    const runId = (await res.json()).result.data.json.id as string;
+
+    const stream = await fetch(`${base}/runs.follow?input=${encodeURIComponent(JSON.stringify({ json: { id: runId } }))}`);
+    const reader = stream.body!.getReader();
+    let sse = "";
+    const streamClosed = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return true;
+        sse += Buffer.from(value).toString();
+      }
+    })();
+    await waitUntil(async () => sse.includes("[1/4] Database"), 20_000, "the first event on the stream");
+
+    const t0 = Date.now();
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(await streamClosed).toBe(true);
+    expect(out).toContain("SIGTERM: finishing active runs");
+
+    const db = await createDb(`file:${path.join(dataDir, "rampart.db")}`);
+    const run = await db.run.findUniqueOrThrow({ where: { id: runId } });
+    await db.$disconnect();
+    expect(run.status).toBe("succeeded");
+  }, 300_000);
+});
