@@ -4,7 +4,7 @@ const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   // Native or connection-holding packages stay outside the bundle.
-  serverExternalPackages: ["ssh2", "bullmq", "ioredis", "@libsql/client", "libsql", "@prisma/adapter-libsql", "@prisma/client"],
+  serverExternalPackages: ["ssh2", "bullmq", "ioredis", "better-sqlite3", "@prisma/adapter-better-sqlite3", "@prisma/client"],
   typescript: { ignoreBuildErrors: false },
 };
 

@@ -5,7 +5,13 @@ const port = Number(process.env.E2E_PORT || 3210);
 
 export default defineConfig({
   testDir: "e2e",
-  testMatch: "**/*.spec.ts",
+  // Order matters: first-run setup creates the admin the other specs sign in as,
+  // and the audit check runs after every other mutation.
+  projects: [
+    { name: "first-run", testMatch: "access.spec.ts" },
+    { name: "console", testMatch: "console.spec.ts", dependencies: ["first-run"] },
+    { name: "audit", testMatch: "audit.spec.ts", dependencies: ["console"] },
+  ],
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,

@@ -67,21 +67,33 @@ async function main() {
 
   // 1. Start to answering.
   const t0 = performance.now();
-  const start: ChildProcess = spawn("bash", ["scripts/start.sh"], { env, stdio: "ignore" });
+  const start: ChildProcess = spawn("bash", ["scripts/start.sh"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  start.stdout!.on("data", (d) => (output += d));
+  start.stderr!.on("data", (d) => (output += d));
   for (;;) {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/api/trpc/system.status`);
-      if (r.ok) break;
+      const r = await fetch(`http://127.0.0.1:${port}/login`);
+      if (r.status < 500) break;
     } catch {
       /* not yet */
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   const startMs = performance.now() - t0;
+  while (!output.includes("First run:")) await new Promise((r) => setTimeout(r, 50));
+  const origin = `http://localhost:${port}`;
+  const token = /setup\?token=(\S+)/.exec(output)![1];
+  const setup = await fetch(`${origin}/api/trpc/auth.setup`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-rampart-csrf": "1", origin },
+    body: JSON.stringify({ json: { token, email: "bench@example.test", name: "Bench", password: "bench password 123" } }),
+  });
+  const session = /rampart_session=([^;]+)/.exec(setup.headers.get("set-cookie") ?? "")![1]!;
 
   try {
     // 2. Idle memory, after the console has served a page once.
-    await fetch(`http://127.0.0.1:${port}/runs`);
+    await fetch(`${origin}/runs`, { headers: { cookie: `rampart_session=${session}` } });
     await new Promise((r) => setTimeout(r, 3000));
     let web = 0;
     let worker = 0;
@@ -89,7 +101,7 @@ async function main() {
     for (const pid of descendants(start.pid!)) {
       const cmd = cmdline(pid);
       if (cmd.includes("dist/worker.mjs")) worker += rssMb(pid);
-      else if (cmd.includes("next")) web += rssMb(pid);
+      else if (cmd.includes("web-server.mjs")) web += rssMb(pid);
       else if (cmd.includes("redis-server")) redis += rssMb(pid);
     }
 
@@ -105,8 +117,10 @@ async function main() {
       executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
     });
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${port}/runs/${run.id}`);
+    const context = await browser.newContext();
+    await context.addCookies([{ name: "rampart_session", value: session, url: origin }]);
+    const page = await context.newPage();
+    await page.goto(`${origin}/runs/${run.id}`);
     await page.waitForSelector('[data-seq="1"]');
     await page.evaluate(() => {
       const w = window as unknown as { arrivals: Record<number, number> };
@@ -139,7 +153,7 @@ async function main() {
 
     const rows: Array<[string, string]> = [
       ["start command → console answering (built, fresh data dir)", `${(startMs / 1000).toFixed(2)} s`],
-      ["RSS at idle: web (next start)", `${web.toFixed(0)} MB`],
+      ["RSS at idle: web (scripts/web-server.mjs, Next.js)", `${web.toFixed(0)} MB`],
       ["RSS at idle: worker", `${worker.toFixed(0)} MB`],
       ["RSS at idle: redis-server", `${redis.toFixed(0)} MB`],
       [`run-event latency, worker emit → browser (${latencies.length}/${EVENTS} events)`, `p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies.at(-1)} ms`],

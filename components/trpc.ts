@@ -14,7 +14,8 @@ export function makeTrpcClient() {
       splitLink({
         condition: (op) => op.type === "subscription",
         true: httpSubscriptionLink({ url: "/api/trpc", transformer: superjson }),
-        false: httpBatchLink({ url: "/api/trpc", transformer: superjson }),
+        // The CSRF header: state-changing requests without it are refused (server/auth/csrf.ts).
+        false: httpBatchLink({ url: "/api/trpc", transformer: superjson, headers: () => ({ "x-rampart-csrf": "1" }) }),
       }),
     ],
   });

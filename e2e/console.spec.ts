@@ -1,6 +1,12 @@
 // The console as an operator uses it, in Debian's Chromium, against Rampart started
 // with npm start (see support/global-setup.ts).
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { test, expect, signIn, recordMutation } from "./support/fixtures";
+import { ADMIN } from "./support/accounts";
+
+test.beforeEach(async ({ context }) => {
+  await signIn(context, ADMIN.email, ADMIN.password);
+});
 
 const SECTIONS = ["Servers", "Topology", "Firewall", "Certificates", "Databases", "Monitoring", "Runs", "Settings"];
 
@@ -21,6 +27,7 @@ test("every section is in the navigation, and empty sections say what will appea
   await expect(page.getByRole("heading", { name: "No topology defined yet" })).toBeVisible();
   await nav.getByRole("link", { name: "Settings" }).click();
   await expect(page.getByRole("cell", { name: "DATA_DIR" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Audit log" })).toBeVisible();
 });
 
 test("the sidebar shows the database, Redis and a worker as healthy", async ({ page }) => {
@@ -73,8 +80,12 @@ test("after the connection drops, the run page resumes without gaps or duplicate
   expect(await seqsOnPage(page)).toEqual([1, 2, 3, 4, 5, 6]);
 });
 
-test("opening a finished run shows its whole story", async ({ page, request }) => {
-  const res = await request.post("/api/trpc/runs.startSystemCheck", { data: { json: { delayBetweenChecksMs: 0 } } });
+test("opening a finished run shows its whole story", async ({ page }) => {
+  const res = await page.request.post("/api/trpc/runs.startSystemCheck", {
+    headers: { "x-rampart-csrf": "1", origin: `http://localhost:${process.env.E2E_PORT || 3210}` },
+    data: { json: { delayBetweenChecksMs: 0 } },
+  });
+  recordMutation("runs.startSystemCheck");
   expect(res.ok()).toBe(true);
   const id = (await res.json()).result.data.json.id as string;
   await page.waitForTimeout(1_500);

@@ -2,10 +2,12 @@
 // any problem, so an operator never sees a stack trace for a typo in a setting.
 //   --stage=config    environment variables and the data directory
 //   --stage=services  the database (migrated) and Redis answer
+//   --stage=setup-link  while no user exists, prints a new one-time setup token
 import { mkdir, access, constants } from "node:fs/promises";
 import { ConfigError, loadEnv } from "@/server/env";
 import { checkDatabase } from "@/server/preflight";
 import { pingRedis } from "@/server/queue/redis";
+import { createSetupLink } from "@/server/services/auth";
 
 async function main() {
   const stage = process.argv.find((a) => a.startsWith("--stage="))?.slice("--stage=".length) ?? "config";
@@ -23,6 +25,12 @@ async function main() {
     return;
   }
   const db = await checkDatabase(env.DATABASE_URL);
+  if (stage === "setup-link") {
+    const token = await createSetupLink(db);
+    if (token) process.stdout.write(`${token}\n`);
+    await db.$disconnect();
+    return;
+  }
   await db.$disconnect();
   await pingRedis(env.REDIS_URL).catch((err: Error) => {
     throw new Error(`${err.message} (check REDIS_URL)`);

@@ -116,7 +116,7 @@ function startWorker() {
 }
 
 function startWeb() {
-  start("web", process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", bind], {
+  start("web", process.execPath, ["scripts/web-server.mjs"], {
     stdio: ["ignore", openSync(path.join(logDir, "web.log"), "a"), "inherit"],
     onExit: (code, signal) => {
       if (!stopping) {
@@ -180,4 +180,12 @@ startWorker();
 startWeb();
 await waitFor(consoleAnswers, 60_000, "The console");
 const host = bind === "0.0.0.0" || bind === "127.0.0.1" ? "localhost" : bind;
-say(`Rampart is up at http://${host}:${port} (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; data in ${dataDir}; logs in ${logDir})`);
+const url = (env.PUBLIC_URL || `http://${host}:${port}`).replace(/\/+$/, "");
+say(`Rampart is up at ${url} (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; data in ${dataDir}; logs in ${logDir})`);
+// First run: no user yet. Print a one-time link to create the first admin.
+try {
+  const token = execFileSync(process.execPath, ["dist/preflight.mjs", "--stage=setup-link"], { env, encoding: "utf8" }).trim();
+  if (token) say(`First run: create the first admin at ${url}/setup?token=${token} (this link works once, for 24 hours)`);
+} catch {
+  say("could not create a setup link; see the message above");
+}

@@ -1,14 +1,15 @@
-// The Prisma client, one per process. SQLite through the libSQL driver adapter:
-// no engine binaries, works offline. WAL + busy_timeout let the web process and
+// The Prisma client, one per process. SQLite through the better-sqlite3 driver
+// adapter: no engine binaries, works offline. WAL + busy_timeout let the web process and
 // the worker write the same file without "database is locked" errors.
-import { PrismaLibSQL } from "@prisma/adapter-libsql";
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "./generated/prisma/client";
 import { env } from "./env";
 
 export type Db = PrismaClient;
 
 export async function createDb(url: string): Promise<Db> {
-  const db = new PrismaClient({ adapter: new PrismaLibSQL({ url }) });
+  // timeout: how long a write waits for another process's write lock (busy_timeout).
+  const db = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url, timeout: 10_000 }) });
   await db.$queryRawUnsafe("PRAGMA journal_mode = WAL");
   await db.$queryRawUnsafe("PRAGMA busy_timeout = 5000");
   // In WAL mode NORMAL is crash-safe (a power cut may lose the last commits, never

@@ -42,6 +42,17 @@ const EnvSchema = z.object({
   WORKER_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000, 600_000),
   DISK_MIN_FREE_MB: positiveInt(1024, 10_000_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL such as https://rampart.example.com" })
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/]+$/.test(o)), "must be a comma-separated list of origins such as https://rampart.example.com"),
+  TRUST_PROXY: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false").transform((v) => v === "true" || v === "1"),
+  LOGIN_MAX_DELAY_MS: positiveInt(30_000, 3_600_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -65,6 +76,10 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     WORKER_SHUTDOWN_TIMEOUT_MS: blankToUndefined(source.WORKER_SHUTDOWN_TIMEOUT_MS),
     DISK_MIN_FREE_MB: blankToUndefined(source.DISK_MIN_FREE_MB),
     LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),
+    PUBLIC_URL: blankToUndefined(source.PUBLIC_URL),
+    ALLOWED_ORIGINS: blankToUndefined(source.ALLOWED_ORIGINS),
+    TRUST_PROXY: blankToUndefined(source.TRUST_PROXY),
+    LOGIN_MAX_DELAY_MS: blankToUndefined(source.LOGIN_MAX_DELAY_MS),
   };
   const parsed = EnvSchema.safeParse(input);
   if (!parsed.success) {

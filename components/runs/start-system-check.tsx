@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { Stethoscope } from "lucide-react";
 import { useTRPC } from "../trpc";
+import { useCan } from "../auth/me";
 import { Button } from "../ui/button";
 
 const PACES = [
@@ -21,6 +22,7 @@ export function StartSystemCheckButton({ pacing = false }: { pacing?: boolean })
   const router = useRouter();
   const queryClient = useQueryClient();
   const [delay, setDelay] = useState(0);
+  const allowed = useCan("operate");
   const start = useMutation(
     trpc.runs.startSystemCheck.mutationOptions({
       onSuccess: (run) => {
@@ -48,7 +50,11 @@ export function StartSystemCheckButton({ pacing = false }: { pacing?: boolean })
             </select>
           </label>
         ) : null}
-        <Button onClick={() => start.mutate({ delayBetweenChecksMs: delay })} disabled={start.isPending}>
+        <Button
+          onClick={() => start.mutate({ delayBetweenChecksMs: delay })}
+          disabled={start.isPending || !allowed}
+          title={allowed ? undefined : "Only operators and admins can start runs"}
+        >
           <Stethoscope size={16} aria-hidden />
           {start.isPending ? "Starting…" : "Run system check"}
         </Button>

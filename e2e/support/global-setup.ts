@@ -19,7 +19,7 @@ export default async function globalSetup(_config: FullConfig) {
     const onData = (d: Buffer) => {
       output += d;
       process.stderr.write(d);
-      if (output.includes("Rampart is up at")) {
+      if (output.includes("First run: create the first admin at")) {
         clearTimeout(timer);
         resolve();
       }
@@ -29,6 +29,8 @@ export default async function globalSetup(_config: FullConfig) {
     child.on("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
   });
   process.env.E2E_DATA_DIR = dataDir;
+  // The one-time link npm start printed, for the first-run journey (access.spec.ts).
+  process.env.E2E_SETUP_URL = /First run: create the first admin at (\S+)/.exec(output)![1];
   return async () => {
     await new Promise<void>((resolve) => {
       child.once("exit", () => resolve());

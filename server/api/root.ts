@@ -1,9 +1,17 @@
 // The whole API: one router per resource.
 import { router, createCallerFactory } from "./trpc";
+import { authRouter } from "./routers/auth";
+import { usersRouter } from "./routers/users";
+import { tokensRouter } from "./routers/tokens";
+import { auditRouter } from "./routers/audit";
 import { runsRouter } from "./routers/runs";
 import { systemRouter } from "./routers/system";
 
 export const appRouter = router({
+  auth: authRouter,
+  users: usersRouter,
+  tokens: tokensRouter,
+  audit: auditRouter,
   runs: runsRouter,
   system: systemRouter,
 });

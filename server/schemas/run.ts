@@ -53,3 +53,20 @@ export const RunFollowInput = z.object({
   /** Set by the client on reconnect: the last seq it received (tRPC's tracked id). */
   lastEventId: z.string().regex(/^\d+$/, "must be a sequence number").nullish(),
 });
+
+// Outputs (also the REST API's response schemas).
+export const RunDto = z.object({
+  id: z.string(),
+  kind: z.string(),
+  status: RunStatus,
+  requestedBy: z.string(),
+  createdAt: z.date(),
+  startedAt: z.date().nullable(),
+  finishedAt: z.date().nullable(),
+  outcome: z.string().nullable(),
+  attempts: z.number(),
+  input: z.unknown(),
+});
+export const RunDetailDto = RunDto.extend({ lastSeq: z.number() });
+export const RunPageDto = z.object({ items: z.array(RunDto), nextCursor: z.string().nullable() });
+export const RunEventOutDto = z.object({ runId: z.string(), seq: z.number(), time: z.date(), level: EventLevel, host: z.string().nullable(), text: z.string() });

@@ -1,6 +1,6 @@
 // Domain errors. Services throw these; the tRPC layer maps them to status codes in
 // one place (server/api/trpc.ts), so routers stay thin.
-export type ServiceErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "UNAUTHORIZED" | "UNAVAILABLE";
+export type ServiceErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "UNAUTHORIZED" | "UNAVAILABLE" | "TOO_MANY_REQUESTS";
 
 export class ServiceError extends Error {
   override name = "ServiceError";

@@ -25,7 +25,7 @@ export async function startRun(deps: RunsDeps, caller: Caller, kind: RunKind, in
     await deps.db.run.update({ where: { id: run.id }, data: { status: "failed", outcome: reason, finishedAt: new Date() } });
     throw new ServiceError("UNAVAILABLE", `The job queue (Redis) is unavailable, so the run was not started: ${reason}`);
   }
-  return run;
+  return toRunDto(run);
 }
 
 export async function listRuns(db: Db, opts: { limit: number; cursor?: string | null; status?: RunStatus; kind?: RunKind }) {

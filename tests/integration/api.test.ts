@@ -7,14 +7,18 @@ import { createCallerFactory } from "@/server/api/trpc";
 import type { Db } from "@/server/db";
 import { startRun } from "@/server/services/runs";
 import { createTestDb } from "../support/test-db";
+import { contextFor, makeUser } from "../support/auth";
+import type { Principal } from "@/server/auth/principal";
 
 let db: Db;
+let operator: Principal;
 beforeAll(async () => {
   ({ db } = await createTestDb());
+  operator = (await makeUser(db, "operator")).principal;
 });
 afterAll(() => db.$disconnect());
 
-const caller = () => createCallerFactory(appRouter)({ db, caller: { name: "tester" }, headers: null });
+const caller = () => createCallerFactory(appRouter)(contextFor(db, operator));
 
 describe("runs API", () => {
   it("lists runs newest first, with a cursor", async () => {

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { createDb } from "@/server/db";
 import { freePort } from "../support/redis-server";
 import { waitUntil } from "../support/processes";
+import { setupAdminFromStartOutput } from "../support/first-run";
 
 describe("npm start and SIGTERM", () => {
   it("drains an active run and closes live streams before exiting 0", async () => {
@@ -22,18 +23,20 @@ describe("npm start and SIGTERM", () => {
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    await waitUntil(async () => out.includes("Rampart is up at"), 240_000, "Rampart to start");
-    expect(out).toContain(`http://localhost:${port}`);
+    await waitUntil(async () => out.includes("First run: create the first admin"), 240_000, "Rampart to start");
+    expect(out).toContain(`Rampart is up at http://localhost:${port}`);
+    const origin = `http://localhost:${port}`;
+    const { cookie } = await setupAdminFromStartOutput(out, origin);
 
-    const base = `http://127.0.0.1:${port}/api/trpc`;
+    const base = `${origin}/api/trpc`;
     const res = await fetch(`${base}/runs.startSystemCheck`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-rampart-csrf": "1", origin, cookie },
       body: JSON.stringify({ json: { delayBetweenChecksMs: 1000 } }),
     });
     const runId = (await res.json()).result.data.json.id as string;
 
-    const stream = await fetch(`${base}/runs.follow?input=${encodeURIComponent(JSON.stringify({ json: { id: runId } }))}`);
+    const stream = await fetch(`${base}/runs.follow?input=${encodeURIComponent(JSON.stringify({ json: { id: runId } }))}`, { headers: { cookie } });
     const reader = stream.body!.getReader();
     let sse = "";
     const streamClosed = (async () => {

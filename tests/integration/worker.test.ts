@@ -64,7 +64,7 @@ describe("worker", () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.map((e) => e.text)).toEqual([
       "running",
-      expect.stringMatching(/^\[1\/4\] Database: OK — SQLite at .* answers in [\d.]+ ms; 1 migration\(s\) applied/),
+      expect.stringMatching(/^\[1\/4\] Database: OK — SQLite at .* answers in [\d.]+ ms; \d+ migration\(s\) applied/),
       expect.stringMatching(/^\[2\/4\] Redis: OK — Redis [\d.]+ answers PING in [\d.]+ ms; appendonly yes, maxmemory-policy noeviction$/),
       expect.stringMatching(/^\[3\/4\] Job queue: OK — \d+ waiting, 1 active/),
       expect.stringMatching(/^\[4\/4\] Disk space: OK — [\d.]+ GB free of [\d.]+ GB/),

@@ -1,21 +1,35 @@
 // Runs: list, read, follow live, and start the system check.
+import { z } from "zod";
 import { tracked } from "@trpc/server";
-import { router, publicProcedure } from "../trpc";
-import { RunEventsInput, RunFollowInput, RunIdInput, RunListInput, SystemCheckInput } from "../../schemas/run";
+import { router, readProcedure, operateProcedure } from "../trpc";
+import { RunDetailDto, RunDto, RunEventOutDto, RunEventsInput, RunFollowInput, RunIdInput, RunListInput, RunPageDto, SystemCheckInput } from "../../schemas/run";
 import { getRun, listRunEvents, listRuns, startRun } from "../../services/runs";
 import { followRun } from "../../queue/run-follow";
 import { eventHub, runsQueue } from "../../queue/producer";
 import { shutdownSignal } from "../../lifecycle";
+import { principalLabel } from "../../auth/principal";
 
 export const runsRouter = router({
-  list: publicProcedure.input(RunListInput).query(({ ctx, input }) => listRuns(ctx.db, input)),
+  list: readProcedure
+    .meta({ openapi: { method: "GET", path: "/runs", protect: true, tags: ["runs"], summary: "List runs, newest first" } })
+    .input(RunListInput)
+    .output(RunPageDto)
+    .query(({ ctx, input }) => listRuns(ctx.db, input)),
 
-  get: publicProcedure.input(RunIdInput).query(({ ctx, input }) => getRun(ctx.db, input.id)),
+  get: readProcedure
+    .meta({ openapi: { method: "GET", path: "/runs/{id}", protect: true, tags: ["runs"], summary: "Read one run" } })
+    .input(RunIdInput)
+    .output(RunDetailDto)
+    .query(({ ctx, input }) => getRun(ctx.db, input.id)),
 
-  events: publicProcedure.input(RunEventsInput).query(({ ctx, input }) => listRunEvents(ctx.db, input.id, input.afterSeq, input.limit)),
+  events: readProcedure
+    .meta({ openapi: { method: "GET", path: "/runs/{id}/events", protect: true, tags: ["runs"], summary: "A run's events after a sequence number" } })
+    .input(RunEventsInput)
+    .output(z.array(RunEventOutDto))
+    .query(({ ctx, input }) => listRunEvents(ctx.db, input.id, input.afterSeq, input.limit)),
 
   /** Live events over SSE. The client resends the last tracked id on reconnect. */
-  follow: publicProcedure.input(RunFollowInput).subscription(async function* ({ ctx, input, signal }) {
+  follow: readProcedure.input(RunFollowInput).subscription(async function* ({ ctx, input, signal }) {
     await getRun(ctx.db, input.id);
     let hub = null;
     try {
@@ -23,13 +37,19 @@ export const runsRouter = router({
     } catch {
       hub = null; // no Redis: the stream still works by polling the database
     }
-    const events = followRun({ db: ctx.db, hub, runId: input.id, afterSeq: input.lastEventId ? Number(input.lastEventId) : 0,
+    const events = followRun({
+      db: ctx.db,
+      hub,
+      runId: input.id,
+      afterSeq: input.lastEventId ? Number(input.lastEventId) : 0,
       signal: signal ? AbortSignal.any([signal, shutdownSignal()]) : shutdownSignal(),
     });
     for await (const event of events) yield tracked(String(event.seq), event);
   }),
 
-  startSystemCheck: publicProcedure
+  startSystemCheck: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/runs/system-check", protect: true, tags: ["runs"], summary: "Start a system check run" } })
     .input(SystemCheckInput)
-    .mutation(({ ctx, input }) => startRun({ db: ctx.db, queue: runsQueue() }, ctx.caller, "system-check", input)),
+    .output(RunDto)
+    .mutation(({ ctx, input }) => startRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, "system-check", input)),
 });

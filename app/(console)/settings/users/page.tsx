@@ -1,0 +1,12 @@
+import { UsersPanel } from "@/components/settings/users";
+import { AdminOnly } from "@/components/auth/admin-only";
+
+export const metadata = { title: "Users" };
+
+export default function UsersPage() {
+  return (
+    <AdminOnly>
+      <UsersPanel />
+    </AdminOnly>
+  );
+}

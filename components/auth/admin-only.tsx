@@ -1,0 +1,10 @@
+import type { ReactNode } from "react";
+import { currentPrincipal } from "@/server/auth/server-session";
+import { EmptyState } from "../ui/empty-state";
+
+/** Renders its children for admins; others see why not (the API refuses them anyway). */
+export async function AdminOnly({ children }: { children: ReactNode }) {
+  const me = await currentPrincipal();
+  if (me?.role !== "admin") return <EmptyState title="Admins only">Only an admin can see this page. Ask an admin if you need access.</EmptyState>;
+  return <>{children}</>;
+}

@@ -1,0 +1,169 @@
+"use client";
+import { useState } from "react";
+import { useForm } from "react-hook-form";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { z } from "zod";
+import { KeyRound } from "lucide-react";
+import { CreateTokenInput } from "@/server/schemas/auth";
+import { useTRPC } from "../trpc";
+import { useMe } from "../auth/me";
+import { Button } from "../ui/button";
+import { Card, CardHeader } from "../ui/card";
+import { Field, FormError, Input, Select } from "../ui/field";
+import { Badge } from "../ui/badge";
+import { EmptyState } from "../ui/empty-state";
+import { applyServerErrors } from "../auth/server-errors";
+import { formatTime } from "../runs/time";
+
+type Values = z.input<typeof CreateTokenInput>;
+const SCOPES_FOR_ROLE = { viewer: ["read"], operator: ["read", "operate"], admin: ["read", "operate", "admin"] } as const;
+
+export function TokensPanel() {
+  const trpc = useTRPC();
+  const me = useMe();
+  const queryClient = useQueryClient();
+  const [all, setAll] = useState(false);
+  const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
+  const tokens = useQuery(trpc.tokens.list.queryOptions({ all }));
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.tokens.list.queryKey() });
+  const form = useForm<Values>({ resolver: zodResolver(CreateTokenInput), defaultValues: { name: "", scope: "read", expiresInDays: 30 } });
+  const create = useMutation(
+    trpc.tokens.create.mutationOptions({
+      onSuccess: (t) => {
+        setCreated({ name: t.name, token: t.token });
+        form.reset();
+        void refresh();
+      },
+      onError: (e) => applyServerErrors(e, form.setError, ["name", "scope", "expiresInDays"]),
+    }),
+  );
+  const revoke = useMutation(trpc.tokens.revoke.mutationOptions({ onSuccess: () => void refresh() }));
+  const errors = form.formState.errors;
+  const scopes = me ? SCOPES_FOR_ROLE[me.role] : ["read"];
+
+  return (
+    <div className="space-y-6">
+      <Card>
+        <CardHeader title="Create an API token" description="For scripts: send it as Authorization: Bearer … to /api/v1 or /api/trpc. It is shown once." />
+        <form
+          onSubmit={form.handleSubmit((v) => create.mutate(CreateTokenInput.parse(v)))}
+          className="grid grid-cols-1 items-start gap-4 p-4 md:grid-cols-4"
+          noValidate
+        >
+          <div className="md:col-span-4">
+            <FormError message={create.error && !create.error.data?.fieldErrors ? create.error.message : null} />
+          </div>
+          <Field label="Name" htmlFor="token-name" error={errors.name?.message} hint="What the token is for, e.g. nightly backup script.">
+            <Input id="token-name" aria-invalid={!!errors.name} {...form.register("name")} />
+          </Field>
+          <Field label="Scope" htmlFor="token-scope" error={errors.scope?.message} hint="Never more than your own role allows.">
+            <Select id="token-scope" {...form.register("scope")}>
+              {scopes.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field label="Expires in" htmlFor="token-expiry" error={errors.expiresInDays?.message}>
+            <Select id="token-expiry" {...form.register("expiresInDays", { valueAsNumber: true })}>
+              {[7, 30, 90, 365].map((d) => (
+                <option key={d} value={d}>
+                  {d} days
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <div className="pt-6">
+            <Button type="submit" disabled={create.isPending}>
+              <KeyRound size={16} aria-hidden /> {create.isPending ? "Creating…" : "Create token"}
+            </Button>
+          </div>
+        </form>
+        {created ? (
+          <div className="border-t border-amber-200 bg-amber-50 px-4 py-3 text-sm" role="status">
+            <p className="font-medium text-amber-900">Copy the token “{created.name}” now: Rampart keeps only a hash and cannot show it again.</p>
+            <div className="mt-2 flex items-center gap-2">
+              <code data-testid="new-token" className="block flex-1 overflow-x-auto rounded bg-white px-2 py-1 font-mono text-xs ring-1 ring-amber-200">
+                {created.token}
+              </code>
+              <Button type="button" variant="secondary" onClick={() => void navigator.clipboard?.writeText(created.token)}>
+                Copy
+              </Button>
+              <Button type="button" variant="secondary" onClick={() => setCreated(null)}>
+                Done
+              </Button>
+            </div>
+          </div>
+        ) : null}
+      </Card>
+
+      <Card>
+        <CardHeader
+          title="Tokens"
+          actions={
+            me?.role === "admin" ? (
+              <label className="flex items-center gap-2 text-xs text-slate-600">
+                <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> Everyone’s tokens
+              </label>
+            ) : null
+          }
+        />
+        {tokens.data && tokens.data.length === 0 ? (
+          <div className="p-4">
+            <EmptyState title="No API tokens">Tokens you create appear here with their scope, expiry and last use, and can be revoked at any time.</EmptyState>
+          </div>
+        ) : (
+          <table className="w-full text-left text-sm">
+            <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+              <tr>
+                <th className="px-4 py-2 font-medium">Name</th>
+                <th className="px-4 py-2 font-medium">Token</th>
+                <th className="px-4 py-2 font-medium">Scope</th>
+                {all ? <th className="px-4 py-2 font-medium">Owner</th> : null}
+                <th className="px-4 py-2 font-medium">Expires</th>
+                <th className="px-4 py-2 font-medium">Last used</th>
+                <th className="px-4 py-2" />
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {tokens.data?.map((t) => {
+                const expired = new Date(t.expiresAt) <= new Date();
+                return (
+                  <tr key={t.id} data-testid="token-row">
+                    <td className="px-4 py-2 font-medium">{t.name}</td>
+                    <td className="px-4 py-2 font-mono text-xs text-slate-500">{t.prefix}…</td>
+                    <td className="px-4 py-2">
+                      <Badge>{t.scope}</Badge>
+                    </td>
+                    {all ? <td className="px-4 py-2 text-slate-600">{t.owner}</td> : null}
+                    <td className="px-4 py-2 text-slate-600">{formatTime(t.expiresAt)}</td>
+                    <td className="px-4 py-2 text-slate-600">{formatTime(t.lastUsedAt)}</td>
+                    <td className="px-4 py-2 text-right">
+                      {t.revokedAt ? (
+                        <Badge tone="danger">revoked</Badge>
+                      ) : expired ? (
+                        <Badge tone="warning">expired</Badge>
+                      ) : (
+                        <Button
+                          type="button"
+                          variant="secondary"
+                          onClick={() => {
+                            if (window.confirm(`Revoke the token “${t.name}”? Scripts using it will stop working at once.`)) revoke.mutate({ id: t.id });
+                          }}
+                        >
+                          Revoke
+                        </Button>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,145 @@
+"use client";
+import { useState } from "react";
+import { useForm } from "react-hook-form";
+import { zodResolver } from "@hookform/resolvers/zod";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { z } from "zod";
+import { UserPlus } from "lucide-react";
+import { InviteUserInput, ROLES } from "@/server/schemas/auth";
+import { useTRPC } from "../trpc";
+import { useMe } from "../auth/me";
+import { Button } from "../ui/button";
+import { Card, CardHeader } from "../ui/card";
+import { Field, FormError, Input, Select } from "../ui/field";
+import { Badge } from "../ui/badge";
+import { applyServerErrors } from "../auth/server-errors";
+
+type Values = z.input<typeof InviteUserInput>;
+
+export function UsersPanel() {
+  const trpc = useTRPC();
+  const me = useMe();
+  const queryClient = useQueryClient();
+  const [link, setLink] = useState<{ email: string; url: string } | null>(null);
+  const users = useQuery(trpc.users.list.queryOptions());
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+  const showLink = (r: { user: { email: string }; invitePath: string }) => setLink({ email: r.user.email, url: `${window.location.origin}${r.invitePath}` });
+  const form = useForm<Values>({ resolver: zodResolver(InviteUserInput), defaultValues: { email: "", name: "", role: "viewer" } });
+  const invite = useMutation(
+    trpc.users.invite.mutationOptions({
+      onSuccess: (r) => {
+        showLink(r);
+        form.reset();
+        void refresh();
+      },
+      onError: (e) => applyServerErrors(e, form.setError, ["email", "name", "role"]),
+    }),
+  );
+  const reinvite = useMutation(trpc.users.reinvite.mutationOptions({ onSuccess: showLink }));
+  const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSettled: () => void refresh() }));
+  const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSettled: () => void refresh() }));
+  const errors = form.formState.errors;
+  const actionError = setRole.error ?? setDisabled.error ?? reinvite.error;
+
+  return (
+    <div className="space-y-6">
+      <Card>
+        <CardHeader title="Invite a user" description="Rampart makes a one-time link (valid 72 hours) for them to choose a password. Send it to them yourself." />
+        <form onSubmit={form.handleSubmit((v) => invite.mutate(InviteUserInput.parse(v)))} className="grid grid-cols-1 items-start gap-4 p-4 md:grid-cols-4" noValidate>
+          <div className="md:col-span-4">
+            <FormError message={invite.error && !invite.error.data?.fieldErrors ? invite.error.message : null} />
+          </div>
+          <Field label="Email" htmlFor="invite-email" error={errors.email?.message}>
+            <Input id="invite-email" type="email" aria-invalid={!!errors.email} {...form.register("email")} />
+          </Field>
+          <Field label="Name" htmlFor="invite-name" error={errors.name?.message}>
+            <Input id="invite-name" aria-invalid={!!errors.name} {...form.register("name")} />
+          </Field>
+          <Field label="Role" htmlFor="invite-role" error={errors.role?.message} hint="viewer: read only · operator: define and apply · admin: everything">
+            <Select id="invite-role" {...form.register("role")}>
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <div className="pt-6">
+            <Button type="submit" disabled={invite.isPending}>
+              <UserPlus size={16} aria-hidden /> {invite.isPending ? "Inviting…" : "Invite"}
+            </Button>
+          </div>
+        </form>
+        {link ? (
+          <div className="border-t border-amber-200 bg-amber-50 px-4 py-3 text-sm" role="status">
+            <p className="font-medium text-amber-900">Invitation link for {link.email} (works once; shown only now):</p>
+            <code data-testid="invite-link" className="mt-2 block overflow-x-auto rounded bg-white px-2 py-1 font-mono text-xs ring-1 ring-amber-200">
+              {link.url}
+            </code>
+          </div>
+        ) : null}
+      </Card>
+
+      <Card>
+        <CardHeader title="Users" />
+        <FormError message={actionError?.message} />
+        <table className="w-full text-left text-sm">
+          <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+            <tr>
+              <th className="px-4 py-2 font-medium">User</th>
+              <th className="px-4 py-2 font-medium">Role</th>
+              <th className="px-4 py-2 font-medium">State</th>
+              <th className="px-4 py-2" />
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {users.data?.map((u) => (
+              <tr key={u.id} data-testid="user-row">
+                <td className="px-4 py-2">
+                  <div className="font-medium">{u.name}</div>
+                  <div className="text-xs text-slate-500">{u.email}</div>
+                </td>
+                <td className="px-4 py-2">
+                  <Select
+                    aria-label={`Role of ${u.email}`}
+                    className="w-32"
+                    value={u.role}
+                    onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </Select>
+                </td>
+                <td className="px-4 py-2">
+                  {u.disabled ? <Badge tone="danger">disabled</Badge> : u.hasPassword ? <Badge tone="success">active</Badge> : <Badge tone="warning">invited</Badge>}
+                </td>
+                <td className="space-x-2 px-4 py-2 text-right">
+                  {!u.hasPassword && !u.disabled ? (
+                    <Button type="button" variant="secondary" onClick={() => reinvite.mutate({ id: u.id })}>
+                      New invitation link
+                    </Button>
+                  ) : null}
+                  {u.id !== me?.id ? (
+                    <Button
+                      type="button"
+                      variant={u.disabled ? "secondary" : "danger"}
+                      onClick={() => {
+                        if (u.disabled || window.confirm(`Disable ${u.email}? They are signed out at once and their API tokens stop working.`))
+                          setDisabled.mutate({ id: u.id, disabled: !u.disabled });
+                      }}
+                    >
+                      {u.disabled ? "Enable" : "Disable"}
+                    </Button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+    </div>
+  );
+}
