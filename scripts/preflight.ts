@@ -4,6 +4,8 @@
 //   --stage=services  the database (migrated) and Redis answer
 //   --stage=setup-link  while no user exists, prints a new one-time setup token
 import { mkdir, access, constants } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { loadMasterKey, masterKeyPath } from "@/server/secrets/master-key";
 import { ConfigError, loadEnv } from "@/server/env";
 import { checkDatabase } from "@/server/preflight";
 import { pingRedis } from "@/server/queue/redis";
@@ -17,6 +19,13 @@ async function main() {
     await access(env.DATA_DIR, constants.W_OK).catch(() => {
       throw new Error(`DATA_DIR ${env.DATA_DIR} is not a writable directory`);
     });
+    if (!env.RAMPART_MASTER_KEY && !existsSync(masterKeyPath(env.DATA_DIR))) {
+      loadMasterKey({ dataDir: env.DATA_DIR, create: true });
+      process.stderr.write(
+        `rampart: created the master key ${masterKeyPath(env.DATA_DIR)} (mode 0600). It encrypts SSH keys and passwords: back it up, without it they cannot be read.\n`,
+      );
+    }
+    loadMasterKey({ envKey: env.RAMPART_MASTER_KEY, dataDir: env.DATA_DIR, create: false });
     const file = env.DATABASE_URL.slice("file:".length);
     const dir = file.slice(0, file.lastIndexOf("/")) || "/";
     await access(dir, constants.W_OK).catch(() => {

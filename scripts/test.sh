@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
 
 set -e
-ensure_apt redis-server chromium
+ensure_apt redis-server chromium openssh-client
 ensure_node_modules
 ensure_prisma_client
 ensure_build

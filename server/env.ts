@@ -53,6 +53,10 @@ const EnvSchema = z.object({
     .refine((list) => list.every((o) => /^https?:\/\/[^/]+$/.test(o)), "must be a comma-separated list of origins such as https://rampart.example.com"),
   TRUST_PROXY: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false").transform((v) => v === "true" || v === "1"),
   LOGIN_MAX_DELAY_MS: positiveInt(30_000, 3_600_000),
+  RAMPART_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v.trim(), "base64").length === 32, "must be 32 random bytes in base64 (openssl rand -base64 32)")
+    .optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -80,12 +84,13 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     ALLOWED_ORIGINS: blankToUndefined(source.ALLOWED_ORIGINS),
     TRUST_PROXY: blankToUndefined(source.TRUST_PROXY),
     LOGIN_MAX_DELAY_MS: blankToUndefined(source.LOGIN_MAX_DELAY_MS),
+    RAMPART_MASTER_KEY: blankToUndefined(source.RAMPART_MASTER_KEY),
   };
   const parsed = EnvSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      const got = (input as Record<string, unknown>)[name];
+      const got = name === "RAMPART_MASTER_KEY" ? undefined : (input as Record<string, unknown>)[name];
       return `${name} ${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);

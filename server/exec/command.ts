@@ -1,0 +1,56 @@
+// Commands are data: an argument vector, optional environment and stdin. They are
+// turned into the one string an SSH "exec" request carries here, and only here,
+// with every argument quoted for a POSIX shell. Nothing else in Rampart builds
+// shell strings.
+import type { Secret } from "../secrets/secret";
+
+export interface Command {
+  argv: string[];
+  env?: Record<string, string>;
+  stdin?: string | Buffer | Secret;
+  /** Run as root: through `sudo -n` when the login user is not root. Default true. */
+  asRoot?: boolean;
+  timeoutMs?: number;
+  /** Values to hide if they show up in the output (passwords passed on stdin, say). */
+  secrets?: Secret[];
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export class CommandBuildError extends Error {
+  override name = "CommandBuildError";
+}
+
+/** One argument, quoted so that a POSIX shell passes it through byte for byte. */
+export function shellQuote(arg: string): string {
+  if (arg.includes("\0")) throw new CommandBuildError("an argument contains a NUL byte, which no command line can carry");
+  if (arg !== "" && SAFE.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The remote command line for `cmd`, run by `loginUser`. `exec` replaces the
+ * remote shell with the command, so a signal sent on the channel (cancel) reaches
+ * the command itself.
+ */
+export function renderCommand(cmd: Command, loginUser: string): string {
+  if (cmd.argv.length === 0) throw new CommandBuildError("a command needs at least a program name");
+  const argv: string[] = [];
+  if ((cmd.asRoot ?? true) && loginUser !== "root") argv.push("sudo", "-n", "--");
+  const env = Object.entries(cmd.env ?? {});
+  if (env.length > 0) {
+    argv.push("env");
+    for (const [k, v] of env) {
+      if (!ENV_NAME.test(k)) throw new CommandBuildError(`"${k}" is not a valid environment variable name`);
+      argv.push(`${k}=${v}`);
+    }
+  }
+  argv.push(...cmd.argv);
+  return `exec ${argv.map(shellQuote).join(" ")}`;
+}
+
+/** A readable form for plans and logs (secrets never appear in argv: they go on stdin). */
+export function describeCommand(cmd: Command): string {
+  return [...Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)}`), ...cmd.argv.map(shellQuote)].join(" ");
+}

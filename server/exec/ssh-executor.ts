@@ -1,0 +1,405 @@
+// The only code that touches SSH. One pooled connection per host (keepalive,
+// bounded reconnect with backoff), one channel per command, at most
+// `maxChannels` at once per connection (OpenSSH's MaxSessions is 10). A
+// connection is never closed while it has open channels. The pinned host key is
+// verified on every connection, before authentication.
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+import type { Secret } from "../secrets/secret";
+import { type Command, describeCommand, renderCommand } from "./command";
+import { fingerprintOfBlob } from "./keys";
+import {
+  AuthFailedError,
+  CancelledError,
+  CommandFailedError,
+  type ExecError,
+  HostKeyMismatchError,
+  HostKeyUnknownError,
+  TimeoutError,
+  UnreachableError,
+} from "./errors";
+
+export interface Target {
+  /** For messages: the server's name. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  privateKey: Secret;
+  passphrase?: Secret | null;
+  /** The pinned host key ("ssh-ed25519 AAAA…"), or null on first contact. */
+  hostKey: string | null;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onLine?: (stream: "stdout" | "stderr", line: string) => void;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** stdout/stderr were longer than the capture limit and were cut (lines were still streamed). */
+  truncated: boolean;
+}
+
+export interface UploadFile {
+  path: string;
+  content: string | Buffer | Secret;
+  mode: number;
+  owner?: string;
+  group?: string;
+}
+
+export interface ExecutorOptions {
+  maxChannels?: number;
+  readyTimeoutMs?: number;
+  keepaliveMs?: number;
+  idleCloseMs?: number;
+  connectAttempts?: number;
+  /** Bytes of stdout and of stderr kept in the result (lines are streamed regardless). */
+  captureLimit?: number;
+  maxLineLength?: number;
+}
+
+const KILL_GRACE_MS = 3000;
+const LAST_LINES = 20;
+
+class Semaphore {
+  private waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+class HostConnection {
+  readonly slots: Semaphore;
+  channels = 0;
+  lastUsed = Date.now();
+  closed = false;
+  constructor(
+    readonly client: Client,
+    readonly hostKey: string,
+    maxChannels: number,
+  ) {
+    this.slots = new Semaphore(maxChannels);
+  }
+}
+
+const keyOf = (t: Target) => `${t.user}@${t.address}:${t.port}`;
+const label = (t: Target) => `${t.name} (${t.address}:${t.port})`;
+
+export class SshExecutor {
+  private readonly pool = new Map<string, Promise<HostConnection>>();
+  private readonly opts: Required<ExecutorOptions>;
+  private readonly idleTimer: NodeJS.Timeout;
+  /** Counters for tests and benchmarks. */
+  readonly stats = { connectionsOpened: 0, channelsOpened: 0 };
+
+  constructor(opts: ExecutorOptions = {}) {
+    this.opts = {
+      maxChannels: 8,
+      readyTimeoutMs: 10_000,
+      keepaliveMs: 15_000,
+      idleCloseMs: 5 * 60_000,
+      connectAttempts: 3,
+      captureLimit: 4 * 1024 * 1024,
+      maxLineLength: 16 * 1024,
+      ...opts,
+    };
+    this.idleTimer = setInterval(() => this.closeIdle(), Math.min(this.opts.idleCloseMs, 60_000));
+    this.idleTimer.unref();
+  }
+
+  /** Runs one command and resolves when it exits 0; rejects with a typed ExecError otherwise. */
+  async run(target: Target, cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
+    const result = await this.exec(target, cmd, opts);
+    if (result.exitCode !== 0) {
+      const lines = `${result.stdout}\n${result.stderr}`.split("\n").filter((l) => l.trim() !== "");
+      throw new CommandFailedError(label(target), describeCommand(cmd), result.exitCode, null, lines.slice(-LAST_LINES));
+    }
+    return result;
+  }
+
+  /** Runs one command and resolves with its exit code, whatever it is. */
+  async exec(target: Target, cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
+    opts.signal?.throwIfAborted();
+    const conn = await this.connection(target);
+    const release = await conn.slots.acquire();
+    conn.channels++;
+    try {
+      return await this.execOn(conn, target, cmd, opts);
+    } finally {
+      conn.channels--;
+      conn.lastUsed = Date.now();
+      release();
+    }
+  }
+
+  /** Writes a file atomically (temporary file + rename) with its mode and owner. */
+  async upload(target: Target, file: UploadFile, opts: RunOptions = {}): Promise<void> {
+    const content = typeof file.content === "string" ? Buffer.from(file.content) : Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content.reveal());
+    const tmp = path.posix.join(path.posix.dirname(file.path), `.${path.posix.basename(file.path)}.rampart-${randomBytes(4).toString("hex")}`);
+    const mode = (file.mode & 0o7777).toString(8).padStart(4, "0");
+    const owner = `${file.owner ?? "root"}:${file.group ?? file.owner ?? "root"}`;
+    // Constant scripts; every value arrives as a positional argument.
+    const finish = 'set -e; chmod "$1" "$3"; chown "$2" "$3"; mv -f -- "$3" "$4"';
+    let viaSftp = false;
+    if (target.user === "root") {
+      try {
+        await this.sftpWrite(target, tmp, content);
+        viaSftp = true;
+      } catch {
+        viaSftp = false; // no SFTP subsystem: fall back to stdin
+      }
+    }
+    if (viaSftp) {
+      await this.run(target, { argv: ["sh", "-c", finish, "rampart-upload", mode, owner, tmp, file.path] }, opts);
+    } else {
+      const script = `set -e; umask 077; cat > "$3"; ${finish}`;
+      await this.run(target, { argv: ["sh", "-c", script, "rampart-upload", mode, owner, tmp, file.path], stdin: content }, opts);
+    }
+  }
+
+  /** Closes every connection that has no open channel; waits for the others to finish. */
+  async close(): Promise<void> {
+    clearInterval(this.idleTimer);
+    const conns = await Promise.allSettled([...this.pool.values()]);
+    this.pool.clear();
+    await Promise.all(
+      conns.map(async (c) => {
+        if (c.status !== "fulfilled") return;
+        while (c.value.channels > 0) await new Promise((r) => setTimeout(r, 50));
+        c.value.closed = true;
+        c.value.client.end();
+      }),
+    );
+  }
+
+  /** Drops a host's pooled connection (after its key was re-pinned, say) once it is idle. */
+  forget(target: Target): void {
+    const entry = this.pool.get(keyOf(target));
+    this.pool.delete(keyOf(target));
+    void entry?.then(async (c) => {
+      while (c.channels > 0) await new Promise((r) => setTimeout(r, 50));
+      c.closed = true;
+      c.client.end();
+    }, () => {});
+  }
+
+  private closeIdle() {
+    const now = Date.now();
+    for (const [key, p] of this.pool) {
+      void p.then((c) => {
+        if (c.channels === 0 && now - c.lastUsed > this.opts.idleCloseMs && this.pool.get(key) === p) {
+          this.pool.delete(key);
+          c.closed = true;
+          c.client.end();
+        }
+      }, () => {});
+    }
+  }
+
+  private async connection(target: Target): Promise<HostConnection> {
+    const key = keyOf(target);
+    const existing = this.pool.get(key);
+    if (existing) {
+      const conn = await existing.catch(() => null);
+      if (conn && !conn.closed && conn.hostKey === (target.hostKey ?? "")) return conn;
+      if (this.pool.get(key) === existing) this.pool.delete(key);
+    }
+    const fresh = this.connectWithRetry(target);
+    this.pool.set(key, fresh);
+    fresh.catch(() => {
+      if (this.pool.get(key) === fresh) this.pool.delete(key);
+    });
+    return fresh;
+  }
+
+  private async connectWithRetry(target: Target): Promise<HostConnection> {
+    let delay = 500;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.connect(target);
+      } catch (err) {
+        const transient = err instanceof UnreachableError || err instanceof TimeoutError;
+        if (!transient || attempt >= this.opts.connectAttempts) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 2;
+      }
+    }
+  }
+
+  private connect(target: Target): Promise<HostConnection> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let hostKeyError: ExecError | null = null;
+      let settled = false;
+      const pinned = target.hostKey?.trim().split(/\s+/).slice(0, 2) ?? null;
+      client.on("ready", () => {
+        settled = true;
+        this.stats.connectionsOpened++;
+        const conn = new HostConnection(client, target.hostKey ?? "", this.opts.maxChannels);
+        client.on("close", () => {
+          conn.closed = true;
+        });
+        resolve(conn);
+      });
+      client.on("error", (err: Error & { level?: string; code?: string }) => {
+        if (settled) return;
+        settled = true;
+        client.end();
+        if (hostKeyError) return reject(hostKeyError);
+        const where = label(target);
+        if (err.level === "client-authentication") return reject(new AuthFailedError(`${where} refused the key for ${target.user} (check the key is in ~${target.user}/.ssh/authorized_keys)`, where));
+        if (err.level === "client-timeout" || /Timed out while waiting for handshake/.test(err.message))
+          return reject(new TimeoutError(`${where} did not complete the SSH handshake within ${this.opts.readyTimeoutMs / 1000} s`, where));
+        if (err.code && ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET"].includes(err.code))
+          return reject(new UnreachableError(`${where} is unreachable: ${err.code}${err.code === "ECONNREFUSED" ? " (is sshd running on that port?)" : ""}`, where));
+        reject(new UnreachableError(`${where}: ${err.message}`, where));
+      });
+      client.on("close", () => {
+        if (!settled) {
+          settled = true;
+          reject(hostKeyError ?? new UnreachableError(`${label(target)} closed the connection during the handshake`, label(target)));
+        }
+      });
+      client.connect({
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        privateKey: target.privateKey.reveal(),
+        passphrase: target.passphrase?.reveal(),
+        readyTimeout: this.opts.readyTimeoutMs,
+        keepaliveInterval: this.opts.keepaliveMs,
+        keepaliveCountMax: 3,
+        // Called before authentication: a wrong key means we never log in, let alone run anything.
+        hostVerifier: (blob: Buffer) => {
+          const nameLen = blob.readUInt32BE(0);
+          const presented = { type: blob.subarray(4, 4 + nameLen).toString(), base64: blob.toString("base64"), fingerprint: fingerprintOfBlob(blob) };
+          if (!pinned) {
+            hostKeyError = new HostKeyUnknownError(label(target), presented);
+            return false;
+          }
+          if (pinned[0] !== presented.type || pinned[1] !== presented.base64) {
+            const expected = pinned[1] ? fingerprintOfBlob(Buffer.from(pinned[1], "base64")) : "a pinned key";
+            hostKeyError = new HostKeyMismatchError(label(target), expected, presented);
+            return false;
+          }
+          return true;
+        },
+      });
+    });
+  }
+
+  private sftpWrite(target: Target, file: string, content: Buffer): Promise<void> {
+    return this.connection(target).then(
+      (conn) =>
+        new Promise<void>((resolve, reject) => {
+          conn.channels++;
+          conn.client.sftp((err: Error | undefined, sftp: SFTPWrapper) => {
+            if (err) {
+              conn.channels--;
+              return reject(err);
+            }
+            sftp.writeFile(file, content, { mode: 0o600 }, (werr) => {
+              sftp.end();
+              conn.channels--;
+              conn.lastUsed = Date.now();
+              if (werr) reject(werr);
+              else resolve();
+            });
+          });
+        }),
+    );
+  }
+
+  private execOn(conn: HostConnection, target: Target, cmd: Command, opts: RunOptions): Promise<RunResult> {
+    const where = label(target);
+    const line = renderCommand(cmd, target.user);
+    const started = Date.now();
+    const secrets = (cmd.secrets ?? []).map((s) => s.reveal()).filter((s) => s.length >= 4);
+    const hide = (s: string) => secrets.reduce((acc, v) => acc.split(v).join("[redacted]"), s);
+    return new Promise<RunResult>((resolve, reject) => {
+      conn.client.exec(line, (err: Error | undefined, stream: ClientChannel) => {
+        if (err) return reject(new UnreachableError(`${where}: could not open a channel: ${err.message}`, where));
+        this.stats.channelsOpened++;
+        const captured = { stdout: "", stderr: "" };
+        const partial = { stdout: "", stderr: "" };
+        let truncated = false;
+        let stopReason: ExecError | null = null;
+        let killTimer: NodeJS.Timeout | undefined;
+
+        const emit = (which: "stdout" | "stderr", text: string) => {
+          if (captured[which].length < this.opts.captureLimit) captured[which] += text;
+          else truncated = true;
+          partial[which] += text;
+          let nl: number;
+          while ((nl = partial[which].indexOf("\n")) >= 0) {
+            opts.onLine?.(which, hide(partial[which].slice(0, nl)));
+            partial[which] = partial[which].slice(nl + 1);
+          }
+          // A line with no end in sight: pass it on in pieces rather than hold it all.
+          while (partial[which].length > this.opts.maxLineLength) {
+            opts.onLine?.(which, `${hide(partial[which].slice(0, this.opts.maxLineLength))} …(line continues)`);
+            partial[which] = partial[which].slice(this.opts.maxLineLength);
+          }
+        };
+        stream.on("data", (d: Buffer) => emit("stdout", d.toString("utf8")));
+        stream.stderr.on("data", (d: Buffer) => emit("stderr", d.toString("utf8")));
+
+        const stop = (reason: ExecError) => {
+          if (stopReason) return;
+          stopReason = reason;
+          // TERM first, KILL if it lingers, then drop the channel.
+          stream.signal("TERM");
+          killTimer = setTimeout(() => {
+            stream.signal("KILL");
+            stream.close();
+          }, KILL_GRACE_MS);
+        };
+        const onAbort = () => stop(new CancelledError(`cancelled: ${describeCommand(cmd)} on ${where}`, where));
+        opts.signal?.addEventListener("abort", onAbort, { once: true });
+        const timeout = cmd.timeoutMs
+          ? setTimeout(() => stop(new TimeoutError(`${describeCommand(cmd)} on ${where} did not finish within ${cmd.timeoutMs! / 1000} s`, where)), cmd.timeoutMs)
+          : undefined;
+
+        let exitCode: number | null = null;
+        let exitSignal: string | null = null;
+        stream.on("exit", (code: number | null, signal?: string) => {
+          exitCode = code;
+          exitSignal = signal ?? null;
+        });
+        stream.on("close", () => {
+          clearTimeout(timeout);
+          clearTimeout(killTimer);
+          opts.signal?.removeEventListener("abort", onAbort);
+          for (const which of ["stdout", "stderr"] as const) if (partial[which]) opts.onLine?.(which, hide(partial[which]));
+          if (stopReason) return reject(stopReason);
+          if (exitCode === null) {
+            const lines = `${captured.stdout}\n${captured.stderr}`.split("\n").filter(Boolean).slice(-LAST_LINES);
+            return reject(new CommandFailedError(where, describeCommand(cmd), null, exitSignal ?? "connection lost", lines));
+          }
+          resolve({ exitCode, stdout: hide(captured.stdout), stderr: hide(captured.stderr), durationMs: Date.now() - started, truncated });
+        });
+
+        const input = cmd.stdin;
+        if (input === undefined) stream.end();
+        else stream.end(typeof input === "string" || Buffer.isBuffer(input) ? input : input.reveal());
+      });
+    });
+  }
+}

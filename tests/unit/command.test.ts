@@ -1,0 +1,73 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { CommandBuildError, renderCommand, shellQuote } from "@/server/exec/command";
+
+describe("renderCommand (golden)", () => {
+  it.each([
+    [{ argv: ["systemctl", "is-active", "nginx"] }, "root", "exec systemctl is-active nginx"],
+    [{ argv: ["apt-get", "install", "-y", "nginx"], env: { DEBIAN_FRONTEND: "noninteractive" } }, "root", "exec env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx"],
+    [{ argv: ["apt-get", "install", "-y", "nginx"], env: { DEBIAN_FRONTEND: "noninteractive" } }, "deploy", "exec sudo -n -- env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx"],
+    [{ argv: ["id", "-un"], asRoot: false }, "deploy", "exec id -un"],
+    [{ argv: ["echo", "it's", "", "a b"] }, "root", "exec echo 'it'\\''s' '' 'a b'"],
+    [{ argv: ["cat", "/etc/nginx/sites-enabled/www.foobar.com.conf"] }, "root", "exec cat /etc/nginx/sites-enabled/www.foobar.com.conf"],
+  ])("%j as %s → %s", (cmd, user, expected) => {
+    expect(renderCommand(cmd, user)).toBe(expected);
+  });
+
+  it("refuses what no command line can carry", () => {
+    expect(() => renderCommand({ argv: [] }, "root")).toThrow(CommandBuildError);
+    expect(() => shellQuote("a\0b")).toThrow(/NUL/);
+    expect(() => renderCommand({ argv: ["true"], env: { "A B": "x" } }, "root")).toThrow(/not a valid environment variable name/);
+    expect(() => renderCommand({ argv: ["true"], env: { "X;rm": "x" } }, "root")).toThrow(CommandBuildError);
+  });
+});
+
+export const HOSTILE = [
+  "plain",
+  "",
+  " ",
+  "it's",
+  '"double"',
+  "$(touch /tmp/rampart-pwned)",
+  "`touch /tmp/rampart-pwned`",
+  "${HOME}",
+  "$HOME",
+  "a\nb\nc",
+  "tab\there",
+  "-rf",
+  "--help",
+  "-",
+  ";",
+  "&& rm -rf /tmp/x ||",
+  "| cat /etc/shadow",
+  "> /tmp/rampart-pwned",
+  "*",
+  "~",
+  "!event",
+  "\\",
+  "'",
+  "''",
+  "'\\''",
+  "unicode: héllo wörld — 日本語 🚀",
+  "\u202e right-to-left override",
+  "trailing newline\n",
+  "\r\n",
+];
+
+describe("quoting under a real shell", () => {
+  it("every hostile value arrives as one literal argument, byte for byte", () => {
+    const line = renderCommand({ argv: ["printf", "%s\\0", ...HOSTILE] }, "root");
+    for (const shell of ["sh", "bash"]) {
+      const res = spawnSync(shell, ["-c", line], { encoding: "buffer" });
+      expect(res.status).toBe(0);
+      const args = res.stdout.toString("utf8").split("\0").slice(0, -1);
+      expect(args).toEqual(HOSTILE);
+    }
+  });
+
+  it("environment values are literal too", () => {
+    const line = renderCommand({ argv: ["sh", "-c", 'printf "%s" "$V"'], env: { V: "$(id) `id` 'q' \"d\"" } }, "root");
+    const res = spawnSync("sh", ["-c", line], { encoding: "utf8" });
+    expect(res.stdout).toBe("$(id) `id` 'q' \"d\"");
+  });
+});
