@@ -4,7 +4,8 @@
 //   --stage=services  the database (migrated) and Redis answer
 //   --stage=setup-link  while no user exists, prints a new one-time setup token
 import { mkdir, access, constants } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { loadMasterKey, masterKeyPath } from "@/server/secrets/master-key";
 import { ConfigError, loadEnv } from "@/server/env";
 import { checkDatabase } from "@/server/preflight";
@@ -21,9 +22,8 @@ async function main() {
     });
     if (!env.RAMPART_MASTER_KEY && !existsSync(masterKeyPath(env.DATA_DIR))) {
       loadMasterKey({ dataDir: env.DATA_DIR, create: true });
-      process.stderr.write(
-        `rampart: created the master key ${masterKeyPath(env.DATA_DIR)} (mode 0600). It encrypts SSH keys and passwords: back it up, without it they cannot be read.\n`,
-      );
+      // Said once Rampart is up (scripts/supervise.mjs), so a failed start stays one line.
+      writeFileSync(path.join(env.DATA_DIR, ".master-key-created"), "");
     }
     loadMasterKey({ envKey: env.RAMPART_MASTER_KEY, dataDir: env.DATA_DIR, create: false });
     const file = env.DATABASE_URL.slice("file:".length);

@@ -3,7 +3,7 @@
 // stops the console and the worker gracefully (they finish what they are doing),
 // then Redis. A worker that dies is restarted; if the console dies, all stop.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
@@ -182,6 +182,11 @@ await waitFor(consoleAnswers, 60_000, "The console");
 const host = bind === "0.0.0.0" || bind === "127.0.0.1" ? "localhost" : bind;
 const url = (env.PUBLIC_URL || `http://${host}:${port}`).replace(/\/+$/, "");
 say(`Rampart is up at ${url} (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; data in ${dataDir}; logs in ${logDir})`);
+const keyFlag = path.join(dataDir, ".master-key-created");
+if (existsSync(keyFlag)) {
+  say(`Created the master key ${path.join(dataDir, "master.key")} (mode 0600). It encrypts SSH keys and other secrets: BACK IT UP, without it they cannot be read.`);
+  rmSync(keyFlag, { force: true });
+}
 // First run: no user yet. Print a one-time link to create the first admin.
 try {
   const token = execFileSync(process.execPath, ["dist/preflight.mjs", "--stage=setup-link"], { env, encoding: "utf8" }).trim();

@@ -13,6 +13,9 @@ import { announceWorker, withdrawWorker } from "@/server/services/workers";
 import { createProcessor } from "./processor";
 import { reconcileRuns } from "./reconcile";
 import { checkDatabase } from "@/server/preflight";
+import { SshExecutor } from "@/server/exec/ssh-executor";
+import { SecretBox } from "@/server/secrets/envelope";
+import { loadMasterKey } from "@/server/secrets/master-key";
 
 async function main() {
   let env;
@@ -37,9 +40,16 @@ async function main() {
   for (const w of config.warnings) log.warn(w);
   if (config.problems.length > 0) fatal(`Refusing to start: ${config.problems.join("; ")}`);
 
+  let box: SecretBox;
+  try {
+    box = new SecretBox(loadMasterKey({ envKey: env.RAMPART_MASTER_KEY, dataDir: env.DATA_DIR, create: false }));
+  } catch (err) {
+    fatal(`Cannot start the worker: ${(err as Error).message}`);
+  }
+  const executor = new SshExecutor();
   const queue = new Queue(RUNS_QUEUE, { connection: redisOptions(env.REDIS_URL, "worker") });
   const shutdown = new AbortController();
-  const worker = new Worker(RUNS_QUEUE, createProcessor({ db, redis, queue, env, log, workerId, shutdown: shutdown.signal }), {
+  const worker = new Worker(RUNS_QUEUE, createProcessor({ db, redis, queue, env, log, workerId, executor, box, shutdown: shutdown.signal }), {
     connection: redisOptions(env.REDIS_URL, "worker"),
     concurrency: env.WORKER_CONCURRENCY,
     // A dead worker's job is noticed within ~lockDuration and given to another worker.
@@ -89,6 +99,7 @@ async function main() {
     clearInterval(presenceTimer);
     await withdrawWorker(redis, workerId).catch(() => {});
     await queue.close().catch(() => {});
+    await executor.close();
     redis.disconnect();
     await db.$disconnect();
     log.info("stopped");

@@ -5,6 +5,8 @@ import type { Redis } from "ioredis";
 import type { Db } from "@/server/db";
 import type { Env } from "@/server/env";
 import type { Logger } from "@/server/log";
+import type { SshExecutor } from "@/server/exec/ssh-executor";
+import type { SecretBox } from "@/server/secrets/envelope";
 import { RunJobData } from "@/server/queue/names";
 import { RunReporter, finishRun } from "@/server/queue/run-events";
 import { isTerminal, RunKind } from "@/server/schemas/run";
@@ -17,6 +19,8 @@ export interface ProcessorDeps {
   env: Env;
   log: Logger;
   workerId: string;
+  executor: SshExecutor;
+  box: SecretBox;
   /** Aborted when the worker must stop now (shutdown timeout). */
   shutdown: AbortSignal;
   heartbeatMs?: number;
@@ -62,7 +66,7 @@ export function createProcessor(deps: ProcessorDeps) {
         await finishRun(db, reporter, "failed", `invalid input: ${input.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
         return;
       }
-      const result = await handler.run({ runId, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, signal, resumed });
+      const result = await handler.run({ runId, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, executor: deps.executor, box: deps.box, signal, resumed });
       await finishRun(db, reporter, result.status, result.outcome);
     } catch (err) {
       if (deps.shutdown.aborted) {

@@ -8,6 +8,7 @@ const TABS = [
   { href: "/settings", label: "General", admin: false },
   { href: "/settings/account", label: "Account", admin: false },
   { href: "/settings/tokens", label: "API tokens", admin: false },
+  { href: "/settings/ssh-keys", label: "SSH keys", admin: true },
   { href: "/settings/users", label: "Users", admin: true },
   { href: "/settings/audit", label: "Audit log", admin: true },
 ];

@@ -32,12 +32,14 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE_DIR=${LAB_STATE_DIR:-/run/rampart-lab}
 STATE_DIR=${STATE_DIR%/}
 STATE_FILE=$STATE_DIR/lab.json
-LOCK_FILE=$STATE_DIR.lock # outside the state dir, which `down` deletes
+# One lock for every lab on the machine: labs with different settings still
+# share /run/netns, port checks and so on. (The one file `down` leaves.)
+LOCK_FILE=/run/lock/rampart-lab.lock
 APT_PORT=3142
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
+now_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; } # monotonic: wall clocks get stepped
 since() { local ms=$(($(now_ms) - $1)); printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100)); }
 
 # ---------------------------------------------------------------- settings
@@ -62,19 +64,25 @@ load_config() {
   [[ $SUBNET =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.0/24$ ]] ||
     die "LAB_SUBNET must be a /24 like 10.213.47.0/24 (got '$SUBNET')"
   local o
-  for o in "${BASH_REMATCH[@]:1:3}"; do ((o <= 255)) || die "bad LAB_SUBNET '$SUBNET'"; done
+  for o in "${BASH_REMATCH[@]:1:3}"; do ((10#$o <= 255)) || die "bad LAB_SUBNET '$SUBNET'"; done
   NET_BASE=${SUBNET%.0/24}
   BRIDGE_IP=$NET_BASE.1
   [[ $BRIDGE =~ ^[a-zA-Z][a-zA-Z0-9_]{0,10}$ ]] ||
     die "LAB_BRIDGE must be 1-11 letters/digits/_ (veths are named <bridge>-<n>)"
   [[ $PREFIX =~ ^[a-z][a-z0-9-]{0,20}$ ]] || die "LAB_PREFIX must match [a-z][a-z0-9-]*"
-  [[ $CACHE == /?* && $HOSTS_DIR == /?* && $STATE_DIR == /?* ]] ||
-    die "LAB_CACHE, LAB_HOSTS_DIR and LAB_STATE_DIR must be absolute paths"
+  local d
+  for d in "$CACHE" "$HOSTS_DIR" "$STATE_DIR"; do
+    # Plain absolute paths only: they end up in JSON, overlay options, sed-free.
+    [[ $d =~ ^/[A-Za-z0-9_./-]+$ && $d != *..* ]] ||
+      die "LAB_CACHE, LAB_HOSTS_DIR and LAB_STATE_DIR must be plain absolute paths (got '$d')"
+  done
 
-  # Everything the lab creates is named after the bridge, so two labs with
-  # different bridges/subnets/state dirs can coexist and never touch each
-  # other's things.
-  TAG="rampart-lab:$BRIDGE"        # ifalias on our bridge and veths
+  # A lab is identified by its state dir; what it creates is named after its
+  # bridge (unique on the machine while the lab runs) and recorded in the
+  # state dir, and teardown only touches what is recorded there. Two labs
+  # with different LAB_STATE_DIR, LAB_BRIDGE, LAB_SUBNET and LAB_HOSTS_DIR can
+  # run side by side.
+  TAG="rampart-lab:$STATE_DIR"     # ifalias on our bridge and veths
   NFT_TABLE="rampart_lab_$BRIDGE"  # root-namespace guard table
   CG_NAME="rampart-lab-$BRIDGE"    # our cgroup subtree
   KEY=$STATE_DIR/id_ed25519
@@ -196,11 +204,16 @@ install_prereqs() {
     chmod 0755 /usr/sbin/policy-rc.d
     made_policy=1
   fi
-  local rc=0
+  local rc=0 aptlog
+  aptlog=$(mktemp /tmp/rampart-lab-apt.XXXXXX)
   { apt-get update -q &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends "${missing[@]}"; } >&2 || rc=$?
+    DEBIAN_FRONTEND=noninteractive apt-get install -q -y --no-install-recommends "${missing[@]}"; } >"$aptlog" 2>&1 || rc=$?
   ((made_policy)) && rm -f /usr/sbin/policy-rc.d
-  ((rc == 0)) || die "could not install prerequisites (${missing[*]})"
+  if ((rc != 0)); then
+    tail -n 30 "$aptlog" >&2
+    die "could not install prerequisites (${missing[*]}); full log: $aptlog"
+  fi
+  rm -f "$aptlog"
 }
 
 # ------------------------------------------------------------------ network
@@ -220,22 +233,34 @@ $addrs}
 Pick another one with LAB_SUBNET=a.b.c.0/24."
   fi
   if ip link show dev "$BRIDGE" >/dev/null 2>&1; then
-    die "an interface named $BRIDGE already exists and is not this lab's; set LAB_BRIDGE"
+    die "an interface named $BRIDGE already exists (another lab?); set LAB_BRIDGE"
   fi
+  if ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^$BRIDGE-"; then
+    die "network namespaces named $BRIDGE-* exist but belong to no lab state in $STATE_DIR
+(remove them with 'ip netns del', or set LAB_BRIDGE)"
+  fi
+  local r
+  for r in $(cgroup_roots); do
+    if [[ -d $r/$CG_NAME ]] && [[ -n $(find "$r/$CG_NAME" -name cgroup.procs -exec cat {} + 2>/dev/null) ]]; then
+      die "cgroup $r/$CG_NAME has processes but belongs to no lab state in $STATE_DIR; set LAB_BRIDGE"
+    fi
+  done
 }
 
 setup_network() {
   # Remember whether /run/netns was a mount point before `ip netns add` made
   # it one, so `down` only undoes what the lab did.
   if ! mountpoint -q /run/netns 2>/dev/null; then touch "$STATE_DIR/made-run-netns"; fi
+  # Likewise nspawn's lock directory (/run/systemd/nspawn/locks).
+  [[ -e /run/systemd/nspawn ]] || touch "$STATE_DIR/made-nspawn-run-dir"
 
   ip link add "$BRIDGE" type bridge
   ip link set dev "$BRIDGE" alias "$TAG"
   # No IPv6 on the lab links: no router solicitations, no link-local chatter.
-  sysctl -qw "net.ipv6.conf.$BRIDGE.disable_ipv6=1" || true
+  echo 1 >"/proc/sys/net/ipv6/conf/$BRIDGE/disable_ipv6" 2>/dev/null || true
   # Never forward packets arriving from the lab (ip_forward is left as it is;
   # this per-interface switch wins for packets coming in on the bridge).
-  sysctl -qw "net.ipv4.conf.$BRIDGE.forwarding=0"
+  echo 0 >"/proc/sys/net/ipv4/conf/$BRIDGE/forwarding"
   ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
   ip link set dev "$BRIDGE" up
 
@@ -251,6 +276,7 @@ table inet $NFT_TABLE {
   }
 }
 EOF
+  touch "$STATE_DIR/made-nft-table"
 }
 
 # ------------------------------------------------------------ apt-cacher-ng
@@ -284,16 +310,27 @@ EOF
   # The package cache survives between runs; fix its owner only if needed.
   [[ $(stat -c %U "$CACHE/apt-cacher-ng") == apt-cacher-ng ]] ||
     chown -R apt-cacher-ng:apt-cacher-ng "$CACHE/apt-cacher-ng"
+  # It runs unprivileged: every directory above its cache must let it in.
+  setpriv --reuid=apt-cacher-ng --regid=apt-cacher-ng --clear-groups test -w "$CACHE/apt-cacher-ng" ||
+    die "user apt-cacher-ng cannot reach $CACHE/apt-cacher-ng; make $CACHE world-traversable (chmod 755)"
+  # Another daemon on the port (e.g. Debian's own apt-cacher-ng service on
+  # 0.0.0.0:3142) would answer in ours' place, with its own rules.
+  local other
+  other=$(ss -ltnpH "sport = :$APT_PORT" 2>/dev/null |
+    awk -v ip="$BRIDGE_IP" '$4 ~ ("^(0\\.0\\.0\\.0|\\[::\\]|\\*|" ip "):")' || true)
+  [[ -z $other ]] || die "port $APT_PORT is already taken by another process, so the lab's apt-cacher-ng
+cannot listen on $BRIDGE_IP:$APT_PORT:
+$other"
   # setsid: it must outlive this script and not get the test runner's ^C;
-  # setpriv: it does not need root.
+  # setpriv: it does not need root; 9>&-: it must not inherit our lock.
   setsid setpriv --reuid=apt-cacher-ng --regid=apt-cacher-ng --init-groups \
-    /usr/sbin/apt-cacher-ng -c "$dir/conf" </dev/null >"$dir/log/stdout.log" 2>&1 &
+    /usr/sbin/apt-cacher-ng -c "$dir/conf" </dev/null >"$dir/log/stdout.log" 2>&1 9>&- &
   local pid=$!
   record_pid "$pid" "$STATE_DIR/apt-cacher-ng.pid"
   local i
   for ((i = 0; i < 100; i++)); do
-    if curl -s -o /dev/null "http://$BRIDGE_IP:$APT_PORT/"; then
-      record_pid "$pid" "$STATE_DIR/apt-cacher-ng.pid" # after the exec's
+    # Ready when the listener on the bridge address is this very process.
+    if ss -ltnpH "src $BRIDGE_IP and sport = :$APT_PORT" 2>/dev/null | grep -q "pid=$pid,"; then
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -321,7 +358,8 @@ ensure_image() {
   # Leftovers of builds that died half-way, and images of older recipes.
   for old in "$CACHE"/image-*; do
     [[ $old == "$IMAGE" ]] && continue
-    if grep -qF " $old" /proc/self/mountinfo; then
+    # (an overlay names its lower dir in the mount options: match anywhere)
+    if grep -qF "$old/" /proc/self/mountinfo; then
       log "warning: $old has mounts (another lab using it?), keeping it"
       continue
     fi
@@ -374,12 +412,12 @@ write_etc_hosts() { # <file> <count>
   } >"$1"
 }
 
-# Filesystem and network of host <i>; no processes yet. Runs in parallel for
-# all new hosts (host key generation is the slow part).
+# Filesystem of host <i>. Runs in parallel for all new hosts (host key
+# generation is the slow part).
 prepare_host() {
   local i=$1 count=$2
-  local name addr ns veth dir upper
-  name=$(host_name "$i"); addr=$(host_addr "$i"); ns=$(host_netns "$i"); veth=$(host_veth "$i")
+  local name dir upper
+  name=$(host_name "$i")
   dir=$HOSTS_DIR/$name; upper=$dir/upper
   rm -rf --one-file-system "$dir"
   mkdir -p "$upper" "$dir/work" "$dir/merged" "$STATE_DIR/hosts/$name"
@@ -393,7 +431,7 @@ prepare_host() {
   od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$upper/etc/machine-id"
   echo >>"$upper/etc/machine-id"
   write_etc_hosts "$upper/etc/hosts" "$count"
-  ssh-keygen -q -A -f "$upper" # rsa, ecdsa, ed25519 like any Debian server
+  ssh-keygen -q -A -f "$upper" >/dev/null # rsa, ecdsa, ed25519 like any Debian server
   install -m 0600 "$KEY.pub" "$upper/root/.ssh/authorized_keys"
   # apt goes through the lab's cacher; the only way out for a host.
   printf 'Acquire::http::Proxy "http://%s:%s";\n' "$BRIDGE_IP" "$APT_PORT" \
@@ -401,13 +439,19 @@ prepare_host() {
 
   mount -t overlay "overlay-$BRIDGE-$name" \
     -o "lowerdir=$IMAGE/rootfs,upperdir=$upper,workdir=$dir/work" "$dir/merged"
+}
 
-  # Network: own namespace, one veth into the bridge, one address, no
-  # default route (so the host can only reach the lab subnet).
+# Network of host <i>: own namespace, one veth into the bridge, one address,
+# no default route (so the host can only reach the lab subnet). Sequential:
+# concurrent first `ip netns add`s would each mount /run/netns.
+host_network() {
+  local i=$1 addr ns veth
+  addr=$(host_addr "$i"); ns=$(host_netns "$i"); veth=$(host_veth "$i")
   ip netns add "$ns"
+  echo "$ns" >"$STATE_DIR/hosts/$(host_name "$i")/netns" # teardown deletes recorded ones only
   ip link add "$veth" type veth peer name eth0 netns "$ns"
   ip link set dev "$veth" alias "$TAG"
-  sysctl -qw "net.ipv6.conf.$veth.disable_ipv6=1" || true
+  echo 1 >"/proc/sys/net/ipv6/conf/$veth/disable_ipv6" 2>/dev/null || true
   ip link set dev "$veth" master "$BRIDGE" up
   ip -n "$ns" link set lo up
   ip -n "$ns" addr add "$addr/24" dev eth0
@@ -423,6 +467,7 @@ boot_host() {
   (
     # Move this subshell into the host's own cgroups, then become nspawn.
     for cg in "${cgs[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
+    exec 9>&- # the host must not hold lab.sh's lock for its lifetime
     # setsid: detach from the caller's session so a ^C in a test runner does
     # not kill the hosts; `down` stops them.
     exec setsid systemd-nspawn -q -D "$dir/merged" -M "$name" --boot \
@@ -431,14 +476,16 @@ boot_host() {
       --link-journal=no --console=passive
   ) </dev/null >"$dir/nspawn.log" 2>&1 &
   local pid=$!
-  # Record at once (a crash right now must not orphan it), again after exec.
+  # Record at once: a crash right now must not orphan it (exec keeps the
+  # PID and start time).
   record_pid "$pid" "$STATE_DIR/hosts/$name/nspawn.pid"
   local n
-  for ((n = 0; n < 50; n++)); do
-    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]] && break
+  for ((n = 0; n < 100; n++)); do
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]] && return 0
     sleep 0.02
   done
-  record_pid "$pid" "$STATE_DIR/hosts/$name/nspawn.pid"
+  cat "$dir/nspawn.log" >&2
+  die "$name: systemd-nspawn did not start (pid $pid)"
 }
 
 # The container's PID 1 (a child of nspawn), recorded so `down` can kill it
@@ -552,6 +599,7 @@ start_hosts() {
   for ((i = from; i <= to; i++)); do prepare_host "$i" "$to" & pids+=($!); done
   for i in "${pids[@]}"; do wait "$i" || rc=1; done
   ((rc == 0)) || die "preparing hosts failed"
+  for ((i = from; i <= to; i++)); do host_network "$i"; done
   for ((i = 1; i < from; i++)); do # existing hosts learn the new names
     write_etc_hosts "$HOSTS_DIR/$(host_name "$i")/merged/etc/hosts" "$to"
   done
@@ -595,7 +643,7 @@ teardown() {
   done
   # 3. Anything still in our cgroups was started by us (e.g. an nspawn whose
   #    PID file a crash never wrote).
-  for ((n = 0; n < 50; n++)); do
+  for ((n = 0; n < 50 && ${#CG_ROOTS}; n++)); do
     mapfile -t pids < <(cgroup_pids)
     ((${#pids[@]})) || break
     kill -KILL "${pids[@]}" 2>/dev/null || true
@@ -611,14 +659,16 @@ teardown() {
 
   # 5. Overlay mounts (anything mounted under our hosts dir), deepest first.
   local mnt
-  while read -r mnt; do
+  owns_dir "$HOSTS_DIR" && while read -r mnt; do
     umount "$mnt" 2>/dev/null || umount -l "$mnt" || log "warning: could not unmount $mnt"
   done < <(awk -v d="$HOSTS_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r)
 
   # 6. Network namespaces (their veth ends go with them), veths, bridge.
   local ns
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    [[ $ns == "$BRIDGE"-* ]] && { ip netns del "$ns" || log "warning: could not delete netns $ns"; }
+  for f in "$STATE_DIR"/hosts/*/netns; do
+    ns=$(cat "$f")
+    [[ -e /run/netns/$ns ]] || continue
+    ip netns del "$ns" || log "warning: could not delete netns $ns"
   done
   local link
   for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
@@ -630,18 +680,32 @@ teardown() {
   if [[ $(cat "/sys/class/net/$BRIDGE/ifalias" 2>/dev/null) == "$TAG" ]]; then
     ip link del "$BRIDGE" || log "warning: could not delete bridge $BRIDGE"
   fi
-  nft delete table inet "$NFT_TABLE" 2>/dev/null || true
+  [[ ! -f $STATE_DIR/made-nft-table ]] || nft delete table inet "$NFT_TABLE" 2>/dev/null || true
   # /run/netns: unmount it only if the lab made it a mount point and no
   # namespace is left in it.
-  if [[ -f $STATE_DIR/made-run-netns ]] && mountpoint -q /run/netns &&
-    [[ -z $(ls -A /run/netns 2>/dev/null) ]]; then
-    umount /run/netns 2>/dev/null || true
+  local k
+  for ((k = 0; k < 3; k++)); do
+    if [[ -f $STATE_DIR/made-run-netns ]] && mountpoint -q /run/netns &&
+      [[ -z $(ls -A /run/netns 2>/dev/null) ]]; then
+      umount /run/netns 2>/dev/null || break
+    fi
+  done
+  # nspawn leaves /run/systemd/nspawn/propagate/<machine> behind when /run is
+  # not a tmpfs (it refuses to rm -rf on a disk file system).
+  for f in "$STATE_DIR"/hosts/*; do
+    rmdir "/run/systemd/nspawn/propagate/$(basename "$f")" 2>/dev/null || true
+  done
+  if [[ -f $STATE_DIR/made-nspawn-run-dir && -d /run/systemd/nspawn ]]; then
+    # Only empty directories: anything in there belongs to another nspawn.
+    find /run/systemd/nspawn -depth -type d -empty -delete 2>/dev/null || true
   fi
 
   # 7. cgroups, hosts' layers, state. Never rm -rf while something is still
   #    mounted below (that would write through the overlay).
-  remove_cgroups
-  if awk -v d="$HOSTS_DIR/" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
+  [[ -z $CG_ROOTS ]] || remove_cgroups
+  if ! owns_dir "$HOSTS_DIR"; then
+    : # not ours (or already gone)
+  elif awk -v d="$HOSTS_DIR/" 'index($5, d) == 1 {f=1} END {exit !f}' /proc/self/mountinfo; then
     log "warning: mounts remain under $HOSTS_DIR; not deleting it"
   else
     remove_marked_dir "$HOSTS_DIR"
@@ -652,33 +716,32 @@ teardown() {
 # Directories the lab creates carry a marker file, and only marked
 # directories are ever deleted wholesale: a mistyped LAB_STATE_DIR=/run must
 # not cost anyone their /run.
+# The marker holds the state dir of the lab that owns the directory.
 MARKER=.rampart-lab
+owns_dir() { [[ -f $1/$MARKER && $(cat "$1/$MARKER") == "$STATE_DIR" ]]; }
 make_marked_dir() {
+  if [[ -f $1/$MARKER ]] && ! owns_dir "$1"; then
+    die "$1 belongs to the lab whose state is in $(cat "$1/$MARKER"); set LAB_HOSTS_DIR/LAB_STATE_DIR"
+  fi
   if [[ -d $1 && ! -f $1/$MARKER && -n $(ls -A "$1") ]]; then
     die "$1 exists, is not empty and was not made by the lab; choose another directory"
   fi
   mkdir -p "$1"
-  touch "$1/$MARKER"
+  echo "$STATE_DIR" >"$1/$MARKER"
 }
 remove_marked_dir() {
   [[ -e $1 ]] || return 0
-  if [[ -f $1/$MARKER ]]; then
+  if owns_dir "$1"; then
     rm -rf --one-file-system "$1"
   else
-    log "warning: $1 has no $MARKER marker; not deleting it"
+    log "warning: $1 is not marked as this lab's; not deleting it"
   fi
 }
 
-# Is there anything of this lab around at all (used to decide whether a
-# crashed run left something behind)?
-leftovers() {
-  [[ -e $STATE_DIR || -e $HOSTS_DIR ]] && return 0
-  ip link show dev "$BRIDGE" >/dev/null 2>&1 &&
-    [[ $(cat "/sys/class/net/$BRIDGE/ifalias" 2>/dev/null) == "$TAG" ]] && return 0
-  ip netns list 2>/dev/null | awk '{print $1}' | grep -q "^$BRIDGE-" && return 0
-  [[ -n $(cgroup_pids) ]] && return 0
-  return 1
-}
+# Is there anything of this lab around (a crashed run's leftovers)? `up`
+# creates the state dir and saves its settings before anything else, and
+# teardown removes it last, so the state dir knows.
+leftovers() { owns_dir "$STATE_DIR"; }
 
 # ----------------------------------------------------------------- commands
 
@@ -708,11 +771,14 @@ cmd_up() {
       load_config
     fi
     check_subnet_free
+    # State dir and settings first: from here on, `down` or the next `up`
+    # can clean up whatever this run manages to create.
     make_marked_dir "$STATE_DIR"
-    make_marked_dir "$HOSTS_DIR"
-    mkdir -p "$STATE_DIR/hosts" "$CACHE"
     chmod 0755 "$STATE_DIR"
+    mkdir -p "$STATE_DIR/hosts"
     save_config
+    make_marked_dir "$HOSTS_DIR"
+    [[ -d $CACHE ]] || install -d -m 0755 "$CACHE"
     setup_network
     start_apt_cacher
     ensure_image

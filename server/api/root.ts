@@ -6,12 +6,16 @@ import { tokensRouter } from "./routers/tokens";
 import { auditRouter } from "./routers/audit";
 import { runsRouter } from "./routers/runs";
 import { systemRouter } from "./routers/system";
+import { serversRouter } from "./routers/servers";
+import { sshKeysRouter } from "./routers/ssh-keys";
 
 export const appRouter = router({
   auth: authRouter,
   users: usersRouter,
   tokens: tokensRouter,
   audit: auditRouter,
+  servers: serversRouter,
+  sshKeys: sshKeysRouter,
   runs: runsRouter,
   system: systemRouter,
 });

@@ -1,7 +1,10 @@
 // SSH key material: generate ed25519 pairs, import private keys (OpenSSH or PEM,
 // with or without a passphrase), and fingerprints in OpenSSH's SHA256 form.
 import { createHash } from "node:crypto";
-import { utils, type ParsedKey } from "ssh2";
+import ssh2, { type ParsedKey } from "ssh2";
+
+// ssh2 is CommonJS: take its members from the default export (named imports fail under Node ESM).
+const { utils } = ssh2;
 
 export class KeyImportError extends Error {
   override name = "KeyImportError";

@@ -5,7 +5,7 @@
 // verified on every connection, before authentication.
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
+import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 import type { Secret } from "../secrets/secret";
 import { type Command, describeCommand, renderCommand } from "./command";
 import { fingerprintOfBlob } from "./keys";
@@ -64,6 +64,10 @@ export interface ExecutorOptions {
   captureLimit?: number;
   maxLineLength?: number;
 }
+
+// ssh2 is CommonJS: take its members from the default export (named imports fail under Node ESM).
+const { Client } = ssh2;
+type Client = InstanceType<typeof Client>;
 
 const KILL_GRACE_MS = 3000;
 const LAST_LINES = 20;

@@ -8,7 +8,7 @@ export type RunStatus = z.infer<typeof RunStatus>;
 export const TERMINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
 export const isTerminal = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
-export const RUN_KINDS = ["system-check"] as const;
+export const RUN_KINDS = ["system-check", "server-check"] as const;
 export const RunKind = z.enum(RUN_KINDS);
 export type RunKind = z.infer<typeof RunKind>;
 
@@ -32,6 +32,9 @@ export const SystemCheckInput = z.object({
   delayBetweenChecksMs: z.number().int().min(0, "must be 0 or more").max(60_000, "must be at most 60000 (one minute)").default(0),
 });
 export type SystemCheckInput = z.infer<typeof SystemCheckInput>;
+
+export const ServerCheckInput = z.object({ serverIds: z.array(z.string().min(1)).min(1).max(1000) });
+export type ServerCheckInput = z.infer<typeof ServerCheckInput>;
 
 export const RunIdInput = z.object({ id: z.string().min(1, "a run id is required").max(64) });
 

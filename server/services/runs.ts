@@ -15,8 +15,10 @@ export interface RunsDeps {
   queue: Pick<Queue<RunJobData>, "add">;
 }
 
-export async function startRun(deps: RunsDeps, caller: Caller, kind: RunKind, input: object) {
-  const run = await deps.db.run.create({ data: { kind, input: JSON.stringify(input), requestedBy: caller.name } });
+export async function startRun(deps: RunsDeps, caller: Caller, kind: RunKind, input: object, serverIds: string[] = []) {
+  const run = await deps.db.run.create({
+    data: { kind, input: JSON.stringify(input), requestedBy: caller.name, runTargets: { create: serverIds.map((serverId) => ({ serverId })) } },
+  });
   try {
     // jobId = runId: adding the same run twice is a no-op in BullMQ.
     await deps.queue.add(kind, { runId: run.id }, { jobId: run.id });

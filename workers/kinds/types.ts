@@ -6,6 +6,8 @@ import type { Queue } from "bullmq";
 import type { Db } from "@/server/db";
 import type { Env } from "@/server/env";
 import type { RunReporter } from "@/server/queue/run-events";
+import type { SshExecutor } from "@/server/exec/ssh-executor";
+import type { SecretBox } from "@/server/secrets/envelope";
 
 export interface KindContext<I> {
   runId: string;
@@ -15,6 +17,9 @@ export interface KindContext<I> {
   redis: Redis;
   queue: Queue;
   env: Env;
+  /** The worker's one SSH executor (pooled connections). */
+  executor: SshExecutor;
+  box: SecretBox;
   /** Aborted when the run is cancelled or the worker must stop now. */
   signal: AbortSignal;
   /** Is this run being resumed after a worker died? */

@@ -1,0 +1,12 @@
+import { SshKeysPanel } from "@/components/settings/ssh-keys";
+import { AdminOnly } from "@/components/auth/admin-only";
+
+export const metadata = { title: "SSH keys" };
+
+export default function SshKeysPage() {
+  return (
+    <AdminOnly>
+      <SshKeysPanel />
+    </AdminOnly>
+  );
+}

@@ -1,0 +1,73 @@
+// The server check: connect to each server (verifying its pinned host key), read
+// its facts, and record them. A first contact records the presented host key for
+// the operator to accept; a changed key stops everything for that server, marks
+// it, and is written to the audit log.
+import { ServerCheckInput } from "@/server/schemas/run";
+import { FACT_COMMANDS, parseFacts, type FactOutputs } from "@/server/provision/facts";
+import { loadTarget } from "@/server/services/targets";
+import { HostKeyMismatchError, HostKeyUnknownError, ExecError } from "@/server/exec/errors";
+import { recordAudit, SYSTEM_ACTOR } from "@/server/auth/audit";
+import type { KindContext, RunKindHandler } from "./types";
+
+async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): Promise<boolean> {
+  const { db, reporter, executor, box, signal } = ctx;
+  const server = await db.server.findUnique({ where: { id: serverId } });
+  if (!server) {
+    await reporter.warn(`server ${serverId} no longer exists; skipped`);
+    return false;
+  }
+  const host = server.name;
+  const target = await loadTarget(db, box, serverId);
+  await reporter.info(`connecting to ${target.user}@${target.address}:${target.port}`, host);
+  try {
+    const outputs = {} as FactOutputs;
+    for (const [name, cmd] of Object.entries(FACT_COMMANDS) as Array<[keyof FactOutputs, (typeof FACT_COMMANDS)[keyof FactOutputs]]>) {
+      const r = await executor.exec(target, cmd, { signal });
+      outputs[name] = r.stdout;
+    }
+    const facts = parseFacts(outputs);
+    await db.server.update({ where: { id: serverId }, data: { facts: JSON.stringify(facts), factsAt: new Date(), lastCheckAt: new Date(), lastCheckError: null } });
+    const pkgs = Object.entries(facts.packages).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
+    await reporter.info(
+      `${facts.os.pretty}, kernel ${facts.kernel}, ${facts.cpus} CPU, ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ${(facts.disk.freeBytes / 2 ** 30).toFixed(1)} of ${(facts.disk.totalBytes / 2 ** 30).toFixed(1)} GiB free, systemd ${facts.systemd}; ${pkgs.length ? pkgs.join(", ") : "none of the watched packages installed"}`,
+      host,
+    );
+    return true;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof HostKeyUnknownError) {
+      await db.server.update({
+        where: { id: serverId },
+        data: { hostKeyStatus: "pending", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
+      });
+      await reporter.warn(`first contact: the server presented host key ${err.presented.fingerprint} (${err.presented.type}). Compare it with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), accept it on the server's page, then check again.`, host);
+    } else if (err instanceof HostKeyMismatchError) {
+      await db.server.update({
+        where: { id: serverId },
+        data: { hostKeyStatus: "mismatch", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
+      });
+      await recordAudit(db, {
+        actor: SYSTEM_ACTOR,
+        action: "ssh.hostKeyMismatch",
+        target: host,
+        outcome: "denied",
+        detail: { runId: ctx.runId, address: `${target.address}:${target.port}`, expected: err.expected, presented: err.presented.fingerprint },
+      });
+      await reporter.error(message, host);
+    } else {
+      await db.server.update({ where: { id: serverId }, data: { lastCheckAt: new Date(), lastCheckError: message } });
+      await reporter.error(err instanceof ExecError ? message : `could not read facts: ${message}`, host);
+    }
+    return false;
+  }
+}
+
+export const serverCheck: RunKindHandler<typeof ServerCheckInput> = {
+  input: ServerCheckInput,
+  async run(ctx) {
+    const results = await Promise.all(ctx.input.serverIds.map((id) => checkOne(ctx, id)));
+    const ok = results.filter(Boolean).length;
+    const failed = results.length - ok;
+    return { status: failed === 0 ? "succeeded" : "failed", outcome: `${ok} of ${results.length} server(s) checked${failed ? `, ${failed} failed` : ""}` };
+  },
+};
