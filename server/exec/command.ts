@@ -50,6 +50,28 @@ export function renderCommand(cmd: Command, loginUser: string): string {
   return `exec ${argv.map(shellQuote).join(" ")}`;
 }
 
+/** The first stderr line of a cancellable command: its process group, for a later kill. */
+export const PGID_MARKER = "RAMPART_PGID=";
+const PGID_SCRIPT = `echo "${PGID_MARKER}$$" >&2; exec "$@"`;
+
+/**
+ * Like renderCommand, but the command runs in a process group of its own and
+ * announces the group's id first on stderr, so a cancel can stop it and all its
+ * children (apt-get and the dpkg it starts, say) with renderKillGroup. SSH's own
+ * "signal" request is not relied on: OpenSSH ignores it for most sessions.
+ */
+export function renderCancellable(cmd: Command, loginUser: string): string {
+  const inner = renderCommand(cmd, "root").slice("exec ".length);
+  const prefix = (cmd.asRoot ?? true) && loginUser !== "root" ? "sudo -n -- " : "";
+  return `exec ${prefix}setsid -w sh -c ${shellQuote(PGID_SCRIPT)} rampart ${inner}`;
+}
+
+/** Sends a signal to a process group started by renderCancellable. */
+export function renderKillGroup(pgid: number, signal: "TERM" | "KILL", asRoot: boolean, loginUser: string): string {
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new CommandBuildError(`not a process group id: ${pgid}`);
+  return renderCommand({ argv: ["kill", `-${signal}`, "--", `-${pgid}`], asRoot }, loginUser);
+}
+
 /** A readable form for plans and logs (secrets never appear in argv: they go on stdin). */
 export function describeCommand(cmd: Command): string {
   return [...Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)}`), ...cmd.argv.map(shellQuote)].join(" ");

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 import type { Secret } from "../secrets/secret";
-import { type Command, describeCommand, renderCommand } from "./command";
+import { type Command, describeCommand, PGID_MARKER, renderCancellable, renderKillGroup } from "./command";
 import { fingerprintOfBlob } from "./keys";
 import {
   AuthFailedError,
@@ -115,7 +115,8 @@ export class SshExecutor {
 
   constructor(opts: ExecutorOptions = {}) {
     this.opts = {
-      maxChannels: 8,
+      // Below OpenSSH's MaxSessions (10): a closing session still counts on the server for a moment.
+      maxChannels: 6,
       readyTimeoutMs: 10_000,
       keepaliveMs: 15_000,
       idleCloseMs: 5 * 60_000,
@@ -331,79 +332,137 @@ export class SshExecutor {
     );
   }
 
-  private execOn(conn: HostConnection, target: Target, cmd: Command, opts: RunOptions): Promise<RunResult> {
+  /** Opens an exec channel, retrying briefly when the server is still tearing down closed sessions. */
+  private openChannel(conn: HostConnection, line: string, where: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      let attempt = 0;
+      const tryOpen = () => {
+        conn.client.exec(line, (err: Error | undefined, stream: ClientChannel) => {
+          if (!err) return resolve(stream);
+          if (/open failed/i.test(err.message) && attempt < 6 && !conn.closed) {
+            attempt++;
+            setTimeout(tryOpen, 50 * 2 ** attempt);
+            return;
+          }
+          reject(new UnreachableError(`${where}: could not open a channel: ${err.message}`, where));
+        });
+      };
+      tryOpen();
+    });
+  }
+
+  /** Runs a short helper command (a kill) on a connection, outside the channel limit. */
+  private async sideCommand(conn: HostConnection, line: string, where: string): Promise<void> {
+    const stream = await this.openChannel(conn, line, where).catch(() => null);
+    if (!stream) return;
+    await new Promise<void>((resolve) => {
+      stream.on("close", () => resolve());
+      stream.on("data", () => {});
+      stream.stderr.on("data", () => {});
+      stream.end();
+    });
+  }
+
+  private async execOn(conn: HostConnection, target: Target, cmd: Command, opts: RunOptions): Promise<RunResult> {
     const where = label(target);
-    const line = renderCommand(cmd, target.user);
+    const line = renderCancellable(cmd, target.user);
+    const asRoot = cmd.asRoot ?? true;
     const started = Date.now();
     const secrets = (cmd.secrets ?? []).map((s) => s.reveal()).filter((s) => s.length >= 4);
     const hide = (s: string) => secrets.reduce((acc, v) => acc.split(v).join("[redacted]"), s);
+    const stream = await this.openChannel(conn, line, where);
+    this.stats.channelsOpened++;
     return new Promise<RunResult>((resolve, reject) => {
-      conn.client.exec(line, (err: Error | undefined, stream: ClientChannel) => {
-        if (err) return reject(new UnreachableError(`${where}: could not open a channel: ${err.message}`, where));
-        this.stats.channelsOpened++;
-        const captured = { stdout: "", stderr: "" };
-        const partial = { stdout: "", stderr: "" };
-        let truncated = false;
-        let stopReason: ExecError | null = null;
-        let killTimer: NodeJS.Timeout | undefined;
+      const captured = { stdout: "", stderr: "" };
+      const partial = { stdout: "", stderr: "" };
+      let truncated = false;
+      let stopReason: ExecError | null = null;
+      let pgid: number | null = null;
+      let markerSeen = false;
+      const timers: NodeJS.Timeout[] = [];
 
-        const emit = (which: "stdout" | "stderr", text: string) => {
-          if (captured[which].length < this.opts.captureLimit) captured[which] += text;
-          else truncated = true;
-          partial[which] += text;
-          let nl: number;
-          while ((nl = partial[which].indexOf("\n")) >= 0) {
-            opts.onLine?.(which, hide(partial[which].slice(0, nl)));
-            partial[which] = partial[which].slice(nl + 1);
+      const emit = (which: "stdout" | "stderr", text: string) => {
+        if (which === "stderr" && !markerSeen) {
+          // The wrapper's first stderr line is the process group id: keep it, show nothing.
+          const buf = partial.stderr + text;
+          const nl = buf.indexOf("\n");
+          if (nl < 0 && buf.length < 64) {
+            partial.stderr = buf;
+            return;
           }
-          // A line with no end in sight: pass it on in pieces rather than hold it all.
-          while (partial[which].length > this.opts.maxLineLength) {
-            opts.onLine?.(which, `${hide(partial[which].slice(0, this.opts.maxLineLength))} …(line continues)`);
-            partial[which] = partial[which].slice(this.opts.maxLineLength);
-          }
+          markerSeen = true;
+          partial.stderr = "";
+          const first = nl < 0 ? buf : buf.slice(0, nl);
+          if (first.startsWith(PGID_MARKER)) {
+            pgid = Number(first.slice(PGID_MARKER.length));
+            text = nl < 0 ? "" : buf.slice(nl + 1);
+            if (stopReason) kill();
+          } else text = buf;
+          if (!text) return;
+        }
+        if (captured[which].length < this.opts.captureLimit) captured[which] += text;
+        else truncated = true;
+        partial[which] += text;
+        let nl: number;
+        const max = this.opts.maxLineLength;
+        // Very long lines are passed on in pieces rather than held (or sent) whole.
+        const line = (l: string) => {
+          for (let i = 0; i + max < l.length; i += max) opts.onLine?.(which, `${hide(l.slice(i, i + max))} …(line continues)`);
+          opts.onLine?.(which, hide(l.slice(Math.floor(Math.max(0, l.length - 1) / max) * max)));
         };
-        stream.on("data", (d: Buffer) => emit("stdout", d.toString("utf8")));
-        stream.stderr.on("data", (d: Buffer) => emit("stderr", d.toString("utf8")));
+        while ((nl = partial[which].indexOf("\n")) >= 0) {
+          line(partial[which].slice(0, nl));
+          partial[which] = partial[which].slice(nl + 1);
+        }
+        while (partial[which].length > max) {
+          opts.onLine?.(which, `${hide(partial[which].slice(0, max))} …(line continues)`);
+          partial[which] = partial[which].slice(max);
+        }
+      };
+      stream.on("data", (d: Buffer) => emit("stdout", d.toString("utf8")));
+      stream.stderr.on("data", (d: Buffer) => emit("stderr", d.toString("utf8")));
 
-        const stop = (reason: ExecError) => {
-          if (stopReason) return;
-          stopReason = reason;
-          // TERM first, KILL if it lingers, then drop the channel.
-          stream.signal("TERM");
-          killTimer = setTimeout(() => {
-            stream.signal("KILL");
-            stream.close();
-          }, KILL_GRACE_MS);
-        };
-        const onAbort = () => stop(new CancelledError(`cancelled: ${describeCommand(cmd)} on ${where}`, where));
-        opts.signal?.addEventListener("abort", onAbort, { once: true });
-        const timeout = cmd.timeoutMs
-          ? setTimeout(() => stop(new TimeoutError(`${describeCommand(cmd)} on ${where} did not finish within ${cmd.timeoutMs! / 1000} s`, where)), cmd.timeoutMs)
-          : undefined;
+      // TERM to the whole process group, KILL if it lingers, then give up on the channel.
+      let killing = false;
+      const kill = () => {
+        if (killing || pgid === null) return;
+        killing = true;
+        void this.sideCommand(conn, renderKillGroup(pgid, "TERM", asRoot, target.user), where);
+        timers.push(setTimeout(() => void this.sideCommand(conn, renderKillGroup(pgid!, "KILL", asRoot, target.user), where), KILL_GRACE_MS));
+      };
+      const stop = (reason: ExecError) => {
+        if (stopReason) return;
+        stopReason = reason;
+        kill();
+        timers.push(setTimeout(() => stream.close(), KILL_GRACE_MS * 2));
+      };
+      const onAbort = () => stop(new CancelledError(`cancelled: ${describeCommand(cmd)} on ${where}`, where));
+      if (opts.signal?.aborted) onAbort();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      if (cmd.timeoutMs)
+        timers.push(setTimeout(() => stop(new TimeoutError(`${describeCommand(cmd)} on ${where} did not finish within ${cmd.timeoutMs! / 1000} s`, where)), cmd.timeoutMs));
 
-        let exitCode: number | null = null;
-        let exitSignal: string | null = null;
-        stream.on("exit", (code: number | null, signal?: string) => {
-          exitCode = code;
-          exitSignal = signal ?? null;
-        });
-        stream.on("close", () => {
-          clearTimeout(timeout);
-          clearTimeout(killTimer);
-          opts.signal?.removeEventListener("abort", onAbort);
-          for (const which of ["stdout", "stderr"] as const) if (partial[which]) opts.onLine?.(which, hide(partial[which]));
-          if (stopReason) return reject(stopReason);
-          if (exitCode === null) {
-            const lines = `${captured.stdout}\n${captured.stderr}`.split("\n").filter(Boolean).slice(-LAST_LINES);
-            return reject(new CommandFailedError(where, describeCommand(cmd), null, exitSignal ?? "connection lost", lines));
-          }
-          resolve({ exitCode, stdout: hide(captured.stdout), stderr: hide(captured.stderr), durationMs: Date.now() - started, truncated });
-        });
-
-        const input = cmd.stdin;
-        if (input === undefined) stream.end();
-        else stream.end(typeof input === "string" || Buffer.isBuffer(input) ? input : input.reveal());
+      let exitCode: number | null = null;
+      let exitSignal: string | null = null;
+      stream.on("exit", (code: number | null, signal?: string) => {
+        exitCode = code;
+        exitSignal = signal ?? null;
       });
+      stream.on("close", () => {
+        for (const t of timers) clearTimeout(t);
+        opts.signal?.removeEventListener("abort", onAbort);
+        for (const which of ["stdout", "stderr"] as const) if (partial[which]) opts.onLine?.(which, hide(partial[which]));
+        if (stopReason) return reject(stopReason);
+        if (exitCode === null) {
+          const lines = `${captured.stdout}\n${captured.stderr}`.split("\n").filter(Boolean).slice(-LAST_LINES);
+          return reject(new CommandFailedError(where, describeCommand(cmd), null, exitSignal ?? "connection lost", lines));
+        }
+        resolve({ exitCode, stdout: hide(captured.stdout), stderr: hide(captured.stderr), durationMs: Date.now() - started, truncated });
+      });
+
+      const input = cmd.stdin;
+      if (input === undefined) stream.end();
+      else stream.end(typeof input === "string" || Buffer.isBuffer(input) ? input : input.reveal());
     });
   }
 }

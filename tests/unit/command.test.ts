@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { CommandBuildError, renderCommand, shellQuote } from "@/server/exec/command";
+import { HOSTILE } from "../support/hostile";
 
 describe("renderCommand (golden)", () => {
   it.each([
@@ -22,37 +23,7 @@ describe("renderCommand (golden)", () => {
   });
 });
 
-export const HOSTILE = [
-  "plain",
-  "",
-  " ",
-  "it's",
-  '"double"',
-  "$(touch /tmp/rampart-pwned)",
-  "`touch /tmp/rampart-pwned`",
-  "${HOME}",
-  "$HOME",
-  "a\nb\nc",
-  "tab\there",
-  "-rf",
-  "--help",
-  "-",
-  ";",
-  "&& rm -rf /tmp/x ||",
-  "| cat /etc/shadow",
-  "> /tmp/rampart-pwned",
-  "*",
-  "~",
-  "!event",
-  "\\",
-  "'",
-  "''",
-  "'\\''",
-  "unicode: héllo wörld — 日本語 🚀",
-  "\u202e right-to-left override",
-  "trailing newline\n",
-  "\r\n",
-];
+
 
 describe("quoting under a real shell", () => {
   it("every hostile value arrives as one literal argument, byte for byte", () => {
@@ -69,5 +40,24 @@ describe("quoting under a real shell", () => {
     const line = renderCommand({ argv: ["sh", "-c", 'printf "%s" "$V"'], env: { V: "$(id) `id` 'q' \"d\"" } }, "root");
     const res = spawnSync("sh", ["-c", line], { encoding: "utf8" });
     expect(res.stdout).toBe("$(id) `id` 'q' \"d\"");
+  });
+});
+
+describe("cancellable commands (golden)", () => {
+  it("run in their own process group and announce it first on stderr", async () => {
+    const { renderCancellable, renderKillGroup } = await import("@/server/exec/command");
+    expect(renderCancellable({ argv: ["apt-get", "install", "-y", "nginx"], env: { DEBIAN_FRONTEND: "noninteractive" } }, "root")).toBe(
+      `exec setsid -w sh -c 'echo "RAMPART_PGID=$$" >&2; exec "$@"' rampart env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx`,
+    );
+    expect(renderCancellable({ argv: ["id"] }, "deploy")).toBe(`exec sudo -n -- setsid -w sh -c 'echo "RAMPART_PGID=$$" >&2; exec "$@"' rampart id`);
+    expect(renderKillGroup(4242, "TERM", true, "deploy")).toBe("exec sudo -n -- kill -TERM -- -4242");
+    expect(() => renderKillGroup(1, "KILL", true, "root")).toThrow();
+  });
+
+  it("still pass hostile values through literally", async () => {
+    const { renderCancellable } = await import("@/server/exec/command");
+    const res = spawnSync("sh", ["-c", renderCancellable({ argv: ["printf", "%s\\0", ...HOSTILE] }, "root")], { encoding: "buffer" });
+    expect(res.stderr.toString()).toMatch(/^RAMPART_PGID=\d+\n$/);
+    expect(res.stdout.toString("utf8").split("\0").slice(0, -1)).toEqual(HOSTILE);
   });
 });
