@@ -10,7 +10,8 @@ export default defineConfig({
   projects: [
     { name: "first-run", testMatch: "access.spec.ts" },
     { name: "console", testMatch: "console.spec.ts", dependencies: ["first-run"] },
-    { name: "audit", testMatch: "audit.spec.ts", dependencies: ["console"] },
+    { name: "servers", testMatch: "servers.spec.ts", dependencies: ["console"] },
+    { name: "audit", testMatch: "audit.spec.ts", dependencies: ["servers"] },
   ],
   timeout: 60_000,
   expect: { timeout: 15_000 },

@@ -66,7 +66,7 @@ export function createProcessor(deps: ProcessorDeps) {
         await finishRun(db, reporter, "failed", `invalid input: ${input.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
         return;
       }
-      const result = await handler.run({ runId, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, executor: deps.executor, box: deps.box, signal, resumed });
+      const result = await handler.run({ runId, requestedBy: run.requestedBy, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, executor: deps.executor, box: deps.box, signal, resumed });
       await finishRun(db, reporter, result.status, result.outcome);
     } catch (err) {
       if (deps.shutdown.aborted) {

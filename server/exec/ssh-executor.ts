@@ -3,7 +3,7 @@
 // `maxChannels` at once per connection (OpenSSH's MaxSessions is 10). A
 // connection is never closed while it has open channels. The pinned host key is
 // verified on every connection, before authentication.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 import type { Secret } from "../secrets/secret";
@@ -103,7 +103,8 @@ class HostConnection {
   }
 }
 
-const keyOf = (t: Target) => `${t.user}@${t.address}:${t.port}`;
+// The login key is part of a connection's identity: another key must not reuse a session.
+const keyOf = (t: Target) => `${t.user}@${t.address}:${t.port}#${createHash("sha256").update(t.privateKey.reveal()).digest("hex").slice(0, 16)}`;
 const label = (t: Target) => `${t.name} (${t.address}:${t.port})`;
 
 export class SshExecutor {
@@ -332,13 +333,21 @@ export class SshExecutor {
     );
   }
 
-  /** Opens an exec channel, retrying briefly when the server is still tearing down closed sessions. */
-  private openChannel(conn: HostConnection, line: string, where: string): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel, retrying briefly when the server is still tearing down
+   * closed sessions. `attach` runs synchronously in ssh2's callback: the command's
+   * output and exit status may arrive in the same packet batch as the channel
+   * confirmation, before a promise continuation could add listeners.
+   */
+  private openChannel(conn: HostConnection, line: string, where: string, attach: (stream: ClientChannel) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       let attempt = 0;
       const tryOpen = () => {
         conn.client.exec(line, (err: Error | undefined, stream: ClientChannel) => {
-          if (!err) return resolve(stream);
+          if (!err) {
+            attach(stream);
+            return resolve();
+          }
           if (/open failed/i.test(err.message) && attempt < 6 && !conn.closed) {
             attempt++;
             setTimeout(tryOpen, 50 * 2 ** attempt);
@@ -353,14 +362,15 @@ export class SshExecutor {
 
   /** Runs a short helper command (a kill) on a connection, outside the channel limit. */
   private async sideCommand(conn: HostConnection, line: string, where: string): Promise<void> {
-    const stream = await this.openChannel(conn, line, where).catch(() => null);
-    if (!stream) return;
-    await new Promise<void>((resolve) => {
-      stream.on("close", () => resolve());
+    let done!: () => void;
+    const closed = new Promise<void>((r) => (done = r));
+    const opened = await this.openChannel(conn, line, where, (stream) => {
+      stream.on("close", () => done());
       stream.on("data", () => {});
       stream.stderr.on("data", () => {});
       stream.end();
-    });
+    }).then(() => true, () => false);
+    if (opened) await closed;
   }
 
   private async execOn(conn: HostConnection, target: Target, cmd: Command, opts: RunOptions): Promise<RunResult> {
@@ -370,9 +380,26 @@ export class SshExecutor {
     const started = Date.now();
     const secrets = (cmd.secrets ?? []).map((s) => s.reveal()).filter((s) => s.length >= 4);
     const hide = (s: string) => secrets.reduce((acc, v) => acc.split(v).join("[redacted]"), s);
-    const stream = await this.openChannel(conn, line, where);
+    let settle!: { resolve: (r: RunResult) => void; reject: (e: unknown) => void };
+    const result = new Promise<RunResult>((resolve, reject) => (settle = { resolve, reject }));
+    await this.openChannel(conn, line, where, (stream) => this.attachCommand(stream, conn, target, cmd, opts, started, hide, asRoot, settle));
     this.stats.channelsOpened++;
-    return new Promise<RunResult>((resolve, reject) => {
+    return result;
+  }
+
+  private attachCommand(
+    stream: ClientChannel,
+    conn: HostConnection,
+    target: Target,
+    cmd: Command,
+    opts: RunOptions,
+    started: number,
+    hide: (s: string) => string,
+    asRoot: boolean,
+    { resolve, reject }: { resolve: (r: RunResult) => void; reject: (e: unknown) => void },
+  ): void {
+    const where = label(target);
+    {
       const captured = { stdout: "", stderr: "" };
       const partial = { stdout: "", stderr: "" };
       let truncated = false;
@@ -400,8 +427,12 @@ export class SshExecutor {
           } else text = buf;
           if (!text) return;
         }
-        if (captured[which].length < this.opts.captureLimit) captured[which] += text;
-        else truncated = true;
+        const room = this.opts.captureLimit - captured[which].length;
+        if (text.length <= room) captured[which] += text;
+        else {
+          captured[which] += text.slice(0, Math.max(0, room));
+          truncated = true;
+        }
         partial[which] += text;
         let nl: number;
         const max = this.opts.maxLineLength;
@@ -463,6 +494,6 @@ export class SshExecutor {
       const input = cmd.stdin;
       if (input === undefined) stream.end();
       else stream.end(typeof input === "string" || Buffer.isBuffer(input) ? input : input.reveal());
-    });
+    }
   }
 }

@@ -1,6 +1,8 @@
 // The SSH executor against real OpenSSH servers (the lab's Debian hosts): quoting
 // under a real remote shell, host-key pinning, pooling, cancel, uploads, streaming.
-import { readFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, existsSync, mkdtempSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureLab, labSsh, type LabInfo } from "@/e2e/lab/fixture";
@@ -132,6 +134,15 @@ describe("connections", () => {
 
   it("a command timeout stops it with a TimeoutError", async () => {
     await expect(executor.run(targets[1]!, { argv: ["sleep", "30"], timeoutMs: 500 })).rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it("logs in with a passphrase-protected key", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-pp-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "pass phrase 42", "-C", "", "-f", path.join(dir, "k")]);
+    const pub = readFileSync(path.join(dir, "k.pub"), "utf8").trim();
+    await labSsh(lab.hosts[2]!.name, ["sh", "-c", 'printf "%s\\n" "$1" >> /root/.ssh/authorized_keys', "x", pub]);
+    const t = target(2, { privateKey: new Secret(readFileSync(path.join(dir, "k"), "utf8")), passphrase: new Secret("pass phrase 42") });
+    expect((await executor.run(t, { argv: ["echo", "ok"] })).stdout).toBe("ok\n");
   });
 
   it("auth failures and unreachable hosts are typed", async () => {

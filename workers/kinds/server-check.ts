@@ -8,6 +8,7 @@ import { loadTarget } from "@/server/services/targets";
 import { HostKeyMismatchError, HostKeyUnknownError, ExecError } from "@/server/exec/errors";
 import { recordAudit, SYSTEM_ACTOR } from "@/server/auth/audit";
 import type { KindContext, RunKindHandler } from "./types";
+import { hostAuditCommand } from "@/server/provision/host-audit";
 
 async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): Promise<boolean> {
   const { db, reporter, executor, box, signal } = ctx;
@@ -19,7 +20,12 @@ async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): P
   const host = server.name;
   const target = await loadTarget(db, box, serverId);
   await reporter.info(`connecting to ${target.user}@${target.address}:${target.port}`, host);
+  // A check always makes a fresh connection, so the host key is verified now (a
+  // pooled connection was verified when it was opened).
+  executor.forget(target);
   try {
+    // Each host keeps its own record of what Rampart did to it (like Kamal's audit log on hosts).
+    await executor.run(target, hostAuditCommand(`${new Date().toISOString()} run ${ctx.runId} server-check requested by ${ctx.requestedBy}`), { signal });
     const outputs = {} as FactOutputs;
     for (const [name, cmd] of Object.entries(FACT_COMMANDS) as Array<[keyof FactOutputs, (typeof FACT_COMMANDS)[keyof FactOutputs]]>) {
       const r = await executor.exec(target, cmd, { signal });

@@ -11,6 +11,8 @@ import type { SecretBox } from "@/server/secrets/envelope";
 
 export interface KindContext<I> {
   runId: string;
+  /** Who asked for the run (for the audit line on each host). */
+  requestedBy: string;
   input: I;
   reporter: RunReporter;
   db: Db;
