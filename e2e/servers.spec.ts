@@ -1,6 +1,5 @@
-// Onboarding the lab's three Debian hosts through the console (two by the form,
-// one through REST with an API token), accepting their host keys, and reading
-// their facts. No API response ever carries a private key.
+// Onboarding four lab hosts (three through the console's form, one through REST
+// with an API token), accepting their host keys, and reading their facts. No API response ever carries a private key.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
@@ -16,7 +15,8 @@ const responses: string[] = [];
 const baseURL = () => `http://localhost:${process.env.E2E_PORT || 3210}`;
 
 test.beforeAll(async () => {
-  lab = await ensureLab(3);
+  lab = await ensureLab(4);
+  lab = { ...lab, hosts: lab.hosts.slice(0, 4) };
 });
 
 test.beforeEach(async ({ context, page }) => {
@@ -65,6 +65,7 @@ test("servers are added with the form and through REST with a token, with clear 
 
   await addServerWithForm(page, "lab1", lab.hosts[0]!.address);
   await addServerWithForm(page, "lab2", lab.hosts[1]!.address);
+  await addServerWithForm(page, "lab3", lab.hosts[2]!.address);
 
   // A duplicate name is refused next to the field.
   await page.goto("/servers");
@@ -75,7 +76,7 @@ test("servers are added with the form and through REST with a token, with clear 
   await page.getByRole("button", { name: "Add server" }).last().click();
   await expect(page.getByText("A server named lab1 already exists")).toBeVisible();
 
-  // lab3 through the REST API, with an operate-scoped token.
+  // lab4 through the REST API, with an operate-scoped token.
   const tokenRes = await page.request.post("/api/trpc/tokens.create", {
     headers: { "x-rampart-csrf": "1", origin: baseURL() },
     data: { json: { name: "onboarding", scope: "operate", expiresInDays: 1 } },
@@ -85,12 +86,12 @@ test("servers are added with the form and through REST with a token, with clear 
   const curl = (args: string[]) => execFileSync("curl", ["-s", "-H", `Authorization: Bearer ${token}`, ...args], { encoding: "utf8" });
   const keys = JSON.parse(curl([`${baseURL()}/api/v1/ssh-keys`])) as Array<{ id: string; name: string }>;
   const created = JSON.parse(
-    curl(["-X", "POST", "-H", "content-type: application/json", "-d", JSON.stringify({ name: "lab3", address: lab.hosts[2]!.address, port: 22, user: "root", sshKeyId: keys.find((k) => k.name === "lab")!.id, labels: ["rest"] }), `${baseURL()}/api/v1/servers`]),
+    curl(["-X", "POST", "-H", "content-type: application/json", "-d", JSON.stringify({ name: "lab4", address: lab.hosts[3]!.address, port: 22, user: "root", sshKeyId: keys.find((k) => k.name === "lab")!.id, labels: ["rest"] }), `${baseURL()}/api/v1/servers`]),
   );
   recordMutation("servers.create");
-  expect(created).toMatchObject({ name: "lab3", hostKeyStatus: "unknown", labels: ["rest"] });
+  expect(created).toMatchObject({ name: "lab4", hostKeyStatus: "unknown", labels: ["rest"] });
   await page.goto("/servers");
-  await expect(page.getByTestId("server-row")).toHaveCount(3);
+  await expect(page.getByTestId("server-row")).toHaveCount(4);
 });
 
 test("first check shows each host's fingerprint; after accepting them the check reads their facts", async ({ page }) => {
@@ -112,7 +113,7 @@ test("first check shows each host's fingerprint; after accepting them the check 
   await page.goto("/servers");
   await page.getByRole("button", { name: "Check all" }).click();
   await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 60_000 });
-  await expect(page.getByTestId("run-outcome")).toHaveText("3 of 3 server(s) checked");
+  await expect(page.getByTestId("run-outcome")).toHaveText("4 of 4 server(s) checked");
   await expect(page.getByText(/Debian GNU\/Linux 12 \(bookworm\), kernel/).first()).toBeVisible();
 
   await page.goto("/servers");

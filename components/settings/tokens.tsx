@@ -12,6 +12,7 @@ import { Button } from "../ui/button";
 import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
+import { ShownOnce } from "../ui/shown-once";
 import { EmptyState } from "../ui/empty-state";
 import { applyServerErrors } from "../auth/server-errors";
 import { formatTime } from "../runs/time";
@@ -82,20 +83,12 @@ export function TokensPanel() {
           </div>
         </form>
         {created ? (
-          <div className="border-t border-amber-200 bg-amber-50 px-4 py-3 text-sm" role="status">
-            <p className="font-medium text-amber-900">Copy the token “{created.name}” now: Rampart keeps only a hash and cannot show it again.</p>
-            <div className="mt-2 flex items-center gap-2">
-              <code data-testid="new-token" className="block flex-1 overflow-x-auto rounded bg-white px-2 py-1 font-mono text-xs ring-1 ring-amber-200">
-                {created.token}
-              </code>
-              <Button type="button" variant="secondary" onClick={() => void navigator.clipboard?.writeText(created.token)}>
-                Copy
-              </Button>
-              <Button type="button" variant="secondary" onClick={() => setCreated(null)}>
-                Done
-              </Button>
-            </div>
-          </div>
+          <ShownOnce
+            title={`Copy the token “${created.name}” now: Rampart keeps only a hash and cannot show it again.`}
+            value={created.token}
+            testId="new-token"
+            onDone={() => setCreated(null)}
+          />
         ) : null}
       </Card>
 

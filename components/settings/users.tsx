@@ -12,6 +12,7 @@ import { Button } from "../ui/button";
 import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
+import { ShownOnce } from "../ui/shown-once";
 import { applyServerErrors } from "../auth/server-errors";
 
 type Values = z.input<typeof InviteUserInput>;
@@ -70,14 +71,7 @@ export function UsersPanel() {
             </Button>
           </div>
         </form>
-        {link ? (
-          <div className="border-t border-amber-200 bg-amber-50 px-4 py-3 text-sm" role="status">
-            <p className="font-medium text-amber-900">Invitation link for {link.email} (works once; shown only now):</p>
-            <code data-testid="invite-link" className="mt-2 block overflow-x-auto rounded bg-white px-2 py-1 font-mono text-xs ring-1 ring-amber-200">
-              {link.url}
-            </code>
-          </div>
-        ) : null}
+        {link ? <ShownOnce title={`Invitation link for ${link.email} (works once; shown only now):`} value={link.url} testId="invite-link" /> : null}
       </Card>
 
       <Card>
