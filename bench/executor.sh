@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 ensure_node_modules
 node_modules/.bin/esbuild bench/executor.ts --bundle --platform=node --target=node20 --format=esm --packages=external \
   --outfile=dist/bench-executor.mjs --log-level=warning --tsconfig=tsconfig.json
-node dist/bench-executor.mjs
+LAB_SCRIPT="$PWD/e2e/lab/lab.sh" node dist/bench-executor.mjs
