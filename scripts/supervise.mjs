@@ -60,7 +60,8 @@ async function waitFor(check, ms, what) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  fail(`${what} did not come up within ${ms / 1000} s`);
+  process.stderr.write(`\x1b[1;31m[rampart]\x1b[0m ${what} did not come up within ${ms / 1000} s\n`);
+  await stopAll(1); // never leave Redis, the worker or the console behind
 }
 
 async function startRedis() {
@@ -103,10 +104,12 @@ async function startRedis() {
 
 let workerRestarts = 0;
 function startWorker() {
+  const startedAt = Date.now();
   start("worker", process.execPath, ["dist/worker.mjs"], {
     onExit: (code, signal) => {
       if (stopping) return;
-      if (code === 1 && workerRestarts === 0 && !signal) return void stopAll(1); // refused to start: its message says why
+      // Exit 1 within seconds of starting: it refused to start, and its message says why.
+      if (code === 1 && !signal && Date.now() - startedAt < 10_000) return void stopAll(1);
       workerRestarts++;
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(workerRestarts, 5));
       say(`worker exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);

@@ -39,10 +39,12 @@ export function createProcessor(deps: ProcessorDeps) {
 
     const reporter = await RunReporter.open(db, redis, runId);
     const resumed = run.status === "running";
-    await db.run.update({
-      where: { id: runId },
+    // Claim it only if nobody ended it meanwhile (the reconciler, another worker).
+    const { count } = await db.run.updateMany({
+      where: { id: runId, status: { in: ["queued", "running"] } },
       data: { status: "running", startedAt: run.startedAt ?? new Date(), workerId, heartbeatAt: new Date(), attempts: { increment: 1 } },
     });
+    if (count === 0) return;
     if (resumed) {
       await reporter.warn(`Worker ${run.workerId ?? "unknown"} stopped before finishing this run; worker ${workerId} is taking it over.`);
     } else {

@@ -4,7 +4,7 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Db } from "@/server/db";
-import { RunReporter, finishRun } from "@/server/queue/run-events";
+import { RunReporter } from "@/server/queue/run-events";
 
 export interface ReconcileDeps {
   db: Db;
@@ -29,9 +29,16 @@ export async function reconcileRuns(deps: ReconcileDeps): Promise<Array<{ runId:
     else if ((state === "missing" || state === "unknown") && now.getTime() - run.createdAt.getTime() > grace)
       reason = "its job is no longer in the queue (was Redis's data lost?)";
     if (!reason) continue;
+    // Claim the run first: one that finished meanwhile gets no stray error event.
+    const { count } = await deps.db.run.updateMany({
+      where: { id: run.id, status: { in: ["queued", "running"] } },
+      data: { status: "failed", outcome: reason, finishedAt: new Date() },
+    });
+    if (count === 0) continue;
     const reporter = await RunReporter.open(deps.db, deps.redis, run.id);
     await reporter.error(`Run ended by the reconciler: ${reason}`);
-    if (await finishRun(deps.db, reporter, "failed", reason)) ended.push({ runId: run.id, reason });
+    await reporter.emit("status", "failed");
+    ended.push({ runId: run.id, reason });
   }
   return ended;
 }

@@ -45,7 +45,9 @@ ensure_build() {
   if [ -f .next/BUILD_ID ] && [ -f dist/worker.mjs ] && [ -f .rampart-build-stamp ] && [ "$(cat .rampart-build-stamp)" = "$want" ]; then return 0; fi
   log "building the console and the worker (about a minute)"
   bash scripts/build-node.sh
-  NEXT_TELEMETRY_DISABLED=1 node_modules/.bin/next build > /tmp/rampart-next-build.log 2>&1 || { tail -40 /tmp/rampart-next-build.log >&2; die "next build failed (full log: /tmp/rampart-next-build.log)"; }
+  local buildlog; buildlog=$(mktemp)
+  NEXT_TELEMETRY_DISABLED=1 node_modules/.bin/next build > "$buildlog" 2>&1 || { tail -40 "$buildlog" >&2; die "next build failed (full log: $buildlog)"; }
+  rm -f "$buildlog"
   echo "$want" > .rampart-build-stamp
 }
 

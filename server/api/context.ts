@@ -25,6 +25,7 @@ export const CLIENT_IP_HEADER = "x-rampart-client-ip";
 export async function createContext(opts: { req: Request | null; resHeaders?: Headers | null }): Promise<Context> {
   const database = await db();
   const headers = opts.req?.headers ?? null;
+  const secureCookies = isHttps(opts.req?.url ?? null, env().PUBLIC_URL);
   let principal: Principal | null = null;
   let badToken = false;
   const auth = headers?.get("authorization");
@@ -32,7 +33,7 @@ export async function createContext(opts: { req: Request | null; resHeaders?: He
     principal = await principalFromApiToken(database, auth.slice("Bearer ".length).trim());
     badToken = principal === null;
   } else {
-    const token = readSessionToken(headers?.get("cookie") ?? null);
+    const token = readSessionToken(headers?.get("cookie") ?? null, secureCookies);
     if (token) principal = await principalFromSession(database, token);
   }
   return {
@@ -42,6 +43,6 @@ export async function createContext(opts: { req: Request | null; resHeaders?: He
     ip: headers?.get(CLIENT_IP_HEADER) ?? null,
     userAgent: headers?.get("user-agent") ?? null,
     resHeaders: opts.resHeaders ?? null,
-    secureCookies: isHttps(opts.req?.url ?? null, env().PUBLIC_URL),
+    secureCookies,
   };
 }

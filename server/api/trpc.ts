@@ -84,16 +84,22 @@ const guard = t.middleware(async ({ ctx, meta, path, type, next, getRawInput }) 
 
   const audit = async (outcome: "ok" | "denied" | "error", output: unknown, reason?: string) => {
     if (type !== "mutation" || meta?.audit === false) return;
-    const input = await getRawInput().catch(() => undefined);
-    await recordAudit(ctx.db, {
-      actor: actorOf(ctx.principal),
-      action: path,
-      target: targetOf(input, output),
-      outcome,
-      detail: { input: input ?? null, ...(reason ? { reason } : {}) },
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-    });
+    // Nobody signed in: record the attempt, not whatever they sent (the log is append-only).
+    const input = ctx.principal ? await getRawInput().catch(() => undefined) : undefined;
+    try {
+      await recordAudit(ctx.db, {
+        actor: actorOf(ctx.principal),
+        action: path,
+        target: targetOf(input, output),
+        outcome,
+        detail: { input: input ?? null, ...(reason ? { reason } : {}) },
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+      });
+    } catch (err) {
+      // The action itself happened (or was refused): report the lost audit entry, don't fail the call.
+      console.error(`audit: could not record ${path} (${outcome}): ${(err as Error).message}`);
+    }
   };
 
   if (denial) {

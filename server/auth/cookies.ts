@@ -17,14 +17,17 @@ export function clearSessionCookie(secure: boolean): string {
   return sessionCookie("", secure, 0);
 }
 
-/** The session token from a Cookie header (either name). */
-export function readSessionToken(cookieHeader: string | null): string | null {
+/**
+ * The session token from a Cookie header. Over HTTPS only the __Host- cookie counts:
+ * a plain-named one could have been planted by a sibling domain or over HTTP.
+ */
+export function readSessionToken(cookieHeader: string | null, secureOnly = false): string | null {
   if (!cookieHeader) return null;
   for (const part of cookieHeader.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;
     const name = part.slice(0, eq).trim();
-    if (name === SECURE_COOKIE || name === PLAIN_COOKIE) {
+    if (name === SECURE_COOKIE || (name === PLAIN_COOKIE && !secureOnly)) {
       const value = part.slice(eq + 1).trim();
       if (value) return value;
     }

@@ -61,6 +61,24 @@ export class LoginThrottle {
     );
   }
 
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs sign-in attempts for one (account, address) one after another, so parallel
+   * requests cannot all pass the check before the first failure is counted.
+   */
+  serialize<T>(account: string, address: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${account}|${address}`;
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return next;
+  }
+
   recordFailure(account: string, address: string, now = Date.now()): void {
     for (const key of [`pair:${account}|${address}`, `addr:${address}`, `acct:${account}`]) {
       const e = this.entries.get(key);

@@ -104,6 +104,13 @@ class HostConnection {
 }
 
 // The login key is part of a connection's identity: another key must not reuse a session.
+/** The host-key algorithms that can present a key of this type. */
+function algorithmsFor(keyType: string): Array<"ssh-ed25519" | "rsa-sha2-512" | "rsa-sha2-256" | "ssh-rsa" | "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521"> | undefined {
+  if (keyType === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+  if (keyType === "ssh-ed25519" || keyType === "ecdsa-sha2-nistp256" || keyType === "ecdsa-sha2-nistp384" || keyType === "ecdsa-sha2-nistp521") return [keyType];
+  return undefined;
+}
+
 const keyOf = (t: Target) => `${t.user}@${t.address}:${t.port}#${createHash("sha256").update(t.privateKey.reveal()).digest("hex").slice(0, 16)}`;
 const label = (t: Target) => `${t.name} (${t.address}:${t.port})`;
 
@@ -144,8 +151,9 @@ export class SshExecutor {
   async exec(target: Target, cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
     opts.signal?.throwIfAborted();
     const conn = await this.connection(target);
-    const release = await conn.slots.acquire();
+    // Counted before waiting for a slot, so forget()/closeIdle never end a connection a caller is about to use.
     conn.channels++;
+    const release = await conn.slots.acquire();
     try {
       return await this.execOn(conn, target, cmd, opts);
     } finally {
@@ -162,7 +170,9 @@ export class SshExecutor {
     const mode = (file.mode & 0o7777).toString(8).padStart(4, "0");
     const owner = `${file.owner ?? "root"}:${file.group ?? file.owner ?? "root"}`;
     // Constant scripts; every value arrives as a positional argument.
-    const finish = 'set -e; chmod "$1" "$3"; chown "$2" "$3"; mv -f -- "$3" "$4"';
+    // chown before chmod: chown clears setuid/setgid bits. The trap removes the
+    // temporary copy if anything fails (after a successful mv there is nothing left).
+    const finish = 'set -e; trap \'rm -f -- "$3"\' EXIT; chown "$2" "$3"; chmod "$1" "$3"; mv -f -- "$3" "$4"';
     let viaSftp = false;
     if (target.user === "root") {
       try {
@@ -175,7 +185,7 @@ export class SshExecutor {
     if (viaSftp) {
       await this.run(target, { argv: ["sh", "-c", finish, "rampart-upload", mode, owner, tmp, file.path] }, opts);
     } else {
-      const script = `set -e; umask 077; cat > "$3"; ${finish}`;
+      const script = `set -e; trap 'rm -f -- "$3"' EXIT; umask 077; cat > "$3"; ${finish}`;
       await this.run(target, { argv: ["sh", "-c", script, "rampart-upload", mode, owner, tmp, file.path], stdin: content }, opts);
     }
   }
@@ -199,11 +209,13 @@ export class SshExecutor {
   forget(target: Target): void {
     const entry = this.pool.get(keyOf(target));
     this.pool.delete(keyOf(target));
-    void entry?.then(async (c) => {
-      while (c.channels > 0) await new Promise((r) => setTimeout(r, 50));
-      c.closed = true;
-      c.client.end();
-    }, () => {});
+    void entry?.then((c) => this.endWhenIdle(c), () => {});
+  }
+
+  private async endWhenIdle(c: HostConnection): Promise<void> {
+    while (c.channels > 0) await new Promise((r) => setTimeout(r, 50));
+    c.closed = true;
+    c.client.end();
   }
 
   private closeIdle() {
@@ -225,7 +237,13 @@ export class SshExecutor {
     if (existing) {
       const conn = await existing.catch(() => null);
       if (conn && !conn.closed && conn.hostKey === (target.hostKey ?? "")) return conn;
-      if (this.pool.get(key) === existing) this.pool.delete(key);
+      if (this.pool.get(key) === existing) {
+        this.pool.delete(key);
+        if (conn && !conn.closed) this.endWhenIdle(conn); // pinned key changed: retire the old connection
+      }
+      // Another caller may have started a new connection while we waited.
+      const current = this.pool.get(key);
+      if (current && current !== existing) return this.connection(target);
     }
     const fresh = this.connectWithRetry(target);
     this.pool.set(key, fresh);
@@ -285,7 +303,11 @@ export class SshExecutor {
           reject(hostKeyError ?? new UnreachableError(`${label(target)} closed the connection during the handshake`, label(target)));
         }
       });
+      // Ask for the pinned key's own type: a server has several host keys, and ssh2
+      // would otherwise pick ed25519 and report a "changed" key for an RSA pin.
+      const hostKeyAlgorithms = pinned ? algorithmsFor(pinned[0]!) : undefined;
       client.connect({
+        ...(hostKeyAlgorithms ? { algorithms: { serverHostKey: hostKeyAlgorithms } } : {}),
         host: target.address,
         port: target.port,
         username: target.user,
@@ -487,7 +509,7 @@ export class SshExecutor {
         for (const which of ["stdout", "stderr"] as const) if (partial[which]) opts.onLine?.(which, hide(partial[which]));
         if (stopReason) return reject(stopReason);
         if (exitCode === null) {
-          const lines = `${captured.stdout}\n${captured.stderr}`.split("\n").filter(Boolean).slice(-LAST_LINES);
+          const lines = hide(`${captured.stdout}\n${captured.stderr}`).split("\n").filter(Boolean).slice(-LAST_LINES);
           return reject(new CommandFailedError(where, describeCommand(cmd), null, exitSignal ?? "connection lost", lines));
         }
         resolve({ exitCode, stdout: hide(captured.stdout), stderr: hide(captured.stderr), durationMs: Date.now() - started, truncated });

@@ -18,7 +18,7 @@ function seal(key: Buffer, plaintext: Buffer, aad: string): string[] {
 }
 
 function open(key: Buffer, [iv, tag, ct]: string[], aad: string): Buffer {
-  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv!, "base64url"));
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv!, "base64url"), { authTagLength: 16 });
   decipher.setAAD(Buffer.from(aad));
   decipher.setAuthTag(Buffer.from(tag!, "base64url"));
   return Buffer.concat([decipher.update(Buffer.from(ct!, "base64url")), decipher.final()]);

@@ -38,9 +38,15 @@ export async function createSetupLink(db: Db): Promise<string | null> {
   return token;
 }
 
-async function takeLink(db: Db, token: string, purpose: "setup" | "invite") {
+async function peekLink(db: Db, token: string, purpose: "setup" | "invite") {
   const link = await db.oneTimeLink.findUnique({ where: { tokenHash: hashSecret(token) } });
   if (!link || link.purpose !== purpose || link.usedAt || link.expiresAt <= new Date()) return null;
+  return link;
+}
+
+async function takeLink(db: Db, token: string, purpose: "setup" | "invite") {
+  const link = await peekLink(db, token, purpose);
+  if (!link) return null;
   // Claim it atomically: a link works once, even under concurrent use.
   const { count } = await db.oneTimeLink.updateMany({ where: { id: link.id, usedAt: null }, data: { usedAt: new Date() } });
   return count === 1 ? link : null;
@@ -48,6 +54,8 @@ async function takeLink(db: Db, token: string, purpose: "setup" | "invite") {
 
 export async function completeSetup(db: Db, input: { token: string; email: string; name: string; password: string }, req: RequestInfo) {
   if (!(await needsSetup(db))) throw new ServiceError("CONFLICT", "Rampart already has an admin: sign in instead");
+  // Check the link before spending a (deliberately slow) password hash on it.
+  if (!(await peekLink(db, input.token, "setup"))) throw new ServiceError("BAD_REQUEST", "This setup link is invalid, used or expired: restart Rampart (npm start) to print a new one", "token");
   const passwordHash = await hashPassword(input.password);
   const link = await takeLink(db, input.token, "setup");
   if (!link) throw new ServiceError("BAD_REQUEST", "This setup link is invalid, used or expired: restart Rampart (npm start) to print a new one", "token");
@@ -58,6 +66,10 @@ export async function completeSetup(db: Db, input: { token: string; email: strin
 }
 
 export async function login(db: Db, throttle: LoginThrottle, input: { email: string; password: string }, req: RequestInfo) {
+  return throttle.serialize(input.email, req.ip ?? "unknown", () => attemptLogin(db, throttle, input, req));
+}
+
+async function attemptLogin(db: Db, throttle: LoginThrottle, input: { email: string; password: string }, req: RequestInfo) {
   const address = req.ip ?? "unknown";
   const actor: AuditActor = { kind: "anonymous", id: null, label: input.email };
   const wait = throttle.retryAfterMs(input.email, address);
@@ -86,6 +98,10 @@ export async function logout(db: Db, principal: Principal) {
 }
 
 export async function acceptInvite(db: Db, input: { token: string; password: string }, req: RequestInfo) {
+  const peeked = await peekLink(db, input.token, "invite");
+  if (!peeked?.userId) throw new ServiceError("BAD_REQUEST", "This invitation link is invalid, used or expired: ask an admin for a new one", "token");
+  const invitee = await db.user.findUnique({ where: { id: peeked.userId } });
+  if (!invitee || invitee.disabledAt) throw new ServiceError("FORBIDDEN", "This account is disabled: ask an admin");
   const passwordHash = await hashPassword(input.password);
   const link = await takeLink(db, input.token, "invite");
   if (!link?.userId) throw new ServiceError("BAD_REQUEST", "This invitation link is invalid, used or expired: ask an admin for a new one", "token");

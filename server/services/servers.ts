@@ -80,10 +80,13 @@ export async function createServer(db: Db, input: ServerFields) {
   return toDto(row, false);
 }
 
-export async function updateServer(db: Db, input: ServerFields & { id: string }) {
+export async function updateServer(db: Db, input: ServerFields & { id: string }, isAdmin: boolean) {
   const before = await find(db, input.id);
   await validate(db, input, input.id);
   const moved = before.address !== input.address || before.port !== input.port;
+  // Moving forgets the pinned key; after a mismatch that would sidestep the admin-only re-pin.
+  if (moved && before.hostKeyStatus === "mismatch" && !isAdmin)
+    throw new ServiceError("FORBIDDEN", `${before.name}'s host key changed: only an admin can change its address or port until the key is re-pinned`, "address");
   const row = await db.server.update({
     where: { id: input.id },
     data: {

@@ -22,7 +22,7 @@ function toTokenDto(t: TokenRow) {
 }
 
 export async function listTokens(db: Db, principal: Principal, all: boolean) {
-  if (all && principal.role !== "admin") throw new ServiceError("FORBIDDEN", "Only admins may list everyone's tokens");
+  if (all && principal.rank < 3) throw new ServiceError("FORBIDDEN", "Only admins may list everyone's tokens");
   const rows = await db.apiToken.findMany({ where: all ? {} : { userId: principal.userId }, include: { user: { select: { email: true } } }, orderBy: { createdAt: "desc" } });
   return rows.map(toTokenDto);
 }
@@ -41,7 +41,7 @@ export async function createToken(db: Db, principal: Principal, input: { name: s
 
 export async function revokeToken(db: Db, principal: Principal, id: string) {
   const row = await db.apiToken.findUnique({ where: { id }, include: { user: { select: { email: true } } } });
-  if (!row || (row.userId !== principal.userId && principal.role !== "admin")) throw new ServiceError("NOT_FOUND", `No token with id ${id}`, "id");
+  if (!row || (row.userId !== principal.userId && principal.rank < 3)) throw new ServiceError("NOT_FOUND", `No token with id ${id}`, "id");
   if (row.revokedAt) return toTokenDto(row);
   return toTokenDto(await db.apiToken.update({ where: { id }, data: { revokedAt: new Date() }, include: { user: { select: { email: true } } } }));
 }

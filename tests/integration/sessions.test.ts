@@ -111,3 +111,14 @@ describe("login throttle (pure)", () => {
     expect(t.retryAfterMs("a", "attacker", now + 5000)).toBe(0);
   });
 });
+
+describe("login throttle under parallel attempts", () => {
+  it("twenty simultaneous wrong passwords from one address are not all checked", async () => {
+    const u = await makeUser(db, "viewer");
+    const t = new LoginThrottle();
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => login(db, t, { email: u.user.email, password: `wrong ${i}` }, req)));
+    const codes = results.map((r) => (r.status === "rejected" ? (r.reason as { code: string }).code : "ok"));
+    expect(codes.filter((c) => c === "UNAUTHORIZED").length).toBe(5);
+    expect(codes.filter((c) => c === "TOO_MANY_REQUESTS").length).toBe(15);
+  });
+});

@@ -94,6 +94,13 @@ describe("host keys", () => {
     expect((err as HostKeyUnknownError).presented.fingerprint).toBe(lab.hosts[1]!.fingerprint);
   });
 
+  it("a host pinned by its RSA key (as ssh-keyscan lists first) is asked for that key", async () => {
+    const rsa = readFileSync(path.join(lab.hosts[1]!.root, "etc/ssh/ssh_host_rsa_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    const fresh = new SshExecutor();
+    expect((await fresh.run(target(1, { hostKey: rsa }), { argv: ["echo", "rsa ok"] })).stdout).toBe("rsa ok\n");
+    await fresh.close();
+  });
+
   it("a different key stops the connection before any command runs", async () => {
     const marker = "/root/rampart-mismatch-marker";
     const wrong = target(2, { hostKey: lab.hosts[0]!.hostKey });

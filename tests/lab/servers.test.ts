@@ -15,7 +15,7 @@ import { redisOptions } from "@/server/queue/redis";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
 import { importKey, listKeys } from "@/server/services/ssh-keys";
-import { acceptHostKey, checkServers, createServer, deleteServer, getServer, listServers, pinKnownHostKey, repinHostKey } from "@/server/services/servers";
+import { acceptHostKey, checkServers, createServer, deleteServer, getServer, listServers, pinKnownHostKey, repinHostKey, updateServer } from "@/server/services/servers";
 import { HOST_AUDIT_LOG } from "@/server/provision/host-audit";
 import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
@@ -41,7 +41,8 @@ async function finished(runId: string) {
 const eventsText = async (runId: string) => (await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } })).map((e) => `${e.host ?? "-"}: ${e.text}`).join("\n");
 
 beforeAll(async () => {
-  lab = await ensureLab(3);
+  const info = await ensureLab(3);
+  lab = { ...info, hosts: info.hosts.slice(0, 3) }; // the lab may have more hosts up
   redis = await startRedis();
   ({ db, dir, url: dbUrl } = await createTestDb());
   box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
@@ -144,6 +145,13 @@ describe("a host key that changes", () => {
     const audit = await db.auditEntry.findFirstOrThrow({ where: { action: "ssh.hostKeyMismatch", target: "lab3" } });
     expect(audit).toMatchObject({ actorKind: "system", outcome: "denied" });
     expect(JSON.parse(audit.detail)).toMatchObject({ runId: run.id, expected: host().fingerprint, presented: newFingerprint });
+  });
+
+  it("an operator cannot sidestep the re-pin by moving the server away and back", async () => {
+    const s = await getServer(db, ids.lab3!);
+    const moved = { id: s.id, name: s.name, address: s.address, port: 2222, user: s.user, sshKeyId: s.sshKeyId, labels: s.labels };
+    await expect(updateServer(db, moved, false)).rejects.toMatchObject({ code: "FORBIDDEN", field: "address" });
+    expect((await getServer(db, ids.lab3!)).hostKeyStatus).toBe("mismatch");
   });
 
   it("only the presented key can be re-pinned, and then the server works again", async () => {

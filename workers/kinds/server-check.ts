@@ -18,12 +18,12 @@ async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): P
     return false;
   }
   const host = server.name;
-  const target = await loadTarget(db, box, serverId);
-  await reporter.info(`connecting to ${target.user}@${target.address}:${target.port}`, host);
-  // A check always makes a fresh connection, so the host key is verified now (a
-  // pooled connection was verified when it was opened).
-  executor.forget(target);
   try {
+    const target = await loadTarget(db, box, serverId);
+    await reporter.info(`connecting to ${target.user}@${target.address}:${target.port}`, host);
+    // A check always makes a fresh connection, so the host key is verified now (a
+    // pooled connection was verified when it was opened).
+    executor.forget(target);
     // Each host keeps its own record of what Rampart did to it (like Kamal's audit log on hosts).
     await executor.run(target, hostAuditCommand(`${new Date().toISOString()} run ${ctx.runId} server-check requested by ${ctx.requestedBy}`), { signal });
     const outputs = {} as FactOutputs;
@@ -57,7 +57,7 @@ async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): P
         action: "ssh.hostKeyMismatch",
         target: host,
         outcome: "denied",
-        detail: { runId: ctx.runId, address: `${target.address}:${target.port}`, expected: err.expected, presented: err.presented.fingerprint },
+        detail: { runId: ctx.runId, address: `${server.address}:${server.port}`, expected: err.expected, presented: err.presented.fingerprint },
       });
       await reporter.error(message, host);
     } else {
@@ -68,10 +68,22 @@ async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): P
   }
 }
 
+/** At most this many servers are checked at once. */
+const PARALLEL = 10;
+
 export const serverCheck: RunKindHandler<typeof ServerCheckInput> = {
   input: ServerCheckInput,
   async run(ctx) {
-    const results = await Promise.all(ctx.input.serverIds.map((id) => checkOne(ctx, id)));
+    const ids = [...new Set(ctx.input.serverIds)];
+    const results: boolean[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < ids.length) {
+        const i = next++;
+        results[i] = await checkOne(ctx, ids[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, ids.length) }, lane));
     const ok = results.filter(Boolean).length;
     const failed = results.length - ok;
     return { status: failed === 0 ? "succeeded" : "failed", outcome: `${ok} of ${results.length} server(s) checked${failed ? `, ${failed} failed` : ""}` };

@@ -32,7 +32,7 @@ export const serversRouter = router({
     .meta({ openapi: { method: "PUT", path: "/servers/{id}", protect: true, tags: ["servers"], summary: "Change a server (a new address or port forgets its host key)" } })
     .input(UpdateServerInput)
     .output(ServerDto)
-    .mutation(({ ctx, input }) => updateServer(ctx.db, input)),
+    .mutation(({ ctx, input }) => updateServer(ctx.db, input, ctx.principal!.rank >= 3)),
 
   delete: operateProcedure
     .meta({ openapi: { method: "DELETE", path: "/servers/{id}", protect: true, tags: ["servers"], summary: "Remove a server (refused while a run uses it)" } })
