@@ -26,6 +26,8 @@ hash_files() {
 ensure_node_modules() {
   local want; want=$(sha256sum package-lock.json | cut -c1-16)
   if [ -f node_modules/.rampart-lock-hash ] && [ "$(cat node_modules/.rampart-lock-hash)" = "$want" ]; then return 0; fi
+  # better-sqlite3 compiles from source here (its prebuilt download is not reachable).
+  ensure_apt python3 make g++
   log "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   echo "$want" > node_modules/.rampart-lock-hash
