@@ -7,7 +7,7 @@ import { SetupInput } from "@/server/schemas/auth";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Field, FormError, Input } from "../ui/field";
-import { applyServerErrors } from "./server-errors";
+import { applyServerErrors, formLevelError } from "./server-errors";
 
 type Values = z.input<typeof SetupInput>;
 
@@ -27,7 +27,7 @@ export function SetupForm({ token }: { token: string }) {
         <h1 className="text-lg font-semibold">Create the first admin</h1>
         <p className="mt-1 text-sm text-slate-600">Rampart has no users yet. The admin you create here manages users, SSH keys and settings.</p>
       </div>
-      <FormError message={setup.error && !setup.error.data?.fieldErrors ? setup.error.message : null} />
+      <FormError message={formLevelError(setup.error)} />
       <Field label="Setup link token" htmlFor="token" error={errors.token?.message} hint="Printed by npm start: the part after ?token= in the setup link.">
         <Input id="token" autoComplete="off" aria-invalid={!!errors.token} {...form.register("token")} />
       </Field>

@@ -6,11 +6,11 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { z } from "zod";
 import Link from "next/link";
-import { ServerAddress, ServerName, LoginUser } from "@/server/schemas/servers";
+import { ServerAddress, ServerName, LoginUser, type ServerInput } from "@/server/schemas/servers";
 import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Field, FormError, Input, Select } from "../ui/field";
-import { applyServerErrors } from "../auth/server-errors";
+import { applyServerErrors, formLevelError } from "../auth/server-errors";
 
 const FormSchema = z.object({
   name: ServerName,
@@ -22,15 +22,7 @@ const FormSchema = z.object({
 });
 type Values = z.input<typeof FormSchema>;
 
-export interface ServerFormInitial {
-  id: string;
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  sshKeyId: string;
-  labels: string[];
-}
+export type ServerFormInitial = z.output<typeof ServerInput> & { id: string };
 
 export function ServerForm({ initial, onDone }: { initial?: ServerFormInitial; onDone: (id: string) => void }) {
   const trpc = useTRPC();
@@ -66,7 +58,7 @@ export function ServerForm({ initial, onDone }: { initial?: ServerFormInitial; o
   return (
     <form onSubmit={submit} className="grid grid-cols-1 gap-4 md:grid-cols-2" noValidate>
       <div className="md:col-span-2">
-        <FormError message={error && !error.data?.fieldErrors ? error.message : null} />
+        <FormError message={formLevelError(error)} />
       </div>
       <Field label="Name" htmlFor="server-name" error={errors.name?.message} hint="Lower-case, e.g. web1">
         <Input id="server-name" aria-invalid={!!errors.name} {...form.register("name")} />

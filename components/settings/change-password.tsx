@@ -8,7 +8,7 @@ import { useTRPC } from "../trpc";
 import { Button } from "../ui/button";
 import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input } from "../ui/field";
-import { applyServerErrors } from "../auth/server-errors";
+import { applyServerErrors, formLevelError } from "../auth/server-errors";
 
 type Values = z.input<typeof ChangePasswordInput>;
 
@@ -26,7 +26,7 @@ export function ChangePasswordForm() {
     <Card>
       <CardHeader title="Change your password" description="Other browsers signed in as you are signed out." />
       <form onSubmit={form.handleSubmit((v) => change.mutate(v))} className="max-w-md space-y-4 p-4" noValidate>
-        <FormError message={change.error && !change.error.data?.fieldErrors ? change.error.message : null} />
+        <FormError message={formLevelError(change.error)} />
         {change.isSuccess ? <p role="status" className="text-sm text-emerald-700">Password changed.</p> : null}
         <Field label="Current password" htmlFor="currentPassword" error={errors.currentPassword?.message}>
           <Input id="currentPassword" type="password" autoComplete="current-password" aria-invalid={!!errors.currentPassword} {...form.register("currentPassword")} />

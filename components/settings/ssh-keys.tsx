@@ -11,7 +11,7 @@ import { Button } from "../ui/button";
 import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input } from "../ui/field";
 import { EmptyState } from "../ui/empty-state";
-import { applyServerErrors } from "../auth/server-errors";
+import { applyServerErrors, formLevelError } from "../auth/server-errors";
 
 export function SshKeysPanel() {
   const trpc = useTRPC();
@@ -53,7 +53,7 @@ export function SshKeysPanel() {
                 <KeyRound size={16} aria-hidden /> Generate key
               </Button>
             </div>
-            <FormError message={generate.error && !generate.error.data?.fieldErrors ? generate.error.message : null} />
+            <FormError message={formLevelError(generate.error)} />
           </form>
         ) : (
           <form onSubmit={imp.handleSubmit((v) => doImport.mutate({ ...v, passphrase: v.passphrase || undefined }))} className="grid grid-cols-1 gap-4 p-4 md:grid-cols-2" noValidate>
@@ -71,7 +71,7 @@ export function SshKeysPanel() {
             <div>
               <Button type="submit" disabled={doImport.isPending}>Import key</Button>
             </div>
-            <FormError message={doImport.error && !doImport.error.data?.fieldErrors ? doImport.error.message : null} />
+            <FormError message={formLevelError(doImport.error)} />
           </form>
         )}
       </Card>

@@ -14,7 +14,7 @@ import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
 import { ShownOnce } from "../ui/shown-once";
 import { EmptyState } from "../ui/empty-state";
-import { applyServerErrors } from "../auth/server-errors";
+import { applyServerErrors, formLevelError } from "../auth/server-errors";
 import { formatTime } from "../runs/time";
 
 type Values = z.input<typeof CreateTokenInput>;
@@ -53,7 +53,7 @@ export function TokensPanel() {
           noValidate
         >
           <div className="md:col-span-4">
-            <FormError message={create.error && !create.error.data?.fieldErrors ? create.error.message : null} />
+            <FormError message={formLevelError(create.error)} />
           </div>
           <Field label="Name" htmlFor="token-name" error={errors.name?.message} hint="What the token is for, e.g. nightly backup script.">
             <Input id="token-name" aria-invalid={!!errors.name} {...form.register("name")} />

@@ -13,7 +13,7 @@ import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
 import { ShownOnce } from "../ui/shown-once";
-import { applyServerErrors } from "../auth/server-errors";
+import { applyServerErrors, formLevelError } from "../auth/server-errors";
 
 type Values = z.input<typeof InviteUserInput>;
 
@@ -48,7 +48,7 @@ export function UsersPanel() {
         <CardHeader title="Invite a user" description="Rampart makes a one-time link (valid 72 hours) for them to choose a password. Send it to them yourself." />
         <form onSubmit={form.handleSubmit((v) => invite.mutate(InviteUserInput.parse(v)))} className="grid grid-cols-1 items-start gap-4 p-4 md:grid-cols-4" noValidate>
           <div className="md:col-span-4">
-            <FormError message={invite.error && !invite.error.data?.fieldErrors ? invite.error.message : null} />
+            <FormError message={formLevelError(invite.error)} />
           </div>
           <Field label="Email" htmlFor="invite-email" error={errors.email?.message}>
             <Input id="invite-email" type="email" aria-invalid={!!errors.email} {...form.register("email")} />

@@ -423,101 +423,100 @@ export class SshExecutor {
     { resolve, reject }: { resolve: (r: RunResult) => void; reject: (e: unknown) => void },
   ): void {
     const where = label(target);
-    {
-      const captured = { stdout: "", stderr: "" };
-      const partial = { stdout: "", stderr: "" };
-      let truncated = false;
-      let stopReason: ExecError | null = null;
-      let pgid: number | null = null;
-      let markerSeen = false;
-      const timers: NodeJS.Timeout[] = [];
+    const captured = { stdout: "", stderr: "" };
+    const partial = { stdout: "", stderr: "" };
+    let truncated = false;
+    let stopReason: ExecError | null = null;
+    let pgid: number | null = null;
+    let markerSeen = false;
+    const timers: NodeJS.Timeout[] = [];
 
-      const emit = (which: "stdout" | "stderr", text: string) => {
-        if (which === "stderr" && !markerSeen) {
-          // The wrapper's first stderr line is the process group id: keep it, show nothing.
-          const buf = partial.stderr + text;
-          const nl = buf.indexOf("\n");
-          if (nl < 0 && buf.length < 64) {
-            partial.stderr = buf;
-            return;
-          }
-          markerSeen = true;
-          partial.stderr = "";
-          const first = nl < 0 ? buf : buf.slice(0, nl);
-          if (first.startsWith(PGID_MARKER)) {
-            pgid = Number(first.slice(PGID_MARKER.length));
-            text = nl < 0 ? "" : buf.slice(nl + 1);
-            if (stopReason) kill();
-          } else text = buf;
-          if (!text) return;
-        }
-        const room = this.opts.captureLimit - captured[which].length;
-        if (text.length <= room) captured[which] += text;
-        else {
-          captured[which] += text.slice(0, Math.max(0, room));
-          truncated = true;
-        }
-        partial[which] += text;
-        let nl: number;
-        const max = this.opts.maxLineLength;
-        // Very long lines are passed on in pieces rather than held (or sent) whole.
-        const line = (l: string) => {
-          for (let i = 0; i + max < l.length; i += max) opts.onLine?.(which, `${hide(l.slice(i, i + max))} …(line continues)`);
-          opts.onLine?.(which, hide(l.slice(Math.floor(Math.max(0, l.length - 1) / max) * max)));
-        };
-        while ((nl = partial[which].indexOf("\n")) >= 0) {
-          line(partial[which].slice(0, nl));
-          partial[which] = partial[which].slice(nl + 1);
-        }
-        while (partial[which].length > max) {
-          opts.onLine?.(which, `${hide(partial[which].slice(0, max))} …(line continues)`);
-          partial[which] = partial[which].slice(max);
-        }
-      };
-      stream.on("data", (d: Buffer) => emit("stdout", d.toString("utf8")));
-      stream.stderr.on("data", (d: Buffer) => emit("stderr", d.toString("utf8")));
+    const max = this.opts.maxLineLength;
+    // Very long lines are passed on in pieces rather than held (or sent) whole.
+    const line = (which: "stdout" | "stderr", l: string) => {
+      for (let i = 0; i + max < l.length; i += max) opts.onLine?.(which, `${hide(l.slice(i, i + max))} …(line continues)`);
+      opts.onLine?.(which, hide(l.slice(Math.floor(Math.max(0, l.length - 1) / max) * max)));
+    };
 
-      // TERM to the whole process group, KILL if it lingers, then give up on the channel.
-      let killing = false;
-      const kill = () => {
-        if (killing || pgid === null) return;
-        killing = true;
-        void this.sideCommand(conn, renderKillGroup(pgid, "TERM", asRoot, target.user), where);
-        timers.push(setTimeout(() => void this.sideCommand(conn, renderKillGroup(pgid!, "KILL", asRoot, target.user), where), KILL_GRACE_MS));
-      };
-      const stop = (reason: ExecError) => {
-        if (stopReason) return;
-        stopReason = reason;
-        kill();
-        timers.push(setTimeout(() => stream.close(), KILL_GRACE_MS * 2));
-      };
-      const onAbort = () => stop(new CancelledError(`cancelled: ${describeCommand(cmd)} on ${where}`, where));
-      if (opts.signal?.aborted) onAbort();
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
-      if (cmd.timeoutMs)
-        timers.push(setTimeout(() => stop(new TimeoutError(`${describeCommand(cmd)} on ${where} did not finish within ${cmd.timeoutMs! / 1000} s`, where)), cmd.timeoutMs));
-
-      let exitCode: number | null = null;
-      let exitSignal: string | null = null;
-      stream.on("exit", (code: number | null, signal?: string) => {
-        exitCode = code;
-        exitSignal = signal ?? null;
-      });
-      stream.on("close", () => {
-        for (const t of timers) clearTimeout(t);
-        opts.signal?.removeEventListener("abort", onAbort);
-        for (const which of ["stdout", "stderr"] as const) if (partial[which]) opts.onLine?.(which, hide(partial[which]));
-        if (stopReason) return reject(stopReason);
-        if (exitCode === null) {
-          const lines = hide(`${captured.stdout}\n${captured.stderr}`).split("\n").filter(Boolean).slice(-LAST_LINES);
-          return reject(new CommandFailedError(where, describeCommand(cmd), null, exitSignal ?? "connection lost", lines));
+    const emit = (which: "stdout" | "stderr", text: string) => {
+      if (which === "stderr" && !markerSeen) {
+        // The wrapper's first stderr line is the process group id: keep it, show nothing.
+        const buf = partial.stderr + text;
+        const nl = buf.indexOf("\n");
+        if (nl < 0 && buf.length < 64) {
+          partial.stderr = buf;
+          return;
         }
-        resolve({ exitCode, stdout: hide(captured.stdout), stderr: hide(captured.stderr), durationMs: Date.now() - started, truncated });
-      });
+        markerSeen = true;
+        partial.stderr = "";
+        const first = nl < 0 ? buf : buf.slice(0, nl);
+        if (first.startsWith(PGID_MARKER)) {
+          pgid = Number(first.slice(PGID_MARKER.length));
+          text = nl < 0 ? "" : buf.slice(nl + 1);
+          if (stopReason) kill();
+        } else text = buf;
+        if (!text) return;
+      }
+      const room = this.opts.captureLimit - captured[which].length;
+      if (text.length <= room) captured[which] += text;
+      else {
+        captured[which] += text.slice(0, Math.max(0, room));
+        truncated = true;
+      }
+      partial[which] += text;
+      let nl: number;
+      while ((nl = partial[which].indexOf("\n")) >= 0) {
+        line(which, partial[which].slice(0, nl));
+        partial[which] = partial[which].slice(nl + 1);
+      }
+      while (partial[which].length > max) {
+        opts.onLine?.(which, `${hide(partial[which].slice(0, max))} …(line continues)`);
+        partial[which] = partial[which].slice(max);
+      }
+    };
+    stream.on("data", (d: Buffer) => emit("stdout", d.toString("utf8")));
+    stream.stderr.on("data", (d: Buffer) => emit("stderr", d.toString("utf8")));
 
-      const input = cmd.stdin;
-      if (input === undefined) stream.end();
-      else stream.end(typeof input === "string" || Buffer.isBuffer(input) ? input : input.reveal());
-    }
+    // TERM to the whole process group, KILL if it lingers, then give up on the channel.
+    let killing = false;
+    const kill = () => {
+      if (killing || pgid === null) return;
+      killing = true;
+      void this.sideCommand(conn, renderKillGroup(pgid, "TERM", asRoot, target.user), where);
+      timers.push(setTimeout(() => void this.sideCommand(conn, renderKillGroup(pgid!, "KILL", asRoot, target.user), where), KILL_GRACE_MS));
+    };
+    const stop = (reason: ExecError) => {
+      if (stopReason) return;
+      stopReason = reason;
+      kill();
+      timers.push(setTimeout(() => stream.close(), KILL_GRACE_MS * 2));
+    };
+    const onAbort = () => stop(new CancelledError(`cancelled: ${describeCommand(cmd)} on ${where}`, where));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (cmd.timeoutMs)
+      timers.push(setTimeout(() => stop(new TimeoutError(`${describeCommand(cmd)} on ${where} did not finish within ${cmd.timeoutMs! / 1000} s`, where)), cmd.timeoutMs));
+
+    let exitCode: number | null = null;
+    let exitSignal: string | null = null;
+    stream.on("exit", (code: number | null, signal?: string) => {
+      exitCode = code;
+      exitSignal = signal ?? null;
+    });
+    stream.on("close", () => {
+      for (const t of timers) clearTimeout(t);
+      opts.signal?.removeEventListener("abort", onAbort);
+      for (const which of ["stdout", "stderr"] as const) if (partial[which]) opts.onLine?.(which, hide(partial[which]));
+      if (stopReason) return reject(stopReason);
+      if (exitCode === null) {
+        const lines = hide(`${captured.stdout}\n${captured.stderr}`).split("\n").filter(Boolean).slice(-LAST_LINES);
+        return reject(new CommandFailedError(where, describeCommand(cmd), null, exitSignal ?? "connection lost", lines));
+      }
+      resolve({ exitCode, stdout: hide(captured.stdout), stderr: hide(captured.stderr), durationMs: Date.now() - started, truncated });
+    });
+
+    const input = cmd.stdin;
+    if (input === undefined) stream.end();
+    else stream.end(typeof input === "string" || Buffer.isBuffer(input) ? input : input.reveal());
   }
 }

@@ -73,6 +73,11 @@ export class RunReporter {
   }
 }
 
+/** A stored event as followers and the API see it. */
+export function toEventDto(r: { runId: string; seq: number; time: Date; level: string; host: string | null; text: string }): RunEventDto {
+  return { runId: r.runId, seq: r.seq, time: r.time, level: r.level as RunEventDto["level"], host: r.host, text: r.text };
+}
+
 async function maxSeq(db: Db, runId: string): Promise<number> {
   const agg = await db.runEvent.aggregate({ where: { runId }, _max: { seq: true } });
   return agg._max.seq ?? 0;

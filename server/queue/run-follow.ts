@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import type { Db } from "../db";
 import { redisKeys } from "./names";
 import { RunEventSchema, type RunEventDto } from "../schemas/run";
-import { isTerminalStatusEvent } from "./run-events";
+import { isTerminalStatusEvent, toEventDto } from "./run-events";
 
 export class EventHub {
   private readonly emitter = new EventEmitter();
@@ -90,7 +90,7 @@ export async function* followRun(opts: FollowOptions): AsyncGenerator<RunEventDt
       orderBy: { seq: "asc" },
       take: 1000,
     });
-    return rows.map((r) => ({ runId, seq: r.seq, time: r.time, level: r.level as RunEventDto["level"], host: r.host, text: r.text }));
+    return rows.map(toEventDto);
   };
 
   try {

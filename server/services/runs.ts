@@ -4,6 +4,7 @@ import type { Db } from "../db";
 import type { RunJobData } from "../queue/names";
 import { type RunKind, type RunEventDto, RunStatus } from "../schemas/run";
 import { ServiceError } from "./errors";
+import { toEventDto } from "../queue/run-events";
 
 export interface Caller {
   /** Shown as "who asked" on runs and (later) in the audit log. */
@@ -52,7 +53,7 @@ export async function getRun(db: Db, id: string) {
 export async function listRunEvents(db: Db, id: string, afterSeq: number, limit: number): Promise<RunEventDto[]> {
   await getRun(db, id);
   const rows = await db.runEvent.findMany({ where: { runId: id, seq: { gt: afterSeq } }, orderBy: { seq: "asc" }, take: limit });
-  return rows.map((r) => ({ runId: r.runId, seq: r.seq, time: r.time, level: r.level as RunEventDto["level"], host: r.host, text: r.text }));
+  return rows.map(toEventDto);
 }
 
 type RunRow = Awaited<ReturnType<Db["run"]["findUniqueOrThrow"]>>;

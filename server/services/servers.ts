@@ -2,7 +2,8 @@
 import type { Db } from "../db";
 import type { Queue } from "bullmq";
 import type { RunJobData } from "../queue/names";
-import { FactsDto } from "../schemas/servers";
+import type { z } from "zod";
+import { FactsDto, type ServerInput } from "../schemas/servers";
 import { parseKnownHostsLine } from "../exec/keys";
 import { ServiceError } from "./errors";
 import { startRun, type Caller } from "./runs";
@@ -57,14 +58,7 @@ export async function getServer(db: Db, id: string) {
   return toDto(row, (await busyIds(db, [id])).has(id));
 }
 
-interface ServerFields {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  sshKeyId: string;
-  labels: string[];
-}
+type ServerFields = z.output<typeof ServerInput>;
 
 async function validate(db: Db, input: ServerFields, exceptId?: string) {
   const clash = await db.server.findUnique({ where: { name: input.name } });
