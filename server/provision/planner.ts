@@ -1,0 +1,159 @@
+// The planner: desired state + what was observed → an ordered plan per host.
+// Pure and synchronous (no I/O, no clock): the same inputs give the same plan.
+import { describeCommand } from "../exec/command";
+import { type Tier, TIERS, type PlanDto, type HostPlanDto, type PlanStepDto } from "../schemas/topology";
+import type { HostDesired, TopologySpec } from "./roles";
+import {
+  type Action,
+  type Change,
+  type Observed,
+  type PendingMark,
+  type Resource,
+  checkResource,
+  describeResource,
+  diffDirectory,
+  diffFile,
+  diffPackage,
+  diffService,
+  diffUser,
+  renderAction,
+  resourceId,
+} from "./resources";
+
+export type HostObservation = { ok: true; observed: Map<string, Observed> } | { ok: false; error: string };
+
+export interface PlannedStep {
+  id: string;
+  tier: Tier;
+  resource: string;
+  kind: Resource["kind"];
+  verb: string;
+  summary: string;
+  reason: string;
+  diff: string | null;
+  action: Action;
+}
+
+export interface HostPlan {
+  serverId: string;
+  name: string;
+  address: string;
+  roles: TopologySpec["hosts"][number]["roles"];
+  error: string | null;
+  steps: PlannedStep[];
+  notes: string[];
+}
+
+export interface Plan {
+  topologyId: string;
+  topologyName: string;
+  observedAt: Date;
+  hosts: HostPlan[];
+  changes: number;
+}
+
+const tierIndex = (t: Tier) => TIERS.indexOf(t);
+
+/** Which services must hear about a change to each file. */
+function notifications(resources: readonly Resource[]): Map<string, PendingMark[]> {
+  const out = new Map<string, PendingMark[]>();
+  for (const r of resources) {
+    if (r.kind !== "service") continue;
+    for (const [ids, how] of [
+      [r.reloadOn, "reload"],
+      [r.restartOn, "restart"],
+    ] as const)
+      for (const id of ids) out.set(id, [...(out.get(id) ?? []), { unit: r.name, how }]);
+  }
+  return out;
+}
+
+/** The steps that converge one host, in the order they must run. */
+export function planHost(desired: HostDesired, observed: Map<string, Observed>): PlannedStep[] {
+  for (const r of desired.resources) checkResource(r);
+  const notify = notifications(desired.resources);
+  const changes: Change[] = [];
+  for (const r of desired.resources) if (r.kind === "package") changes.push(...[diffPackage(r, observed.get(resourceId(r)))].filter((c) => c !== null));
+  const installing = changes.flatMap((c) => (c.action.op === "apt-install" ? c.action.packages : []));
+  for (const r of desired.resources) {
+    const o = observed.get(resourceId(r));
+    const c = r.kind === "directory" ? diffDirectory(r, o) : r.kind === "file" ? diffFile(r, o, notify.get(resourceId(r)) ?? [], installing) : r.kind === "user" ? diffUser(r, o) : null;
+    if (c) changes.push(c);
+  }
+  const changed = new Set(changes.map((c) => resourceId(c.resource)));
+  for (const r of desired.resources) if (r.kind === "service") changes.push(...diffService(r, observed.get(resourceId(r)), changed));
+
+  // Order: by tier; within a tier, one apt step for all its packages first, then the
+  // rest in the order the role lists them (users, directories, files, then services).
+  const steps: PlannedStep[] = [];
+  for (const tier of TIERS) {
+    const inTier = changes.filter((c) => c.resource.tier === tier);
+    const packages = inTier.filter((c) => c.action.op === "apt-install").flatMap((c) => (c.action.op === "apt-install" ? c.action.packages : []));
+    if (packages.length > 0) {
+      steps.push({
+        id: `${tier}:packages:install`,
+        tier,
+        resource: `package ${packages.join(" ")}`,
+        kind: "package",
+        verb: "install",
+        summary: `install ${packages.join(", ")}`,
+        reason: inTier.filter((c) => c.action.op === "apt-install").map((c) => c.reason).join("; "),
+        diff: null,
+        action: { op: "apt-install", packages },
+      });
+    }
+    const order = (c: Change) => (c.resource.kind === "service" ? 1 : 0);
+    for (const c of inTier.filter((c) => c.action.op !== "apt-install").sort((a, b) => order(a) - order(b))) {
+      steps.push({ id: `${tier}:${resourceId(c.resource)}:${c.verb}`, tier, resource: describeResource(c.resource), kind: c.resource.kind, verb: c.verb, summary: c.summary, reason: c.reason, diff: c.diff, action: c.action });
+    }
+  }
+  return steps;
+}
+
+export function planTopology(spec: TopologySpec, desired: Map<string, HostDesired>, observations: Map<string, HostObservation>, observedAt: Date): Plan {
+  const hosts: HostPlan[] = spec.hosts.map((h) => {
+    const d = desired.get(h.serverId) ?? { resources: [], notes: [] };
+    const base = { serverId: h.serverId, name: h.name, address: h.address, roles: h.roles, notes: d.notes };
+    const obs = observations.get(h.serverId);
+    if (!obs) return { ...base, error: "not observed", steps: [] };
+    if (!obs.ok) return { ...base, error: obs.error, steps: [] };
+    try {
+      return { ...base, error: null, steps: planHost(d, obs.observed) };
+    } catch (err) {
+      return { ...base, error: err instanceof Error ? err.message : String(err), steps: [] };
+    }
+  });
+  return { topologyId: spec.id, topologyName: spec.name, observedAt, hosts, changes: hosts.reduce((n, h) => n + h.steps.length, 0) };
+}
+
+/** The tiers, in order, that have work on any host. */
+export function tiersWithWork(plan: Plan): Tier[] {
+  return TIERS.filter((t) => plan.hosts.some((h) => h.steps.some((s) => s.tier === t)));
+}
+
+export const tierOrder = tierIndex;
+
+/** A step's commands as an operator reads them (uploads are named, their content is not repeated). */
+export function describeStep(a: Action): string[] {
+  const r = renderAction(a);
+  const lines = r.before.map(describeCommand);
+  if (r.upload) lines.push(`upload ${r.upload.path} (${Buffer.byteLength(r.upload.content)} bytes, mode ${(r.upload.mode & 0o7777).toString(8).padStart(4, "0")}, ${r.upload.owner}:${r.upload.group})`);
+  lines.push(...r.after.map(describeCommand));
+  return lines;
+}
+
+/** The plan as the console and the API show it: no file contents, no secrets. */
+export function toPlanDto(plan: Plan): PlanDto {
+  const hosts: HostPlanDto[] = plan.hosts.map((h) => ({
+    serverId: h.serverId,
+    name: h.name,
+    address: h.address,
+    roles: h.roles,
+    error: h.error,
+    notes: h.notes,
+    steps: h.steps.map(
+      (s): PlanStepDto => ({ id: s.id, tier: s.tier, resource: s.resource, kind: s.kind, action: s.verb, summary: s.summary, reason: s.reason, diff: s.diff, commands: describeStep(s.action) }),
+    ),
+  }));
+  return { topologyId: plan.topologyId, topologyName: plan.topologyName, observedAt: plan.observedAt, changes: plan.changes, hosts };
+}

@@ -1,0 +1,314 @@
+// Resources: the idempotent units a plan is made of. Each has the same shape:
+//   observe  — a probe (what the observe script reads on the host),
+//   diff     — pure: desired + observed → the actions that would converge it,
+//   steps    — each action rendered as commands (argument arrays) or an upload.
+// Nothing here does I/O. Firewall rulesets, certificates, replication and
+// monitoring are added later in the same shape.
+import { createHash } from "node:crypto";
+import { createTwoFilesPatch } from "diff";
+import type { Command } from "../exec/command";
+import type { Tier } from "../schemas/topology";
+
+// ---- Desired state
+
+interface Base {
+  tier: Tier;
+}
+export interface PackageRes extends Base {
+  kind: "package";
+  name: string;
+}
+export interface DirectoryRes extends Base {
+  kind: "directory";
+  path: string;
+  mode: number;
+  owner: string;
+  group: string;
+}
+export interface FileRes extends Base {
+  kind: "file";
+  path: string;
+  /** null: the file must not exist. */
+  content: string | null;
+  mode: number;
+  owner: string;
+  group: string;
+  /** Never read back, never diffed, never shown (keys, passwords). */
+  secret?: boolean;
+}
+export interface ServiceRes extends Base {
+  kind: "service";
+  name: string;
+  /** Resource ids of files whose change needs a reload (or a restart). */
+  reloadOn: string[];
+  restartOn: string[];
+  /** Checks the configuration before a reload or restart (nginx -t, haproxy -c). */
+  check?: string[];
+}
+export interface UserRes extends Base {
+  kind: "user";
+  name: string;
+  home: string;
+}
+export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes;
+
+export function resourceId(r: Resource): string {
+  switch (r.kind) {
+    case "package":
+      return `package:${r.name}`;
+    case "directory":
+    case "file":
+      return `${r.kind}:${r.path}`;
+    case "service":
+      return `service:${r.name}`;
+    case "user":
+      return `user:${r.name}`;
+  }
+}
+
+export const describeResource = (r: Resource) => resourceId(r).replace(":", " ");
+
+// ---- Observed state (what the observe script reported)
+
+export type Observed =
+  | { kind: "package"; status: string; version: string | null }
+  | { kind: "path"; type: "absent" | "file" | "directory" | "other"; mode: number | null; owner: string | null; group: string | null; sha256: string | null; content: string | null }
+  | { kind: "service"; load: string; unitFile: string; active: string; pending: "" | "reload" | "restart" }
+  | { kind: "user"; exists: boolean; home: string | null };
+
+// ---- Actions: what must happen, as data (the simulator in the tests interprets these)
+
+export type Action =
+  | { op: "apt-install"; packages: string[] }
+  | { op: "mkdir"; path: string; mode: number; owner: string; group: string }
+  | { op: "chmod"; path: string; mode: number; owner: string; group: string }
+  | { op: "write"; path: string; content: string; mode: number; owner: string; group: string; secret: boolean; notify: PendingMark[] }
+  | { op: "remove"; path: string; notify: PendingMark[] }
+  | { op: "useradd"; name: string; home: string }
+  | {
+      op: "systemctl";
+      verb: "enable" | "start" | "reload" | "restart";
+      unit: string;
+      check?: string[];
+      clears: boolean;
+      /** After a start, reload too: a package install may have started the service with its old configuration. */
+      thenReload?: boolean;
+    };
+
+/** A service that must be reloaded or restarted because a file it reads changed. */
+export interface PendingMark {
+  unit: string;
+  how: "reload" | "restart";
+}
+
+/** Where a pending reload is remembered on the host, so a run that dies between writing a file and reloading still reloads next time. */
+export const PENDING_DIR = "/var/lib/rampart/pending";
+export const pendingPath = (unit: string) => `${PENDING_DIR}/${unit}`;
+
+// ---- Validation of names that reach a command line (defence in depth: argv is quoted anyway)
+
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const UNIT_NAME = /^[A-Za-z0-9@_.:-]+$/;
+const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+export function checkResource(r: Resource): void {
+  const bad = (what: string) => {
+    throw new Error(`invalid ${r.kind} resource: ${what}`);
+  };
+  if (r.kind === "package" && !PACKAGE_NAME.test(r.name)) bad(`"${r.name}" is not a Debian package name`);
+  if (r.kind === "service" && !UNIT_NAME.test(r.name)) bad(`"${r.name}" is not a systemd unit name`);
+  if (r.kind === "user" && !USER_NAME.test(r.name)) bad(`"${r.name}" is not a user name`);
+  if ((r.kind === "file" || r.kind === "directory") && (!r.path.startsWith("/") || r.path.includes("/../") || r.path.endsWith("/..")))
+    bad(`"${r.path}" is not an absolute path`);
+}
+
+// ---- Diff: desired + observed → actions, with the reason for each
+
+export interface Change {
+  resource: Resource;
+  action: Action;
+  /** install | create | update | remove | enable | start | reload | restart */
+  verb: string;
+  summary: string;
+  reason: string;
+  diff: string | null;
+}
+
+export const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
+const octal = (m: number) => (m & 0o7777).toString(8).padStart(4, "0");
+
+export function diffPackage(r: PackageRes, o: Observed | undefined): Change | null {
+  const status = o?.kind === "package" ? o.status : "absent";
+  if (status === "installed") return null;
+  return {
+    resource: r,
+    action: { op: "apt-install", packages: [r.name] },
+    verb: "install",
+    summary: `install ${r.name}`,
+    reason: status === "absent" || status === "not-installed" ? `${r.name} is not installed` : `${r.name} is ${status}`,
+    diff: null,
+  };
+}
+
+export function diffDirectory(r: DirectoryRes, o: Observed | undefined): Change | null {
+  const p = o?.kind === "path" ? o : null;
+  const base = { resource: r, diff: null };
+  if (!p || p.type === "absent")
+    return { ...base, action: { op: "mkdir", path: r.path, mode: r.mode, owner: r.owner, group: r.group }, verb: "create", summary: `create ${r.path}`, reason: `${r.path} does not exist` };
+  if (p.type !== "directory") throw new Error(`${r.path} exists but is not a directory; Rampart will not replace it`);
+  const wrong = attributeProblems(r, p);
+  if (wrong.length === 0) return null;
+  return { ...base, action: { op: "chmod", path: r.path, mode: r.mode, owner: r.owner, group: r.group }, verb: "update", summary: `set ${wrong.join(", ")} of ${r.path}`, reason: wrong.join("; ") };
+}
+
+/**
+ * `installing`: packages this plan installs on the host first. A file that must not
+ * exist is removed anyway when one of them may create it (Debian's nginx ships a
+ * default site), since the observation could not see it yet.
+ */
+export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMark[], installing: readonly string[] = []): Change | null {
+  const p = o?.kind === "path" ? o : null;
+  const exists = !!p && p.type !== "absent";
+  if (r.content === null) {
+    if (!exists && installing.length > 0)
+      return { resource: r, action: { op: "remove", path: r.path, notify }, verb: "remove", summary: `remove ${r.path}`, reason: `installing ${installing.join(", ")} may create it`, diff: null };
+    if (!exists) return null;
+    return { resource: r, action: { op: "remove", path: r.path, notify }, verb: "remove", summary: `remove ${r.path}`, reason: `${r.path} exists and must not`, diff: null };
+  }
+  if (p && p.type !== "absent" && p.type !== "file") throw new Error(`${r.path} exists but is not a regular file; Rampart will not replace it`);
+  const write: Action = { op: "write", path: r.path, content: r.content, mode: r.mode, owner: r.owner, group: r.group, secret: !!r.secret, notify };
+  if (!exists) {
+    return { resource: r, action: write, verb: "create", summary: `create ${r.path}`, reason: `${r.path} does not exist`, diff: r.secret ? null : unifiedDiff(r.path, "", r.content) };
+  }
+  if (p!.sha256 !== sha256(r.content)) {
+    const old = p!.content;
+    return {
+      resource: r,
+      action: write,
+      verb: "update",
+      summary: `update ${r.path}`,
+      reason: r.secret ? `${r.path} differs (secret: content not shown)` : `${r.path} differs from the desired content`,
+      diff: r.secret ? null : old === null ? `(the current ${r.path} could not be read back: it is larger than the observe limit)` : unifiedDiff(r.path, old, r.content),
+    };
+  }
+  const wrong = attributeProblems(r, p!);
+  if (wrong.length === 0) return null;
+  return { resource: r, action: { op: "chmod", path: r.path, mode: r.mode, owner: r.owner, group: r.group }, verb: "update", summary: `set ${wrong.join(", ")} of ${r.path}`, reason: wrong.join("; "), diff: null };
+}
+
+function attributeProblems(r: { mode: number; owner: string; group: string }, p: { mode: number | null; owner: string | null; group: string | null }): string[] {
+  const wrong: string[] = [];
+  if (p.mode !== (r.mode & 0o7777)) wrong.push(`mode ${p.mode === null ? "?" : octal(p.mode)} → ${octal(r.mode)}`);
+  if (p.owner !== r.owner || p.group !== r.group) wrong.push(`owner ${p.owner}:${p.group} → ${r.owner}:${r.group}`);
+  return wrong;
+}
+
+/**
+ * A service's actions, given what else this plan changes. `changed` holds the ids
+ * of resources this plan changes on the same host.
+ */
+export function diffService(r: ServiceRes, o: Observed | undefined, changed: ReadonlySet<string>): Change[] {
+  const s = o?.kind === "service" ? o : { kind: "service" as const, load: "not-found", unitFile: "", active: "inactive", pending: "" as const };
+  const out: Change[] = [];
+  const base = { resource: r, diff: null };
+  const enabled = s.unitFile === "enabled" || s.unitFile === "static" || s.unitFile === "alias";
+  if (!enabled)
+    out.push({ ...base, action: { op: "systemctl", verb: "enable", unit: r.name, clears: false }, verb: "enable", summary: `enable ${r.name}`, reason: `${r.name} is ${s.unitFile || "not installed yet"}` });
+  const running = s.active === "active" || s.active === "reloading" || s.active === "activating";
+  const restartFor = r.restartOn.filter((id) => changed.has(id));
+  const reloadFor = r.reloadOn.filter((id) => changed.has(id));
+  const check = r.check;
+  if (!running) {
+    // A package installed by this plan may have started the service with its stock
+    // configuration before ours was written: reload after starting if anything changed.
+    const thenReload = reloadFor.length + restartFor.length > 0;
+    out.push({
+      ...base,
+      action: { op: "systemctl", verb: "start", unit: r.name, check, clears: true, thenReload },
+      verb: "start",
+      summary: `start ${r.name}`,
+      reason: `${r.name} is ${s.load === "not-found" ? "not installed yet" : s.active}`,
+    });
+  } else if (restartFor.length > 0 || s.pending === "restart") {
+    const why = restartFor.length > 0 ? `${restartFor.map((id) => id.replace(":", " ")).join(", ")} changes` : "an earlier run changed its configuration and did not get to restart it";
+    out.push({ ...base, action: { op: "systemctl", verb: "restart", unit: r.name, check, clears: true }, verb: "restart", summary: `restart ${r.name}`, reason: why });
+  } else if (reloadFor.length > 0 || s.pending === "reload") {
+    const why = reloadFor.length > 0 ? `${reloadFor.map((id) => id.replace(":", " ")).join(", ")} changes` : "an earlier run changed its configuration and did not get to reload it";
+    out.push({ ...base, action: { op: "systemctl", verb: "reload", unit: r.name, check, clears: true }, verb: "reload", summary: `reload ${r.name}`, reason: why });
+  }
+  return out;
+}
+
+export function diffUser(r: UserRes, o: Observed | undefined): Change | null {
+  if (o?.kind === "user" && o.exists) return null;
+  return { resource: r, action: { op: "useradd", name: r.name, home: r.home }, verb: "create", summary: `create system user ${r.name}`, reason: `user ${r.name} does not exist`, diff: null };
+}
+
+export function unifiedDiff(path: string, before: string, after: string): string {
+  const patch = createTwoFilesPatch(`${path} (on the host)`, `${path} (desired)`, before, after, undefined, undefined, { context: 3 });
+  // Drop the "====" header line jsdiff adds; keep the ---/+++ lines.
+  return patch.split("\n").filter((l, i) => !(i === 0 && l.startsWith("==="))).join("\n");
+}
+
+// ---- Steps: actions rendered as commands (argv) and uploads
+
+export interface Upload {
+  path: string;
+  content: string;
+  mode: number;
+  owner: string;
+  group: string;
+}
+
+export interface RenderedAction {
+  /** Run in order; an upload happens after `before` and before `after`. */
+  before: Command[];
+  upload: Upload | null;
+  after: Command[];
+}
+
+const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
+// Finishes a dpkg run a cancelled or killed step may have interrupted, refreshes the
+// package lists, and installs. A constant script: package names arrive as arguments.
+const APT_INSTALL_SCRIPT =
+  'dpkg --configure -a && apt-get -q -o DPkg::Lock::Timeout=120 update && apt-get -q -y -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install --no-install-recommends -- "$@"';
+
+// A restart already pending is never downgraded to a reload.
+const PENDING_SCRIPT = 'mkdir -p -- "$1" && { [ "$(cat -- "$2" 2>/dev/null)" = restart ] || printf "%s\\n" "$3" > "$2"; }';
+
+function markPending(notify: PendingMark[]): Command[] {
+  return notify.map((n) => ({ argv: ["sh", "-c", PENDING_SCRIPT, "rampart-pending", PENDING_DIR, pendingPath(n.unit), n.how] }));
+}
+
+export function renderAction(a: Action): RenderedAction {
+  const none = { before: [], upload: null, after: [] };
+  switch (a.op) {
+    case "apt-install":
+      return { ...none, before: [{ argv: ["sh", "-c", APT_INSTALL_SCRIPT, "rampart-apt", ...a.packages], env: APT_ENV, timeoutMs: 20 * 60_000 }] };
+    case "mkdir":
+      return {
+        ...none,
+        before: [
+          { argv: ["mkdir", "-p", "--", a.path] },
+          { argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] },
+          { argv: ["chmod", octal(a.mode), "--", a.path] },
+        ],
+      };
+    case "chmod":
+      return { ...none, before: [{ argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] }, { argv: ["chmod", octal(a.mode), "--", a.path] }] };
+    case "write":
+      return { before: markPending(a.notify), upload: { path: a.path, content: a.content, mode: a.mode, owner: a.owner, group: a.group }, after: [] };
+    case "remove":
+      return { ...none, before: [...markPending(a.notify), { argv: ["rm", "-f", "--", a.path] }] };
+    case "useradd":
+      return { ...none, before: [{ argv: ["useradd", "--system", "--home-dir", a.home, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", a.name] }] };
+    case "systemctl": {
+      const cmds: Command[] = [];
+      if (a.check) cmds.push({ argv: a.check });
+      if (a.verb === "enable") cmds.push({ argv: ["systemctl", "enable", "--", a.unit] });
+      else cmds.push({ argv: ["systemctl", a.verb, "--", a.unit] });
+      if (a.verb === "start" && a.thenReload) cmds.push({ argv: ["systemctl", "reload", "--", a.unit] });
+      if (a.clears) cmds.push({ argv: ["rm", "-f", "--", pendingPath(a.unit)] });
+      return { ...none, before: cmds };
+    }
+  }
+}

@@ -1,0 +1,161 @@
+// Topology schemas shared by the console's forms, the tRPC routers and the worker.
+// No server-only imports here: this file is bundled into the browser.
+import { z } from "zod";
+
+export const ROLES = ["load-balancer", "web", "app", "db-primary", "db-replica"] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+export const ROLE_LABELS: Record<Role, string> = {
+  "load-balancer": "Load balancer",
+  web: "Web",
+  app: "App",
+  "db-primary": "DB primary",
+  "db-replica": "DB replica",
+};
+
+export const BALANCE_METHODS = ["roundrobin", "leastconn"] as const;
+export const BalanceMethod = z.enum(BALANCE_METHODS);
+
+// A DNS name: labels of letters, digits and hyphens, at least two labels.
+const SITE_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export const SiteName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1, "a site name is required")
+  .regex(SITE_NAME, "must be a DNS name such as www.example.com (letters, digits, hyphens and dots)");
+
+export const TopologyMemberInput = z.object({
+  serverId: z.string().min(1, "choose a server"),
+  roles: z.array(Role).max(ROLES.length),
+  /** The monitoring client, on every server unless turned off. */
+  monitoring: z.boolean().default(true),
+});
+export type TopologyMemberInput = z.infer<typeof TopologyMemberInput>;
+
+type Issue = { path: (string | number)[]; message: string };
+
+/**
+ * The rules a topology must follow, each naming the problem and where it is.
+ * Pure, so the form shows the same errors the server would return.
+ */
+export function topologyProblems(members: readonly { serverId: string; roles: readonly Role[] }[]): Issue[] {
+  const issues: Issue[] = [];
+  const seen = new Map<string, number>();
+  members.forEach((m, i) => {
+    const dup = seen.get(m.serverId);
+    if (dup !== undefined) issues.push({ path: ["members", i, "serverId"], message: `this server is already listed (row ${dup + 1})` });
+    else seen.set(m.serverId, i);
+    if (m.roles.length === 0) issues.push({ path: ["members", i, "roles"], message: "give this server at least one role, or remove it" });
+    if (new Set(m.roles).size !== m.roles.length) issues.push({ path: ["members", i, "roles"], message: "a role is listed twice" });
+    if (m.roles.includes("db-primary") && m.roles.includes("db-replica"))
+      issues.push({ path: ["members", i, "roles"], message: "a database replica cannot be its own primary: choose primary or replica" });
+  });
+  if (members.length === 0) issues.push({ path: ["members"], message: "add at least one server" });
+  const count = (r: Role) => members.filter((m) => m.roles.includes(r)).length;
+  const first = (r: Role) => members.findIndex((m) => m.roles.includes(r));
+  if (count("load-balancer") > 0 && count("web") === 0)
+    issues.push({ path: ["members", first("load-balancer"), "roles"], message: "the load balancer needs at least one web server behind it" });
+  if (count("web") > 0 && count("load-balancer") === 0)
+    issues.push({ path: ["members", first("web"), "roles"], message: "web servers need a load balancer in front of them" });
+  if (count("app") > 0 && count("web") === 0) issues.push({ path: ["members", first("app"), "roles"], message: "app servers need a web server in front of them" });
+  if (count("db-primary") > 1) {
+    const second = members.findIndex((m, i) => i > first("db-primary") && m.roles.includes("db-primary"));
+    issues.push({ path: ["members", second, "roles"], message: "there must be exactly one database primary" });
+  }
+  if (count("db-replica") > 0 && count("db-primary") === 0)
+    issues.push({ path: ["members", first("db-replica"), "roles"], message: "a database replica needs a database primary to replicate from" });
+  return issues;
+}
+
+const topologyFields = {
+  name: SiteName,
+  balance: BalanceMethod.default("roundrobin"),
+  members: z.array(TopologyMemberInput).max(1000, "at most 1000 servers"),
+};
+
+function refineTopology(t: { members: { serverId: string; roles: Role[] }[] }, ctx: z.RefinementCtx) {
+  for (const issue of topologyProblems(t.members)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+}
+
+export const TopologyInput = z.object(topologyFields).superRefine(refineTopology);
+export type TopologyInput = z.input<typeof TopologyInput>;
+export type TopologyValues = z.output<typeof TopologyInput>;
+
+export const TopologyUpdateInput = z.object({ id: z.string().min(1), ...topologyFields }).superRefine(refineTopology);
+export const TopologyIdInput = z.object({ id: z.string().min(1, "a topology id is required").max(64) });
+
+export const DRIFT_STATUSES = ["unknown", "in-sync", "drifted", "error"] as const;
+export const DriftStatus = z.enum(DRIFT_STATUSES);
+
+export const TopologyMemberDto = z.object({
+  serverId: z.string(),
+  serverName: z.string(),
+  address: z.string(),
+  roles: z.array(Role),
+  monitoring: z.boolean(),
+  hostKeyStatus: z.string(),
+  lastCheckError: z.string().nullable(),
+});
+export const TopologyDto = z.object({
+  id: z.string(),
+  name: z.string(),
+  balance: BalanceMethod,
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  driftStatus: DriftStatus,
+  driftCheckedAt: z.date().nullable(),
+  driftChanges: z.number().nullable(),
+  lastPlanRunId: z.string().nullable(),
+  lastApplyRunId: z.string().nullable(),
+  members: z.array(TopologyMemberDto),
+});
+export type TopologyDto = z.infer<typeof TopologyDto>;
+
+// ---- Plans (what a plan or apply run computed; shown in the console and over the API)
+
+/** Tiers run in this order across hosts: database before app, app before web, web before the load balancer. */
+export const TIERS = ["base", "database", "app", "web", "load-balancer"] as const;
+export const Tier = z.enum(TIERS);
+export type Tier = z.infer<typeof Tier>;
+
+export const PlanStepDto = z.object({
+  id: z.string(),
+  tier: Tier,
+  /** e.g. "file /etc/nginx/conf.d/rampart.conf", "package nginx". */
+  resource: z.string(),
+  kind: z.enum(["package", "file", "directory", "service", "user"]),
+  /** install | create | update | remove | enable | start | reload | restart */
+  action: z.string(),
+  summary: z.string(),
+  /** Why this step is needed (what was observed). */
+  reason: z.string(),
+  /** Unified diff for files (never for secret files). */
+  diff: z.string().nullable(),
+  /** The commands as they will run (argument arrays rendered for reading). */
+  commands: z.array(z.string()),
+});
+export type PlanStepDto = z.infer<typeof PlanStepDto>;
+
+export const HostPlanDto = z.object({
+  serverId: z.string(),
+  name: z.string(),
+  address: z.string(),
+  roles: z.array(Role),
+  /** Set when the host could not be observed: nothing is planned for it. */
+  error: z.string().nullable(),
+  steps: z.array(PlanStepDto),
+  notes: z.array(z.string()),
+});
+export type HostPlanDto = z.infer<typeof HostPlanDto>;
+
+export const PlanDto = z.object({
+  topologyId: z.string(),
+  topologyName: z.string(),
+  observedAt: z.coerce.date(),
+  changes: z.number(),
+  hosts: z.array(HostPlanDto),
+});
+export type PlanDto = z.infer<typeof PlanDto>;

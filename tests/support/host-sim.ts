@@ -1,0 +1,128 @@
+// A simulated Debian host for the planner's property tests: it interprets plan
+// actions the way the real commands behave (including apt starting a service
+// with its stock configuration) and answers the observe probes in the observe
+// script's output format, so the real parser reads it. It proves the planner's
+// logic; the lab tests prove the commands on real hosts.
+import { createHash } from "node:crypto";
+import type { Action, Resource } from "@/server/provision/resources";
+import { PENDING_DIR, pendingPath } from "@/server/provision/resources";
+import { OBSERVE_CONTENT_LIMIT } from "@/server/provision/observe";
+
+export interface SimPath {
+  type: "file" | "directory";
+  content: string;
+  mode: number;
+  owner: string;
+  group: string;
+}
+export interface SimService {
+  enabled: boolean;
+  active: boolean;
+  /** Fingerprint of the configuration the running service has read. */
+  loaded: string;
+}
+
+/** What installing a package does on Debian: stock files, and a started, enabled service. */
+const PACKAGE_EFFECTS: Record<string, { files: Record<string, string>; service?: string }> = {
+  nginx: { files: { "/etc/nginx/sites-enabled/default": "server { listen 80 default_server; }\n", "/etc/nginx/nginx.conf": "include /etc/nginx/conf.d/*.conf;\n" }, service: "nginx" },
+  haproxy: { files: { "/etc/haproxy/haproxy.cfg": "global\n  daemon\n" }, service: "haproxy" },
+};
+
+const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
+
+export class SimHost {
+  packages = new Set<string>();
+  paths = new Map<string, SimPath>();
+  services = new Map<string, SimService>();
+  users = new Set<string>(["root"]);
+
+  /** `watched`: the files each unit reads (its configuration), to tell whether it runs the current one. */
+  constructor(private readonly watched: Map<string, string[]>) {}
+
+  configOf(unit: string): string {
+    return sha((this.watched.get(unit) ?? []).map((p) => `${p}=${this.paths.get(p)?.content ?? "<absent>"}`).join("\n"));
+  }
+
+  apply(a: Action): void {
+    switch (a.op) {
+      case "apt-install":
+        for (const p of a.packages) {
+          if (this.packages.has(p)) continue;
+          this.packages.add(p);
+          const fx = PACKAGE_EFFECTS[p];
+          for (const [path, content] of Object.entries(fx?.files ?? {}))
+            if (!this.paths.has(path)) this.paths.set(path, { type: "file", content, mode: 0o644, owner: "root", group: "root" });
+          if (fx?.service) this.services.set(fx.service, { enabled: true, active: true, loaded: this.configOf(fx.service) });
+        }
+        return;
+      case "mkdir":
+        this.paths.set(a.path, { type: "directory", content: "", mode: a.mode, owner: a.owner, group: a.group });
+        return;
+      case "chmod": {
+        const p = this.paths.get(a.path);
+        if (!p) throw new Error(`chmod: ${a.path} does not exist`);
+        Object.assign(p, { mode: a.mode, owner: a.owner, group: a.group });
+        return;
+      }
+      case "write":
+        for (const n of a.notify) this.markPending(n.unit, n.how);
+        this.paths.set(a.path, { type: "file", content: a.content, mode: a.mode, owner: a.owner, group: a.group });
+        return;
+      case "remove":
+        for (const n of a.notify) this.markPending(n.unit, n.how);
+        this.paths.delete(a.path);
+        return;
+      case "useradd":
+        this.users.add(a.name);
+        return;
+      case "systemctl": {
+        const s = this.services.get(a.unit);
+        if (!s) throw new Error(`systemctl ${a.verb}: unit ${a.unit} not found`);
+        if (a.verb === "enable") s.enabled = true;
+        else if (a.verb === "start") {
+          if (!s.active) Object.assign(s, { active: true, loaded: this.configOf(a.unit) });
+          if (a.thenReload) s.loaded = this.configOf(a.unit);
+        } else if (a.verb === "reload") {
+          if (!s.active) throw new Error(`systemctl reload: ${a.unit} is not active`);
+          s.loaded = this.configOf(a.unit);
+        } else Object.assign(s, { active: true, loaded: this.configOf(a.unit) });
+        if (a.clears) this.paths.delete(pendingPath(a.unit));
+        return;
+      }
+    }
+  }
+
+  private markPending(unit: string, how: "reload" | "restart") {
+    if (this.paths.get(pendingPath(unit))?.content === "restart\n") return;
+    this.paths.set(PENDING_DIR, this.paths.get(PENDING_DIR) ?? { type: "directory", content: "", mode: 0o755, owner: "root", group: "root" });
+    this.paths.set(pendingPath(unit), { type: "file", content: `${how}\n`, mode: 0o644, owner: "root", group: "root" });
+  }
+
+  /** What the observe script would print for these resources. */
+  observeOutput(resources: readonly Resource[]): string {
+    const out: string[] = [];
+    resources.forEach((r, n) => {
+      if (r.kind === "package") out.push(this.packages.has(r.name) ? `@@ ${n} pkg installed 1.0-1` : `@@ ${n} pkg absent`);
+      else if (r.kind === "file" || r.kind === "directory") {
+        const p = this.paths.get(r.path);
+        if (!p) return out.push(`@@ ${n} path absent`);
+        const want = r.kind === "file" && r.content !== null ? sha(r.content) : "-";
+        const h = p.type === "file" && want !== "-" ? sha(p.content) : "-";
+        out.push(`@@ ${n} path ${p.type} ${(p.mode & 0o7777).toString(8)} ${p.owner} ${p.group} ${h}`);
+        const wantContent = r.kind === "file" && r.content !== null && !r.secret;
+        if (p.type === "file" && wantContent && h !== want && Buffer.byteLength(p.content) <= OBSERVE_CONTENT_LIMIT) out.push(Buffer.from(p.content).toString("base64"));
+      } else if (r.kind === "service") {
+        out.push(`@@ ${n} svc`);
+        const s = this.services.get(r.name);
+        if (!s) out.push("LoadState=not-found", "UnitFileState=", "ActiveState=inactive");
+        else out.push("LoadState=loaded", `UnitFileState=${s.enabled ? "enabled" : "disabled"}`, `ActiveState=${s.active ? "active" : "inactive"}`);
+        const pending = this.paths.get(pendingPath(r.name));
+        if (pending) out.push(`Pending=${pending.content.trim()}`);
+      } else if (r.kind === "user") {
+        out.push(`@@ ${n} user`);
+        if (this.users.has(r.name)) out.push(`${r.name}:x:999:999::/nonexistent:/usr/sbin/nologin`);
+      }
+    });
+    return out.join("\n") + "\n";
+  }
+}

@@ -1,0 +1,265 @@
+// The provisioning engine's pure parts: renderers and plans (golden files), the
+// observe script and its parser (run under a real shell), topology validation,
+// and the planner's central property: after applying a plan, planning again
+// finds nothing to do — also when an apply was cut short halfway.
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { renderHostPage, renderNginxSite } from "@/server/provision/render/nginx";
+import { renderHaproxyConfig } from "@/server/provision/render/haproxy";
+import { desiredState, NGINX_SITE, type TopologySpec } from "@/server/provision/roles";
+import { observeCommand, parseObservation } from "@/server/provision/observe";
+import { planTopology, toPlanDto, type HostObservation, type Plan } from "@/server/provision/planner";
+import { type Resource, resourceId } from "@/server/provision/resources";
+import { topologyProblems, type Role } from "@/server/schemas/topology";
+import { SimHost } from "../support/host-sim";
+
+const spec3: TopologySpec = {
+  id: "topo1",
+  name: "www.foobar.test",
+  balance: "roundrobin",
+  hosts: [
+    { serverId: "s1", name: "lab1", address: "10.213.47.11", roles: ["load-balancer"], monitoring: true },
+    { serverId: "s2", name: "lab2", address: "10.213.47.12", roles: ["web", "app"], monitoring: true },
+    { serverId: "s3", name: "lab3", address: "10.213.47.13", roles: ["web"], monitoring: false },
+  ],
+};
+
+function watchedFor(resources: Resource[]): Map<string, string[]> {
+  const w = new Map<string, string[]>();
+  for (const r of resources) if (r.kind === "service") w.set(r.name, [...r.reloadOn, ...r.restartOn].map((id) => id.slice(id.indexOf(":") + 1)));
+  return w;
+}
+
+function simulate(spec: TopologySpec) {
+  const desired = desiredState(spec);
+  const hosts = new Map(spec.hosts.map((h) => [h.serverId, new SimHost(watchedFor(desired.get(h.serverId)!.resources))]));
+  const observe = (): Map<string, HostObservation> =>
+    new Map(spec.hosts.map((h) => {
+      const resources = desired.get(h.serverId)!.resources;
+      return [h.serverId, { ok: true, observed: parseObservation(resources, hosts.get(h.serverId)!.observeOutput(resources)) }];
+    }));
+  const plan = () => planTopology(spec, desired, observe(), new Date("2026-11-27T00:00:00Z"));
+  const apply = (p: Plan, limit = Infinity) => {
+    let n = 0;
+    for (const h of p.hosts) for (const s of h.steps) if (n++ < limit) hosts.get(h.serverId)!.apply(s.action);
+  };
+  return { desired, hosts, plan, apply };
+}
+
+describe("renderers (golden)", () => {
+  const site = { siteName: "www.foobar.test", hostName: "lab2", port: 8080, root: "/var/www/rampart" };
+  it("renders the nginx site", async () => {
+    await expect(renderNginxSite(site)).toMatchFileSnapshot("golden/nginx-site.conf");
+  });
+  it("renders the page that names the host, escaping HTML", async () => {
+    await expect(renderHostPage(site)).toMatchFileSnapshot("golden/host-page.html");
+    expect(renderHostPage({ ...site, hostName: "<b>x</b>" })).toContain("&#60;b&#62;x&#60;/b&#62;");
+  });
+  it("renders the HAProxy configuration", async () => {
+    const cfg = renderHaproxyConfig({
+      siteName: "www.foobar.test",
+      balance: "leastconn",
+      checkIntervalMs: 2000,
+      backends: [
+        { name: "lab2", address: "10.213.47.12", port: 8080 },
+        { name: "web6", address: "2001:db8::6", port: 8080 },
+      ],
+    });
+    await expect(cfg).toMatchFileSnapshot("golden/haproxy.cfg");
+    expect(cfg).toContain("server web6 [2001:db8::6]:8080");
+  });
+});
+
+describe("plans (golden)", () => {
+  it("plans a fresh 3-host topology tier by tier", async () => {
+    const sim = simulate(spec3);
+    const plan = toPlanDto(sim.plan());
+    await expect(JSON.stringify(plan, null, 2) + "\n").toMatchFileSnapshot("golden/plan-fresh.json");
+    const lb = plan.hosts.find((h) => h.name === "lab1")!;
+    expect(lb.steps.map((s) => s.summary)).toEqual(["create /var/lib/rampart", "install haproxy", "create /etc/haproxy/haproxy.cfg", "enable haproxy", "start haproxy"]);
+    expect(plan.hosts.find((h) => h.name === "lab2")!.notes.join(" ")).toMatch(/app role/);
+  });
+
+  it("plans a hand-edited nginx file as an update with a diff and a reload", async () => {
+    const sim = simulate(spec3);
+    sim.apply(sim.plan());
+    sim.hosts.get("s2")!.paths.get(NGINX_SITE)!.content = sim.hosts.get("s2")!.paths.get(NGINX_SITE)!.content.replace("listen 8080", "listen 9999");
+    const plan = toPlanDto(sim.plan());
+    expect(plan.changes).toBe(2);
+    await expect(JSON.stringify(plan.hosts[1], null, 2) + "\n").toMatchFileSnapshot("golden/plan-drift.json");
+    const [update, reload] = plan.hosts[1]!.steps;
+    expect(update!.diff).toContain("-    listen 9999 default_server;");
+    expect(update!.diff).toContain("+    listen 8080 default_server;");
+    expect(reload!.summary).toBe("reload nginx");
+    expect(reload!.commands).toEqual(["nginx -t -q", "systemctl reload -- nginx", "rm -f -- /var/lib/rampart/pending/nginx"]);
+  });
+
+  it("never puts a secret file's content or diff in the plan", () => {
+    const secret = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----\n";
+    const resources: Resource[] = [{ kind: "file", tier: "web", path: "/etc/ssl/private/site.key", content: secret, mode: 0o600, owner: "root", group: "root", secret: true }];
+    const sim = new SimHost(new Map());
+    sim.paths.set("/etc/ssl/private/site.key", { type: "file", content: "old secret", mode: 0o600, owner: "root", group: "root" });
+    const out = sim.observeOutput(resources);
+    expect(out).not.toContain(Buffer.from("old secret").toString("base64"));
+    const plan = planTopology(
+      { id: "t", name: "a.test", balance: "roundrobin", hosts: [{ serverId: "x", name: "x", address: "10.0.0.1", roles: [], monitoring: false }] },
+      new Map([["x", { resources, notes: [] }]]),
+      new Map([["x", { ok: true, observed: parseObservation(resources, out) }]]),
+      new Date(0),
+    );
+    const text = JSON.stringify(toPlanDto(plan));
+    expect(plan.changes).toBe(1);
+    expect(text).not.toContain("MIIEsecret");
+    expect(text).not.toContain("old secret");
+  });
+});
+
+describe("the observe script under a real shell", () => {
+  it("reports files, directories, absent paths, packages and users as the parser expects", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-observe-"));
+    writeFileSync(path.join(dir, "same"), "hello\n");
+    writeFileSync(path.join(dir, "differs"), "it's 'quoted' $(not run)\n");
+    chmodSync(path.join(dir, "differs"), 0o640);
+    mkdirSync(path.join(dir, "sub dir"));
+    const owner = os.userInfo().username;
+    const group = execFileSync("id", ["-gn"], { encoding: "utf8" }).trim();
+    const f = (p: string, content: string | null): Resource => ({ kind: "file", tier: "base", path: path.join(dir, p), content, mode: 0o644, owner, group });
+    const resources: Resource[] = [
+      f("same", "hello\n"),
+      f("differs", "new\n"),
+      f("absent", "x"),
+      { kind: "directory", tier: "base", path: path.join(dir, "sub dir"), mode: 0o755, owner, group },
+      { kind: "package", tier: "base", name: "dpkg" },
+      { kind: "package", tier: "base", name: "no-such-package-rampart" },
+      { kind: "user", tier: "base", name: "root", home: "/root" },
+      { kind: "user", tier: "base", name: "nosuchuserrampart", home: "/" },
+    ];
+    const cmd = observeCommand(resources);
+    const stdout = execFileSync(cmd.argv[0]!, cmd.argv.slice(1), { encoding: "utf8" });
+    const o = parseObservation(resources, stdout);
+    const get = (r: Resource) => o.get(resourceId(r))!;
+    expect(get(resources[0]!)).toMatchObject({ kind: "path", type: "file", mode: 0o644, content: null });
+    expect(get(resources[1]!)).toMatchObject({ kind: "path", type: "file", mode: 0o640, content: "it's 'quoted' $(not run)\n" });
+    expect(get(resources[2]!)).toMatchObject({ kind: "path", type: "absent" });
+    expect(get(resources[3]!)).toMatchObject({ kind: "path", type: "directory", mode: 0o755, owner, group });
+    expect(get(resources[4]!)).toMatchObject({ kind: "package", status: "installed" });
+    expect(get(resources[5]!)).toMatchObject({ kind: "package", status: "absent" });
+    expect(get(resources[6]!)).toMatchObject({ kind: "user", exists: true, home: "/root" });
+    expect(get(resources[7]!)).toMatchObject({ kind: "user", exists: false });
+  });
+});
+
+describe("topology validation", () => {
+  const m = (serverId: string, ...roles: Role[]) => ({ serverId, roles });
+  const messages = (ms: ReturnType<typeof m>[]) => topologyProblems(ms).map((i) => `${i.path.join(".")}: ${i.message}`);
+  it("accepts the seed's shape and shared roles", () => {
+    expect(messages([m("a", "load-balancer"), m("b", "web", "app"), m("c", "db-primary"), m("d", "db-replica")])).toEqual([]);
+    expect(messages([m("a", "load-balancer", "web", "app", "db-primary")])).toEqual([]);
+  });
+  it("names each problem and where it is", () => {
+    expect(messages([m("a", "load-balancer")])).toEqual(["members.0.roles: the load balancer needs at least one web server behind it"]);
+    expect(messages([m("a", "web")])).toEqual(["members.0.roles: web servers need a load balancer in front of them"]);
+    expect(messages([m("a", "load-balancer", "web"), m("b", "db-primary"), m("c", "db-primary")])).toEqual(["members.2.roles: there must be exactly one database primary"]);
+    expect(messages([m("a", "db-primary", "db-replica")])).toEqual(["members.0.roles: a database replica cannot be its own primary: choose primary or replica"]);
+    expect(messages([m("a", "db-replica")])).toEqual(["members.0.roles: a database replica needs a database primary to replicate from"]);
+    expect(messages([m("a", "load-balancer", "web"), m("a", "app")])[0]).toBe("members.1.serverId: this server is already listed (row 1)");
+    expect(messages([])).toEqual(["members: add at least one server"]);
+    expect(messages([m("a")])).toEqual(["members.0.roles: give this server at least one role, or remove it"]);
+  });
+});
+
+// ---- Properties
+
+const roleSets: Role[][] = [["load-balancer"], ["web"], ["web", "app"], ["load-balancer", "web"], ["app"], ["db-primary"], ["web", "db-replica"]];
+const arbSpec = fc
+  .array(fc.constantFrom(...roleSets), { minLength: 1, maxLength: 6 })
+  .map((sets): TopologySpec => ({
+    id: "t",
+    name: "www.prop.test",
+    balance: "roundrobin",
+    hosts: sets.map((roles, i) => ({ serverId: `s${i}`, name: `h${i}`, address: `10.0.0.${i + 1}`, roles, monitoring: true })),
+  }));
+
+/** Random starting states: packages already there, services stopped or disabled, files wrong, a stale pending reload. */
+const arbMess = fc.record({
+  nginx: fc.boolean(),
+  haproxy: fc.boolean(),
+  stopped: fc.boolean(),
+  disabled: fc.boolean(),
+  wrongSite: fc.boolean(),
+  wrongMode: fc.boolean(),
+  pendingReload: fc.boolean(),
+});
+
+type Mess = { nginx: boolean; haproxy: boolean; stopped: boolean; disabled: boolean; wrongSite: boolean; wrongMode: boolean; pendingReload: boolean };
+
+function mess(sim: ReturnType<typeof simulate>, m: Mess) {
+  for (const host of sim.hosts.values()) {
+    if (m.nginx) host.apply({ op: "apt-install", packages: ["nginx"] });
+    if (m.haproxy) host.apply({ op: "apt-install", packages: ["haproxy"] });
+    for (const s of host.services.values()) {
+      if (m.stopped) s.active = false;
+      if (m.disabled) s.enabled = false;
+    }
+    if (m.wrongSite) host.paths.set(NGINX_SITE, { type: "file", content: "server { listen 1; }\n", mode: 0o644, owner: "root", group: "root" });
+    if (m.wrongMode) host.paths.set("/var/lib/rampart", { type: "directory", content: "", mode: 0o700, owner: "root", group: "root" });
+    if (m.pendingReload && host.services.has("nginx")) host.apply({ op: "write", path: "/tmp/x", content: "", mode: 0o644, owner: "root", group: "root", secret: false, notify: [{ unit: "nginx", how: "reload" }] });
+  }
+}
+
+function expectConverged(sim: ReturnType<typeof simulate>) {
+  const again = sim.plan();
+  expect(again.hosts.flatMap((h) => h.steps.map((s) => `${h.name}: ${s.summary}`))).toEqual([]);
+  // Every service runs the configuration on disk (no reload was lost).
+  for (const [id, host] of sim.hosts)
+    for (const r of sim.desired.get(id)!.resources) {
+      if (r.kind !== "service") continue;
+      const unit = r.name;
+      const s = host.services.get(unit)!;
+      expect(s.active && s.enabled, `${unit} active and enabled`).toBe(true);
+      expect(s.loaded, `${unit} runs the current configuration`).toBe(host.configOf(unit));
+    }
+}
+
+describe("planner properties", () => {
+  it("plan(desired, observe(apply(plan))) is empty, from any starting state", () => {
+    fc.assert(
+      fc.property(arbSpec, arbMess, (spec, m) => {
+        const sim = simulate(spec);
+        mess(sim, m);
+        sim.apply(sim.plan());
+        expectConverged(sim);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("an apply cut short after any step converges on the next apply, without losing a reload", () => {
+    fc.assert(
+      fc.property(arbSpec, arbMess, fc.nat({ max: 40 }), (spec, m, cut) => {
+        const sim = simulate(spec);
+        mess(sim, m);
+        sim.apply(sim.plan(), cut); // the worker died after `cut` steps
+        sim.apply(sim.plan());
+        expectConverged(sim);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("plans database before app before web before load balancer", () => {
+    fc.assert(
+      fc.property(arbSpec, (spec) => {
+        const plan = simulate(spec).plan();
+        for (const h of plan.hosts) {
+          const tiers = h.steps.map((s) => ["base", "database", "app", "web", "load-balancer"].indexOf(s.tier));
+          expect(tiers).toEqual([...tiers].sort((a, b) => a - b));
+        }
+      }),
+    );
+  });
+});
