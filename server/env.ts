@@ -41,6 +41,12 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: positiveInt(4, 64),
   WORKER_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000, 600_000),
   DISK_MIN_FREE_MB: positiveInt(1024, 10_000_000),
+  /** Seconds between drift checks of every topology; 0 turns them off. */
+  DRIFT_CHECK_INTERVAL_S: z.coerce
+    .number({ error: "must be a number of seconds" })
+    .int("must be a whole number of seconds")
+    .refine((n) => n === 0 || (n >= 10 && n <= 7 * 24 * 3600), "must be 0 (off) or between 10 and 604800 seconds")
+    .default(3600),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL such as https://rampart.example.com" })
@@ -79,6 +85,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     WORKER_CONCURRENCY: blankToUndefined(source.WORKER_CONCURRENCY),
     WORKER_SHUTDOWN_TIMEOUT_MS: blankToUndefined(source.WORKER_SHUTDOWN_TIMEOUT_MS),
     DISK_MIN_FREE_MB: blankToUndefined(source.DISK_MIN_FREE_MB),
+    DRIFT_CHECK_INTERVAL_S: blankToUndefined(source.DRIFT_CHECK_INTERVAL_S),
     LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),
     PUBLIC_URL: blankToUndefined(source.PUBLIC_URL),
     ALLOWED_ORIGINS: blankToUndefined(source.ALLOWED_ORIGINS),

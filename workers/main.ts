@@ -10,7 +10,9 @@ import { RUNS_QUEUE } from "@/server/queue/names";
 import { createRedis, pingRedis, redactUrl, redisOptions } from "@/server/queue/redis";
 import { inspectRedisConfig } from "@/server/queue/redis-config";
 import { announceWorker, withdrawWorker } from "@/server/services/workers";
-import { createProcessor } from "./processor";
+import { CancelRegistry, createProcessor } from "./processor";
+import { redisKeys } from "@/server/queue/names";
+import { DRIFT_SCAN_JOB, scanForDrift, scheduleDriftChecks } from "./drift";
 import { reconcileRuns } from "./reconcile";
 import { checkDatabase } from "@/server/preflight";
 import { SshExecutor } from "@/server/exec/ssh-executor";
@@ -49,7 +51,26 @@ async function main() {
   const executor = new SshExecutor();
   const queue = new Queue(RUNS_QUEUE, { connection: redisOptions(env.REDIS_URL, "worker") });
   const shutdown = new AbortController();
-  const worker = new Worker(RUNS_QUEUE, createProcessor({ db, redis, queue, env, log, workerId, executor, box, shutdown: shutdown.signal }), {
+  // Cancel requests arrive on a pub/sub channel; the run they name stops if it runs here.
+  const cancels = new CancelRegistry();
+  const cancelSub = createRedis(env.REDIS_URL, "subscriber");
+  cancelSub.on("error", (e) => log.warn(`redis (cancel channel): ${e.message}`));
+  cancelSub.on("message", (_channel: string, runId: string) => {
+    db.run
+      .findUnique({ where: { id: runId }, select: { cancelRequestedBy: true } })
+      .then((r) => {
+        if (r && cancels.cancel(runId, r.cancelRequestedBy ?? "an operator")) log.info(`run ${runId}: cancel requested`);
+      })
+      .catch(() => {});
+  });
+  await cancelSub.subscribe(redisKeys.cancelChannel);
+  const processRun = createProcessor({ db, redis, queue, env, log, workerId, executor, box, shutdown: shutdown.signal, cancels });
+  const processJob: typeof processRun = async (job, token, signal) => {
+    if (job.name !== DRIFT_SCAN_JOB) return processRun(job, token, signal);
+    const ids = await scanForDrift(db, queue);
+    if (ids.length > 0) log.info(`drift check: started ${ids.length} plan run(s)`);
+  };
+  const worker = new Worker(RUNS_QUEUE, processJob, {
     connection: redisOptions(env.REDIS_URL, "worker"),
     concurrency: env.WORKER_CONCURRENCY,
     // A dead worker's job is noticed within ~lockDuration and given to another worker.
@@ -82,6 +103,12 @@ async function main() {
     }
   };
   await reconcile();
+  try {
+    await scheduleDriftChecks(queue, env.DRIFT_CHECK_INTERVAL_S);
+    log.info(env.DRIFT_CHECK_INTERVAL_S > 0 ? `drift checks every ${env.DRIFT_CHECK_INTERVAL_S} s` : "drift checks are off (DRIFT_CHECK_INTERVAL_S=0)");
+  } catch (err) {
+    log.warn(`could not schedule drift checks: ${(err as Error).message}`);
+  }
   const reconcileTimer = setInterval(reconcile, 15_000);
 
   let stopping = false;
@@ -99,6 +126,7 @@ async function main() {
     clearInterval(presenceTimer);
     await withdrawWorker(redis, workerId).catch(() => {});
     await queue.close().catch(() => {});
+    cancelSub.disconnect();
     await executor.close();
     redis.disconnect();
     await db.$disconnect();

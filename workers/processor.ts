@@ -23,7 +23,28 @@ export interface ProcessorDeps {
   box: SecretBox;
   /** Aborted when the worker must stop now (shutdown timeout). */
   shutdown: AbortSignal;
+  /** Where a cancel request (from Redis pub/sub) finds the run it must stop. */
+  cancels?: CancelRegistry;
   heartbeatMs?: number;
+}
+
+/** The runs this worker is carrying out, so a cancel request can stop one. */
+export class CancelRegistry {
+  private readonly running = new Map<string, AbortController>();
+  track(runId: string): AbortController {
+    const c = new AbortController();
+    this.running.set(runId, c);
+    return c;
+  }
+  untrack(runId: string): void {
+    this.running.delete(runId);
+  }
+  cancel(runId: string, by: string): boolean {
+    const c = this.running.get(runId);
+    if (!c || c.signal.aborted) return false;
+    c.abort(new Error(`cancelled by ${by}`));
+    return true;
+  }
 }
 
 export function createProcessor(deps: ProcessorDeps) {
@@ -51,10 +72,19 @@ export function createProcessor(deps: ProcessorDeps) {
       await reporter.emit("status", "running");
     }
 
+    const cancels = deps.cancels ?? new CancelRegistry();
+    const cancel = cancels.track(runId);
+    const cancelledBy = () => (cancel.signal.reason instanceof Error ? cancel.signal.reason.message : "cancelled");
+    if (run.cancelRequestedAt) cancels.cancel(runId, run.cancelRequestedBy ?? "an operator");
     const heartbeat = setInterval(() => {
       db.run.updateMany({ where: { id: runId, workerId }, data: { heartbeatAt: new Date() } }).catch(() => {});
+      // The cancel request also reaches us this way if its Redis message was lost.
+      db.run
+        .findUnique({ where: { id: runId }, select: { cancelRequestedAt: true, cancelRequestedBy: true } })
+        .then((r) => r?.cancelRequestedAt && cancels.cancel(runId, r.cancelRequestedBy ?? "an operator"))
+        .catch(() => {});
     }, deps.heartbeatMs ?? 5000);
-    const signal = jobSignal ? AbortSignal.any([jobSignal, deps.shutdown]) : deps.shutdown;
+    const signal = AbortSignal.any([deps.shutdown, cancel.signal, ...(jobSignal ? [jobSignal] : [])]);
 
     try {
       const kind = RunKind.safeParse(run.kind);
@@ -69,8 +99,13 @@ export function createProcessor(deps: ProcessorDeps) {
         return;
       }
       const result = await handler.run({ runId, requestedBy: run.requestedBy, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, executor: deps.executor, box: deps.box, signal, resumed });
-      await finishRun(db, reporter, result.status, result.outcome);
+      if (cancel.signal.aborted && result.status !== "succeeded") await finishRun(db, reporter, "cancelled", `${cancelledBy()}: ${result.outcome}`);
+      else await finishRun(db, reporter, result.status, result.outcome);
     } catch (err) {
+      if (cancel.signal.aborted && !deps.shutdown.aborted) {
+        await finishRun(db, reporter, "cancelled", cancelledBy());
+        return;
+      }
       if (deps.shutdown.aborted) {
         // Put the job back in the queue and leave the run "running": the next worker
         // takes it over (the kinds are written to be resumed safely).
@@ -83,6 +118,7 @@ export function createProcessor(deps: ProcessorDeps) {
       await finishRun(db, reporter, "failed", message);
     } finally {
       clearInterval(heartbeat);
+      cancels.untrack(runId);
     }
   };
 }

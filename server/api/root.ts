@@ -8,6 +8,7 @@ import { runsRouter } from "./routers/runs";
 import { systemRouter } from "./routers/system";
 import { serversRouter } from "./routers/servers";
 import { sshKeysRouter } from "./routers/ssh-keys";
+import { topologiesRouter } from "./routers/topologies";
 
 export const appRouter = router({
   auth: authRouter,
@@ -16,6 +17,7 @@ export const appRouter = router({
   audit: auditRouter,
   servers: serversRouter,
   sshKeys: sshKeysRouter,
+  topologies: topologiesRouter,
   runs: runsRouter,
   system: systemRouter,
 });

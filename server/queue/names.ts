@@ -10,6 +10,8 @@ export type RunJobData = z.infer<typeof RunJobData>;
 export const redisKeys = {
   runEventsChannel: (runId: string) => `rampart:run-events:${runId}`,
   runsChannel: "rampart:runs",
+  /** A run id published here asks the worker running it to stop. */
+  cancelChannel: "rampart:run-cancel",
   workerPresence: (workerId: string) => `rampart:workers:${workerId}`,
   workerPresencePattern: "rampart:workers:*",
 };

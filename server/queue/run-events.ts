@@ -45,20 +45,29 @@ export class RunReporter {
     return this.emit("error", text, host);
   }
 
+  /** A line a remote command printed. */
+  output(text: string, host: string) {
+    return this.emit("output", text, host);
+  }
+  /** Step `done` of `total` on a host (the console draws a progress bar per host). */
+  progress(host: string, done: number, total: number, text: string) {
+    return this.emit("progress", text, host, { done, total });
+  }
+
   /** Appends one event. Calls are serialised so seq order = storage order = publish order. */
-  emit(level: EventLevel, text: string, host?: string | null): Promise<RunEventDto> {
-    const next = this.chain.then(() => this.append(level, this.redact(text), host ?? null));
+  emit(level: EventLevel, text: string, host?: string | null, data?: Record<string, unknown>): Promise<RunEventDto> {
+    const next = this.chain.then(() => this.append(level, this.redact(text), host ?? null, data ?? null));
     this.chain = next.catch(() => undefined);
     return next;
   }
 
-  private async append(level: EventLevel, text: string, host: string | null): Promise<RunEventDto> {
+  private async append(level: EventLevel, text: string, host: string | null, data: Record<string, unknown> | null): Promise<RunEventDto> {
     for (let attempt = 0; ; attempt++) {
       const seq = this.nextSeq;
       try {
-        const row = await this.db.runEvent.create({ data: { runId: this.runId, seq, level, host, text } });
+        const row = await this.db.runEvent.create({ data: { runId: this.runId, seq, level, host, text, data: data ? JSON.stringify(data) : null } });
         this.nextSeq = seq + 1;
-        const dto: RunEventDto = { runId: this.runId, seq, time: row.time, level, host, text };
+        const dto: RunEventDto = { runId: this.runId, seq, time: row.time, level, host, text, data };
         await publishEvent(this.publisher, dto);
         return dto;
       } catch (err) {
@@ -74,8 +83,18 @@ export class RunReporter {
 }
 
 /** A stored event as followers and the API see it. */
-export function toEventDto(r: { runId: string; seq: number; time: Date; level: string; host: string | null; text: string }): RunEventDto {
-  return { runId: r.runId, seq: r.seq, time: r.time, level: r.level as RunEventDto["level"], host: r.host, text: r.text };
+export function toEventDto(r: { runId: string; seq: number; time: Date; level: string; host: string | null; text: string; data?: string | null }): RunEventDto {
+  return { runId: r.runId, seq: r.seq, time: r.time, level: r.level as RunEventDto["level"], host: r.host, text: r.text, data: parseData(r.data) };
+}
+
+function parseData(s: string | null | undefined): Record<string, unknown> | null {
+  if (!s) return null;
+  try {
+    const v: unknown = JSON.parse(s);
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 async function maxSeq(db: Db, runId: string): Promise<number> {

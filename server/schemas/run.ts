@@ -8,11 +8,12 @@ export type RunStatus = z.infer<typeof RunStatus>;
 export const TERMINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
 export const isTerminal = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
-export const RUN_KINDS = ["system-check", "server-check"] as const;
+export const RUN_KINDS = ["system-check", "server-check", "topology-plan", "topology-apply"] as const;
 export const RunKind = z.enum(RUN_KINDS);
 export type RunKind = z.infer<typeof RunKind>;
 
-export const EVENT_LEVELS = ["debug", "info", "warn", "error", "status"] as const;
+/** output: a line a remote command printed; progress: step n of m on a host (data = {done, total}). */
+export const EVENT_LEVELS = ["debug", "info", "warn", "error", "status", "output", "progress"] as const;
 export const EventLevel = z.enum(EVENT_LEVELS);
 export type EventLevel = z.infer<typeof EventLevel>;
 
@@ -24,6 +25,8 @@ export const RunEventSchema = z.object({
   level: EventLevel,
   host: z.string().nullable(),
   text: z.string(),
+  /** Structured details (progress: {done, total}). */
+  data: z.record(z.string(), z.unknown()).nullable().default(null),
 });
 export type RunEventDto = z.infer<typeof RunEventSchema>;
 
@@ -36,6 +39,13 @@ export type SystemCheckInput = z.infer<typeof SystemCheckInput>;
 export const ServerCheckInput = z.object({ serverIds: z.array(z.string().min(1)).min(1).max(1000) });
 export type ServerCheckInput = z.infer<typeof ServerCheckInput>;
 
+export const TopologyRunInput = z.object({
+  topologyId: z.string().min(1),
+  /** A scheduled drift check (a plan nobody asked for): shown as such. */
+  drift: z.boolean().default(false),
+});
+export type TopologyRunInput = z.infer<typeof TopologyRunInput>;
+
 export const RunIdInput = z.object({ id: z.string().min(1, "a run id is required").max(64) });
 
 export const RunListInput = z.object({
@@ -43,6 +53,7 @@ export const RunListInput = z.object({
   cursor: z.string().nullish(),
   status: RunStatus.optional(),
   kind: RunKind.optional(),
+  topologyId: z.string().max(64).optional(),
 });
 
 export const RunEventsInput = z.object({
@@ -69,7 +80,10 @@ export const RunDto = z.object({
   outcome: z.string().nullable(),
   attempts: z.number(),
   input: z.unknown(),
+  topologyId: z.string().nullable(),
+  retryOf: z.string().nullable(),
+  cancelRequestedAt: z.date().nullable(),
 });
 export const RunDetailDto = RunDto.extend({ lastSeq: z.number() });
 export const RunPageDto = z.object({ items: z.array(RunDto), nextCursor: z.string().nullable() });
-export const RunEventOutDto = z.object({ runId: z.string(), seq: z.number(), time: z.date(), level: EventLevel, host: z.string().nullable(), text: z.string() });
+export const RunEventOutDto = z.object({ runId: z.string(), seq: z.number(), time: z.date(), level: EventLevel, host: z.string().nullable(), text: z.string(), data: z.record(z.string(), z.unknown()).nullable() });

@@ -1,10 +1,11 @@
 // Runs: create and enqueue, list, read. Every later capability starts its work here.
 import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import type { Db } from "../db";
-import type { RunJobData } from "../queue/names";
+import { type RunJobData, redisKeys } from "../queue/names";
 import { type RunKind, type RunEventDto, RunStatus } from "../schemas/run";
 import { ServiceError } from "./errors";
-import { toEventDto } from "../queue/run-events";
+import { RunReporter, finishRun, toEventDto } from "../queue/run-events";
 
 export interface Caller {
   /** Shown as "who asked" on runs and (later) in the audit log. */
@@ -16,9 +17,23 @@ export interface RunsDeps {
   queue: Pick<Queue<RunJobData>, "add">;
 }
 
-export async function startRun(deps: RunsDeps, caller: Caller, kind: RunKind, input: object, serverIds: string[] = []) {
+export async function startRun(
+  deps: RunsDeps,
+  caller: Caller,
+  kind: RunKind,
+  input: object,
+  serverIds: string[] = [],
+  extra: { topologyId?: string; retryOf?: string } = {},
+) {
   const run = await deps.db.run.create({
-    data: { kind, input: JSON.stringify(input), requestedBy: caller.name, runTargets: { create: serverIds.map((serverId) => ({ serverId })) } },
+    data: {
+      kind,
+      input: JSON.stringify(input),
+      requestedBy: caller.name,
+      topologyId: extra.topologyId ?? null,
+      retryOf: extra.retryOf ?? null,
+      runTargets: { create: [...new Set(serverIds)].map((serverId) => ({ serverId })) },
+    },
   });
   try {
     // jobId = runId: adding the same run twice is a no-op in BullMQ.
@@ -31,9 +46,42 @@ export async function startRun(deps: RunsDeps, caller: Caller, kind: RunKind, in
   return toRunDto(run);
 }
 
-export async function listRuns(db: Db, opts: { limit: number; cursor?: string | null; status?: RunStatus; kind?: RunKind }) {
+/**
+ * Stops a run. A queued run ends at once; a running one is asked to stop (the
+ * worker kills its remote commands and records "cancelled").
+ */
+export async function cancelRun(deps: { db: Db; queue: Pick<Queue<RunJobData>, "remove">; redis: Redis | null }, caller: Caller, id: string) {
+  const run = await getRun(deps.db, id);
+  if (TERMINAL.includes(run.status)) throw new ServiceError("CONFLICT", `This run has already ended (${run.status}); there is nothing to cancel`, "id");
+  if (run.status === "queued") {
+    const reporter = await RunReporter.open(deps.db, deps.redis, id);
+    if (await finishRun(deps.db, reporter, "cancelled", `cancelled by ${caller.name} before it started`)) {
+      await deps.queue.remove(id).catch(() => 0); // a worker that picks it up anyway finds it ended
+      return getRun(deps.db, id);
+    }
+  }
+  await deps.db.run.updateMany({ where: { id, cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), cancelRequestedBy: caller.name } });
+  // The worker also notices the request on its next heartbeat if this message is lost.
+  await deps.redis?.publish(redisKeys.cancelChannel, id).catch(() => 0);
+  return getRun(deps.db, id);
+}
+
+const TERMINAL: string[] = ["succeeded", "failed", "cancelled"];
+const RETRYABLE = ["topology-apply", "topology-plan", "server-check", "system-check"];
+
+/** Starts the same work again: a new run with the same kind and input (an apply re-plans, so it continues where the last one stopped). */
+export async function retryRun(deps: RunsDeps, caller: Caller, id: string) {
+  const row = await deps.db.run.findUnique({ where: { id }, include: { runTargets: true } });
+  if (!row) throw new ServiceError("NOT_FOUND", `No run with id ${id}`, "id");
+  if (row.status !== "failed" && row.status !== "cancelled") throw new ServiceError("CONFLICT", `Only a failed or cancelled run can be retried; this one is ${row.status}`, "id");
+  if (!RETRYABLE.includes(row.kind)) throw new ServiceError("BAD_REQUEST", `A ${row.kind} run cannot be retried`, "id");
+  if (row.topologyId && !(await deps.db.topology.findUnique({ where: { id: row.topologyId } }))) throw new ServiceError("CONFLICT", "The topology of this run has been deleted", "id");
+  return startRun(deps, caller, row.kind as RunKind, safeJson(row.input) as object, row.runTargets.map((t) => t.serverId), { topologyId: row.topologyId ?? undefined, retryOf: row.id });
+}
+
+export async function listRuns(db: Db, opts: { limit: number; cursor?: string | null; status?: RunStatus; kind?: RunKind; topologyId?: string }) {
   const rows = await db.run.findMany({
-    where: { status: opts.status, kind: opts.kind },
+    where: { status: opts.status, kind: opts.kind, topologyId: opts.topologyId },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: opts.limit + 1,
     ...(opts.cursor ? { cursor: { id: opts.cursor }, skip: 1 } : {}),
@@ -70,6 +118,9 @@ function toRunDto(r: RunRow) {
     outcome: r.outcome,
     attempts: r.attempts,
     input: safeJson(r.input),
+    topologyId: r.topologyId,
+    retryOf: r.retryOf,
+    cancelRequestedAt: r.cancelRequestedAt,
   };
 }
 

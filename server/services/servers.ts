@@ -101,6 +101,8 @@ export async function updateServer(db: Db, input: ServerFields & { id: string },
 export async function deleteServer(db: Db, id: string) {
   const row = await find(db, id);
   if ((await busyIds(db, [id])).has(id)) throw new ServiceError("CONFLICT", `${row.name} is being used by a run that has not finished: wait for it, or cancel it, then delete`);
+  const member = await db.topologyMember.findUnique({ where: { serverId: id }, include: { topology: { select: { name: true } } } });
+  if (member) throw new ServiceError("CONFLICT", `${row.name} is part of the topology ${member.topology.name}: remove it from the topology first`);
   await db.server.delete({ where: { id } });
   return toDto(row, false);
 }

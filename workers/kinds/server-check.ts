@@ -40,32 +40,52 @@ async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): P
     );
     return true;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof HostKeyUnknownError) {
-      await db.server.update({
-        where: { id: serverId },
-        data: { hostKeyStatus: "pending", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
-      });
-      await reporter.warn(`first contact: the server presented host key ${err.presented.fingerprint} (${err.presented.type}). Compare it with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), accept it on the server's page, then check again.`, host);
-    } else if (err instanceof HostKeyMismatchError) {
-      await db.server.update({
-        where: { id: serverId },
-        data: { hostKeyStatus: "mismatch", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
-      });
-      await recordAudit(db, {
-        actor: SYSTEM_ACTOR,
-        action: "ssh.hostKeyMismatch",
-        target: host,
-        outcome: "denied",
-        detail: { runId: ctx.runId, address: `${server.address}:${server.port}`, expected: err.expected, presented: err.presented.fingerprint },
-      });
-      await reporter.error(message, host);
-    } else {
-      await db.server.update({ where: { id: serverId }, data: { lastCheckAt: new Date(), lastCheckError: message } });
-      await reporter.error(err instanceof ExecError ? message : `could not read facts: ${message}`, host);
-    }
+    await recordConnectionProblem(ctx, server, err);
     return false;
   }
+}
+
+type ServerRow = NonNullable<Awaited<ReturnType<KindContext<unknown>["db"]["server"]["findUnique"]>>>;
+
+/**
+ * Records why a server could not be reached or read: a first-contact host key
+ * (for the operator to accept), a changed host key (server marked, audit entry),
+ * or any other error. Also reports it on the run. Used by every kind that connects.
+ */
+export async function recordConnectionProblem(
+  ctx: Pick<KindContext<unknown>, "db" | "reporter" | "runId">,
+  server: ServerRow,
+  err: unknown,
+  doing = "could not read facts",
+): Promise<string> {
+  const { db, reporter } = ctx;
+  const serverId = server.id;
+  const host = server.name;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof HostKeyUnknownError) {
+    await db.server.update({
+      where: { id: serverId },
+      data: { hostKeyStatus: "pending", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
+    });
+    await reporter.warn(`first contact: the server presented host key ${err.presented.fingerprint} (${err.presented.type}). Compare it with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), accept it on the server's page, then check again.`, host);
+  } else if (err instanceof HostKeyMismatchError) {
+    await db.server.update({
+      where: { id: serverId },
+      data: { hostKeyStatus: "mismatch", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
+    });
+    await recordAudit(db, {
+      actor: SYSTEM_ACTOR,
+      action: "ssh.hostKeyMismatch",
+      target: host,
+      outcome: "denied",
+      detail: { runId: ctx.runId, address: `${server.address}:${server.port}`, expected: err.expected, presented: err.presented.fingerprint },
+    });
+    await reporter.error(message, host);
+  } else {
+    await db.server.update({ where: { id: serverId }, data: { lastCheckAt: new Date(), lastCheckError: message } });
+    await reporter.error(err instanceof ExecError ? message : `${doing}: ${message}`, host);
+  }
+  return message;
 }
 
 /** At most this many servers are checked at once. */

@@ -3,9 +3,9 @@ import { z } from "zod";
 import { tracked } from "@trpc/server";
 import { router, readProcedure, operateProcedure } from "../trpc";
 import { RunDetailDto, RunDto, RunEventOutDto, RunEventsInput, RunFollowInput, RunIdInput, RunListInput, RunPageDto, SystemCheckInput } from "../../schemas/run";
-import { getRun, listRunEvents, listRuns, startRun } from "../../services/runs";
+import { cancelRun, getRun, listRunEvents, listRuns, retryRun, startRun } from "../../services/runs";
 import { followRun } from "../../queue/run-follow";
-import { eventHub, runsQueue } from "../../queue/producer";
+import { eventHub, redis, runsQueue } from "../../queue/producer";
 import { shutdownSignal } from "../../lifecycle";
 import { principalLabel } from "../../auth/principal";
 
@@ -52,4 +52,16 @@ export const runsRouter = router({
     .input(SystemCheckInput)
     .output(RunDto)
     .mutation(({ ctx, input }) => startRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, "system-check", input)),
+
+  cancel: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/runs/{id}/cancel", protect: true, tags: ["runs"], summary: "Cancel a run: a queued run ends at once, a running one stops its remote commands" } })
+    .input(RunIdInput)
+    .output(RunDetailDto)
+    .mutation(({ ctx, input }) => cancelRun({ db: ctx.db, queue: runsQueue(), redis: redis() }, { name: principalLabel(ctx.principal!) }, input.id)),
+
+  retry: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/runs/{id}/retry", protect: true, tags: ["runs"], summary: "Start a failed or cancelled run again (an apply re-plans and continues)" } })
+    .input(RunIdInput)
+    .output(RunDto)
+    .mutation(({ ctx, input }) => retryRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),
 });

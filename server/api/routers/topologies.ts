@@ -1,0 +1,58 @@
+// Topologies: the desired shape of a site, and its plan and apply runs.
+import { z } from "zod";
+import { router, readProcedure, operateProcedure } from "../trpc";
+import { PlanDto, TopologyDto, TopologyIdInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
+import { RunDto, RunIdInput } from "../../schemas/run";
+import { applyTopologyRun, createTopology, deleteTopology, getTopology, listTopologies, planTopologyRun, runPlan, updateTopology } from "../../services/topologies";
+import { runsQueue } from "../../queue/producer";
+import { principalLabel } from "../../auth/principal";
+
+export const topologiesRouter = router({
+  list: readProcedure
+    .meta({ openapi: { method: "GET", path: "/topologies", protect: true, tags: ["topologies"], summary: "List topologies with their servers, roles and drift state" } })
+    .input(z.void())
+    .output(z.array(TopologyDto))
+    .query(({ ctx }) => listTopologies(ctx.db)),
+
+  get: readProcedure
+    .meta({ openapi: { method: "GET", path: "/topologies/{id}", protect: true, tags: ["topologies"], summary: "One topology" } })
+    .input(TopologyIdInput)
+    .output(TopologyDto)
+    .query(({ ctx, input }) => getTopology(ctx.db, input.id)),
+
+  create: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/topologies", protect: true, tags: ["topologies"], summary: "Create a topology: a site and its servers' roles" } })
+    .input(TopologyInput)
+    .output(TopologyDto)
+    .mutation(({ ctx, input }) => createTopology(ctx.db, input)),
+
+  update: operateProcedure
+    .meta({ openapi: { method: "PUT", path: "/topologies/{id}", protect: true, tags: ["topologies"], summary: "Change a topology (nothing changes on the servers until an apply)" } })
+    .input(TopologyUpdateInput)
+    .output(TopologyDto)
+    .mutation(({ ctx, input }) => updateTopology(ctx.db, input)),
+
+  delete: operateProcedure
+    .meta({ openapi: { method: "DELETE", path: "/topologies/{id}", protect: true, tags: ["topologies"], summary: "Delete a topology (its servers keep their configuration)" } })
+    .input(TopologyIdInput)
+    .output(TopologyDto)
+    .mutation(({ ctx, input }) => deleteTopology(ctx.db, input.id)),
+
+  plan: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/topologies/{id}/plan", protect: true, tags: ["topologies"], summary: "Observe the servers and compute a plan (changes nothing)" } })
+    .input(TopologyIdInput)
+    .output(RunDto)
+    .mutation(({ ctx, input }) => planTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),
+
+  apply: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/topologies/{id}/apply", protect: true, tags: ["topologies"], summary: "Plan and apply: converge every server to the topology" } })
+    .input(TopologyIdInput)
+    .output(RunDto)
+    .mutation(({ ctx, input }) => applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),
+
+  runPlan: readProcedure
+    .meta({ openapi: { method: "GET", path: "/runs/{id}/plan", protect: true, tags: ["runs"], summary: "The plan a plan or apply run computed (null until it has one)" } })
+    .input(RunIdInput)
+    .output(PlanDto.nullable())
+    .query(({ ctx, input }) => runPlan(ctx.db, input.id)),
+});

@@ -1,0 +1,113 @@
+// Per-host locks with a lease, in Redis: two runs never touch one host at once,
+// and a lock whose worker died expires by itself (the lease), so a crash never
+// leaves a host locked. The holder is a run id: the worker that takes over a run
+// after a crash may take that run's locks again at once.
+import type { Redis } from "ioredis";
+
+export const LOCK_LEASE_MS = 30_000;
+export const lockKey = (serverId: string) => `rampart:lock:host:${serverId}`;
+
+// Extend or release only a lock we still hold.
+const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+export class HostLockBusyError extends Error {
+  override name = "HostLockBusyError";
+  constructor(
+    readonly serverName: string,
+    readonly holder: string,
+  ) {
+    super(`${serverName} is being changed by run ${holder}; this run waited and gave up`);
+  }
+}
+
+/** Who holds the lock of each server (null when free). */
+export async function lockHolders(redis: Redis, serverIds: string[]): Promise<Map<string, string | null>> {
+  if (serverIds.length === 0) return new Map();
+  const values = await redis.mget(...serverIds.map(lockKey));
+  return new Map(serverIds.map((id, i) => [id, values[i] ?? null]));
+}
+
+export interface HeldLocks {
+  /** Aborted if a lease could not be renewed (Redis lost it): stop touching the hosts. */
+  lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the locks of all `servers` for `runId`, waiting up to `waitMs` for locks
+ * other runs hold (calling onWait once per busy host). All or nothing: on
+ * failure every lock taken is released. Locks are taken in id order, so two runs
+ * wanting overlapping hosts cannot each hold half.
+ */
+export async function acquireHostLocks(
+  redis: Redis,
+  runId: string,
+  servers: Array<{ id: string; name: string }>,
+  opts: { waitMs: number; leaseMs?: number; signal?: AbortSignal; onWait?: (serverName: string, holder: string) => void },
+): Promise<HeldLocks> {
+  const lease = opts.leaseMs ?? LOCK_LEASE_MS;
+  const sorted = [...servers].sort((a, b) => a.id.localeCompare(b.id));
+  const held: string[] = [];
+  const deadline = Date.now() + opts.waitMs;
+  const told = new Set<string>();
+  const releaseAll = async () => {
+    for (const id of held) await redis.eval(RELEASE, 1, lockKey(id), runId).catch(() => {});
+  };
+  try {
+    for (const s of sorted) {
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const ok = await redis.set(lockKey(s.id), runId, "PX", lease, "NX");
+        if (ok === "OK") break;
+        const holder = await redis.get(lockKey(s.id));
+        if (holder === runId) {
+          // This run's own lock (a worker took the run over): extend it and go on.
+          await redis.pexpire(lockKey(s.id), lease);
+          break;
+        }
+        if (holder === null) continue;
+        if (!told.has(s.id)) {
+          told.add(s.id);
+          opts.onWait?.(s.name, holder);
+        }
+        if (Date.now() >= deadline) throw new HostLockBusyError(s.name, holder);
+        await sleep(250, opts.signal);
+      }
+      held.push(s.id);
+    }
+  } catch (err) {
+    await releaseAll();
+    throw err;
+  }
+
+  const lost = new AbortController();
+  const renew = setInterval(async () => {
+    for (const id of held) {
+      const ok = await redis.eval(RENEW, 1, lockKey(id), runId, String(lease)).catch(() => 0);
+      if (ok !== 1 && !lost.signal.aborted) lost.abort(new Error(`the lock on a host was lost (Redis restarted or the lease ran out); stopping so two runs cannot collide`));
+    }
+  }, Math.floor(lease / 3));
+  renew.unref();
+  return {
+    lost: lost.signal,
+    async release() {
+      clearInterval(renew);
+      await releaseAll();
+    },
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

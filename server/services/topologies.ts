@@ -1,0 +1,124 @@
+// Topologies: the desired shape of a site (which server has which roles), and
+// starting plan and apply runs for it.
+import type { Db } from "../db";
+import { type TopologyDto, type TopologyValues, Role, PlanDto } from "../schemas/topology";
+import { ServiceError } from "./errors";
+import { startRun, type Caller, type RunsDeps } from "./runs";
+
+const ACTIVE = ["queued", "running"];
+const include = { members: { include: { server: true } } } as const;
+type Row = NonNullable<Awaited<ReturnType<typeof findRow>>>;
+
+function findRow(db: Db, id: string) {
+  return db.topology.findUnique({ where: { id }, include });
+}
+
+function toDto(t: Row): TopologyDto {
+  const members = [...t.members].sort((a, b) => a.server.name.localeCompare(b.server.name));
+  return {
+    id: t.id,
+    name: t.name,
+    balance: t.balance === "leastconn" ? "leastconn" : "roundrobin",
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    driftStatus: (["unknown", "in-sync", "drifted", "error"] as const).find((s) => s === t.driftStatus) ?? "unknown",
+    driftCheckedAt: t.driftCheckedAt,
+    driftChanges: t.driftChanges,
+    lastPlanRunId: t.lastPlanRunId,
+    lastApplyRunId: t.lastApplyRunId,
+    members: members.map((m) => ({
+      serverId: m.serverId,
+      serverName: m.server.name,
+      address: m.server.address,
+      roles: Role.array().catch([]).parse(JSON.parse(m.roles)),
+      monitoring: m.monitoring,
+      hostKeyStatus: m.server.hostKeyStatus,
+      lastCheckError: m.server.lastCheckError,
+    })),
+  };
+}
+
+export async function listTopologies(db: Db): Promise<TopologyDto[]> {
+  const rows = await db.topology.findMany({ include, orderBy: { name: "asc" } });
+  return rows.map(toDto);
+}
+
+export async function getTopology(db: Db, id: string): Promise<TopologyDto> {
+  const row = await findRow(db, id);
+  if (!row) throw new ServiceError("NOT_FOUND", `No topology with id ${id}`, "id");
+  return toDto(row);
+}
+
+/** Servers must exist and belong to no other topology (two topologies would fight over one host). */
+async function checkMembers(db: Db, input: TopologyValues, topologyId: string | null): Promise<void> {
+  const ids = input.members.map((m) => m.serverId);
+  const servers = await db.server.findMany({ where: { id: { in: ids } }, include: { membership: { include: { topology: { select: { name: true } } } } } });
+  const byId = new Map(servers.map((s) => [s.id, s]));
+  input.members.forEach((m, i) => {
+    const s = byId.get(m.serverId);
+    if (!s) throw new ServiceError("BAD_REQUEST", `No server with id ${m.serverId}`, `members.${i}.serverId`);
+    if (s.membership && s.membership.topologyId !== topologyId)
+      throw new ServiceError("CONFLICT", `${s.name} already belongs to the topology ${s.membership.topology.name}; a server can be in one topology only`, `members.${i}.serverId`);
+  });
+}
+
+async function checkName(db: Db, name: string, id: string | null): Promise<void> {
+  const other = await db.topology.findUnique({ where: { name } });
+  if (other && other.id !== id) throw new ServiceError("CONFLICT", `A topology for ${name} already exists`, "name");
+}
+
+const memberRows = (input: TopologyValues) => input.members.map((m) => ({ serverId: m.serverId, roles: JSON.stringify(m.roles), monitoring: m.monitoring }));
+
+export async function createTopology(db: Db, input: TopologyValues): Promise<TopologyDto> {
+  await checkName(db, input.name, null);
+  await checkMembers(db, input, null);
+  const row = await db.topology.create({ data: { name: input.name, balance: input.balance, members: { create: memberRows(input) } }, include });
+  return toDto(row);
+}
+
+export async function updateTopology(db: Db, input: TopologyValues & { id: string }): Promise<TopologyDto> {
+  await getTopology(db, input.id);
+  await checkName(db, input.name, input.id);
+  await checkMembers(db, input, input.id);
+  // Replace the members in one transaction: nothing half-changed.
+  await db.$transaction([
+    db.topologyMember.deleteMany({ where: { topologyId: input.id } }),
+    db.topology.update({ where: { id: input.id }, data: { name: input.name, balance: input.balance, driftStatus: "unknown", driftChanges: null, members: { create: memberRows(input) } } }),
+  ]);
+  return getTopology(db, input.id);
+}
+
+async function activeRun(db: Db, topologyId: string, kinds: string[]) {
+  return db.run.findFirst({ where: { topologyId, kind: { in: kinds }, status: { in: ACTIVE } }, orderBy: { createdAt: "desc" } });
+}
+
+/** Deleting a topology changes nothing on its servers; they keep their configuration. */
+export async function deleteTopology(db: Db, id: string): Promise<TopologyDto> {
+  const t = await getTopology(db, id);
+  const run = await activeRun(db, id, ["topology-plan", "topology-apply"]);
+  if (run) throw new ServiceError("CONFLICT", `A ${run.kind} run (${run.id}) is working on this topology: wait for it or cancel it, then delete`);
+  await db.topology.delete({ where: { id } });
+  return t;
+}
+
+async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: "topology-plan" | "topology-apply") {
+  const t = await getTopology(deps.db, id);
+  if (t.members.length === 0) throw new ServiceError("BAD_REQUEST", "The topology has no servers: add at least one", "id");
+  if (kind === "topology-apply") {
+    const run = await activeRun(deps.db, id, ["topology-apply"]);
+    if (run) throw new ServiceError("CONFLICT", `An apply of ${t.name} is already ${run.status} (run ${run.id}); follow it, or cancel it first`, "id");
+  }
+  return startRun(deps, caller, kind, { topologyId: id, drift: false }, t.members.map((m) => m.serverId), { topologyId: id });
+}
+
+export const planTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-plan");
+export const applyTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-apply");
+
+/** The plan a plan or apply run computed (null while it has not got that far). */
+export async function runPlan(db: Db, runId: string) {
+  const run = await db.run.findUnique({ where: { id: runId }, select: { result: true } });
+  if (!run) throw new ServiceError("NOT_FOUND", `No run with id ${runId}`, "id");
+  if (!run.result) return null;
+  const parsed = PlanDto.safeParse(JSON.parse(run.result));
+  return parsed.success ? parsed.data : null;
+}
