@@ -117,6 +117,8 @@ describe("every tRPC procedure", () => {
       results[name] = await statusOf(await callTrpc(name, "mutation", { cookie: viewer.cookie }));
     }
     expect(Object.keys(results).sort()).toEqual([
+      "runs.cancel",
+      "runs.retry",
       "runs.startSystemCheck",
       "servers.acceptHostKey",
       "servers.check",
@@ -128,6 +130,11 @@ describe("every tRPC procedure", () => {
       "sshKeys.delete",
       "sshKeys.generate",
       "sshKeys.import",
+      "topologies.create",
+      "topologies.delete",
+      "topologies.startApply",
+      "topologies.startPlan",
+      "topologies.update",
       "users.invite",
       "users.reinvite",
       "users.setDisabled",

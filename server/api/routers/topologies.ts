@@ -38,13 +38,13 @@ export const topologiesRouter = router({
     .output(TopologyDto)
     .mutation(({ ctx, input }) => deleteTopology(ctx.db, input.id)),
 
-  plan: operateProcedure
+  startPlan: operateProcedure
     .meta({ openapi: { method: "POST", path: "/topologies/{id}/plan", protect: true, tags: ["topologies"], summary: "Observe the servers and compute a plan (changes nothing)" } })
     .input(TopologyIdInput)
     .output(RunDto)
     .mutation(({ ctx, input }) => planTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),
 
-  apply: operateProcedure
+  startApply: operateProcedure
     .meta({ openapi: { method: "POST", path: "/topologies/{id}/apply", protect: true, tags: ["topologies"], summary: "Plan and apply: converge every server to the topology" } })
     .input(TopologyIdInput)
     .output(RunDto)
