@@ -1,32 +1,74 @@
 "use client";
 // A run followed live. The subscription replays stored events from the start, then
 // streams new ones; on reconnect EventSource resends the last seq it saw, so the
-// log never shows a gap or a duplicate.
+// log never shows a gap or a duplicate. Progress events drive one bar per host;
+// output lines (what remote commands printed) are shown quieter than Rampart's own.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
+import { Ban, RotateCcw } from "lucide-react";
 import { useTRPC } from "../trpc";
+import { useCan } from "../auth/me";
+import { Button } from "../ui/button";
 import { Card, CardHeader } from "../ui/card";
+import { ConfirmDialog } from "../ui/confirm";
+import { FormError } from "../ui/field";
+import { Progress } from "../ui/progress";
 import { cn } from "../ui/cn";
 import { RunStatusBadge } from "./status-badge";
+import { runKindLabel } from "./runs-table";
 import { formatDuration, formatTime } from "./time";
+import { PlanView } from "../topology/plan-view";
 import type { RunEventDto } from "@/server/schemas/run";
 import { isTerminal } from "@/server/schemas/run";
 
 const LEVEL_STYLE: Record<string, string> = {
-  debug: "text-slate-400",
+  debug: "text-slate-500",
   info: "text-slate-100",
   warn: "text-amber-300",
   error: "text-rose-300",
   status: "text-sky-300 font-semibold",
+  output: "text-slate-400",
+  progress: "text-sky-300/70",
 };
+
+const TOPOLOGY_KINDS = ["topology-plan", "topology-apply"];
+
+interface HostProgress {
+  host: string;
+  done: number;
+  total: number;
+  text: string;
+}
+
+function progressOf(e: RunEventDto): HostProgress | null {
+  if (e.level !== "progress" || !e.host) return null;
+  const done = Number(e.data?.done);
+  const total = Number(e.data?.total);
+  if (!Number.isFinite(done) || !Number.isFinite(total)) return null;
+  return { host: e.host, done, total, text: e.text };
+}
 
 export function RunView({ id }: { id: string }) {
   const trpc = useTRPC();
-  const run = useQuery(trpc.runs.get.queryOptions({ id }));
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const canOperate = useCan("operate");
+  const run = useQuery({
+    ...trpc.runs.get.queryOptions({ id }),
+    // While the run is going, pick up changes the event stream does not carry (a cancel requested elsewhere).
+    refetchInterval: (q) => (q.state.data && isTerminal(q.state.data.status) ? false : 5_000),
+  });
   const [events, setEvents] = useState<RunEventDto[]>([]);
+  const [progress, setProgress] = useState<Map<string, HostProgress>>(() => new Map());
   const lastSeq = useRef(0);
   const [liveStatus, setLiveStatus] = useState<string | null>(null);
+  const [confirmCancel, setConfirmCancel] = useState(false);
+
+  const isTopologyRun = !!run.data && TOPOLOGY_KINDS.includes(run.data.kind);
+  const planKey = trpc.topologies.runPlan.queryKey({ id });
 
   const onData = useCallback(
     (msg: { id: string; data: RunEventDto }) => {
@@ -34,14 +76,36 @@ export function RunView({ id }: { id: string }) {
       if (e.seq <= lastSeq.current) return; // already shown
       lastSeq.current = e.seq;
       setEvents((prev) => [...prev, e]);
+      const p = progressOf(e);
+      if (p) setProgress((prev) => new Map(prev).set(p.host, p));
       if (e.level === "status") {
         setLiveStatus(e.text);
-        if (isTerminal(e.text)) void run.refetch();
+        if (isTerminal(e.text)) {
+          void run.refetch();
+          void queryClient.invalidateQueries({ queryKey: planKey });
+        }
       }
     },
-    [run],
+    [run, queryClient, planKey],
   );
   const sub = useSubscription(trpc.runs.follow.subscriptionOptions({ id }, { onData }));
+
+  const cancel = useMutation(
+    trpc.runs.cancel.mutationOptions({
+      onSuccess: (detail) => {
+        queryClient.setQueryData(trpc.runs.get.queryKey({ id }), detail);
+        setConfirmCancel(false);
+      },
+    }),
+  );
+  const retry = useMutation(
+    trpc.runs.retry.mutationOptions({
+      onSuccess: (next) => {
+        void queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
+        router.push(`/runs/${next.id}`);
+      },
+    }),
+  );
 
   const logRef = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
@@ -50,13 +114,76 @@ export function RunView({ id }: { id: string }) {
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   }, [events]);
 
-  if (run.error) return <p role="alert" className="text-sm text-rose-700">{run.error.message}</p>;
+  if (run.error && !run.data) return <p role="alert" className="text-sm text-rose-700">{run.error.message}</p>;
   const r = run.data;
   const status = r && isTerminal(r.status) ? r.status : (liveStatus ?? r?.status ?? "queued");
   const ended = isTerminal(status);
+  const canCancel = !ended && (status === "queued" || status === "running");
+  const canRetry = status === "failed" || status === "cancelled";
+  const denied = canOperate ? undefined : "Only operators and admins can do this";
+  const cancelRequestedBy = r?.cancelRequestedBy ?? null;
+  const hosts = [...progress.values()];
 
   return (
     <div className="space-y-4">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm text-slate-600">
+          {r ? (
+            <span className="font-medium text-slate-800" data-testid="run-kind">
+              {runKindLabel(r.kind)}
+            </span>
+          ) : null}
+          {r?.topologyId ? (
+            <Link href={`/topology/${r.topologyId}`} className="text-sky-700 hover:underline">
+              Open the topology
+            </Link>
+          ) : null}
+          {r?.retryOf ? (
+            <span>
+              Retry of{" "}
+              <Link href={`/runs/${r.retryOf}`} className="font-mono text-xs text-sky-700 hover:underline">
+                {r.retryOf}
+              </Link>
+            </span>
+          ) : null}
+        </div>
+        <div className="flex gap-2">
+          {canCancel ? (
+            <Button
+              variant="secondary"
+              onClick={() => {
+                cancel.reset();
+                setConfirmCancel(true);
+              }}
+              disabled={!canOperate || cancel.isPending || (!!r?.cancelRequestedAt && status === "running")}
+              title={denied}
+            >
+              <Ban size={16} aria-hidden /> Cancel
+            </Button>
+          ) : null}
+          {canRetry && r ? (
+            <Button onClick={() => retry.mutate({ id })} disabled={!canOperate || retry.isPending} title={denied ?? "Start the same work again as a new run"}>
+              <RotateCcw size={16} aria-hidden /> {retry.isPending ? "Starting…" : "Retry"}
+            </Button>
+          ) : null}
+        </div>
+      </div>
+      <FormError message={retry.error?.message} />
+      <ConfirmDialog
+        open={confirmCancel}
+        title="Cancel this run?"
+        confirmLabel="Cancel run"
+        cancelLabel="Keep running"
+        pending={cancel.isPending}
+        error={cancel.error?.message}
+        onConfirm={() => cancel.mutate({ id })}
+        onClose={() => setConfirmCancel(false)}
+      >
+        {status === "queued"
+          ? "The run has not started yet: it ends at once and nothing runs."
+          : "The worker stops the commands it is running on the servers. Steps already done stay done; a retry continues from where it stopped."}
+      </ConfirmDialog>
+
       <Card>
         <dl className="grid grid-cols-2 gap-4 px-4 py-3 text-sm md:grid-cols-5">
           <div>
@@ -82,12 +209,42 @@ export function RunView({ id }: { id: string }) {
             <dd className="mt-1 text-slate-800">{r?.attempts ?? "…"}</dd>
           </div>
         </dl>
+        {r?.cancelRequestedAt && !ended ? (
+          <p data-testid="cancel-requested" role="status" className="border-t border-amber-100 bg-amber-50 px-4 py-2 text-sm text-amber-900">
+            Cancel requested{cancelRequestedBy ? ` by ${cancelRequestedBy}` : ""} at {formatTime(r.cancelRequestedAt)}: the worker is stopping the remote
+            commands…
+          </p>
+        ) : null}
         {r?.outcome ? (
           <p data-testid="run-outcome" className={cn("border-t border-slate-100 px-4 py-2 text-sm", status === "failed" ? "text-rose-700" : "text-slate-700")}>
             {r.outcome}
           </p>
         ) : null}
       </Card>
+
+      {hosts.length > 0 ? (
+        <Card>
+          <CardHeader title="Progress" description={`${hosts.filter((h) => h.total > 0 && h.done >= h.total).length} of ${hosts.length} host${hosts.length === 1 ? "" : "s"} done`} />
+          <ul className="divide-y divide-slate-100" aria-label="Progress per host">
+            {hosts.map((h) => {
+              const complete = h.done >= h.total;
+              const tone = complete ? "success" : ended && status !== "succeeded" ? "danger" : "info";
+              return (
+                <li key={h.host} data-testid="host-progress" data-host={h.host} className="grid grid-cols-[10rem_6rem_1fr] items-center gap-x-4 gap-y-1 px-4 py-2 text-sm">
+                  <span className="truncate font-medium text-slate-800">{h.host}</span>
+                  <span className="text-xs tabular-nums text-slate-500" data-testid="host-progress-count">
+                    {h.done} of {h.total}
+                  </span>
+                  <Progress value={h.done} max={h.total} label={`${h.host} progress`} tone={tone} />
+                  <span className="col-start-3 truncate font-mono text-xs text-slate-500" data-testid="host-progress-text" title={h.text}>
+                    {h.text}
+                  </span>
+                </li>
+              );
+            })}
+          </ul>
+        </Card>
+      ) : null}
 
       <Card>
         <CardHeader
@@ -112,14 +269,46 @@ export function RunView({ id }: { id: string }) {
         >
           {events.length === 0 ? <p className="text-slate-500">Waiting for the worker to pick up this run…</p> : null}
           {events.map((e) => (
-            <div key={e.seq} data-seq={e.seq} data-level={e.level} className="flex gap-3 whitespace-pre-wrap">
-              <span className="shrink-0 text-slate-500">{new Date(e.time).toLocaleTimeString()}</span>
-              {e.host ? <span className="shrink-0 text-violet-300">{e.host}</span> : null}
-              <span className={LEVEL_STYLE[e.level] ?? "text-slate-100"}>{e.level === "status" ? `● ${e.text}` : e.text}</span>
+            <div key={e.seq} data-seq={e.seq} data-level={e.level} className={cn("flex gap-3 whitespace-pre-wrap", (e.level === "output" || e.level === "progress") && "leading-snug")}>
+              <span className={cn("shrink-0", e.level === "output" || e.level === "debug" ? "text-slate-600" : "text-slate-500")}>{new Date(e.time).toLocaleTimeString()}</span>
+              {e.host ? <span className={cn("shrink-0", e.level === "output" || e.level === "debug" ? "text-violet-300/50" : "text-violet-300")}>{e.host}</span> : null}
+              <span className={LEVEL_STYLE[e.level] ?? "text-slate-100"}>{e.level === "status" ? `● ${e.text}` : e.level === "progress" ? `▸ ${e.text}` : e.text}</span>
             </div>
           ))}
         </div>
       </Card>
+
+      {isTopologyRun ? <RunPlan id={id} kind={r!.kind} ended={ended} /> : null}
     </div>
+  );
+}
+
+/** The plan a topology plan or apply run computed, once it has one. */
+function RunPlan({ id, kind, ended }: { id: string; kind: string; ended: boolean }) {
+  const trpc = useTRPC();
+  const plan = useQuery({
+    ...trpc.topologies.runPlan.queryOptions({ id }),
+    refetchInterval: (q) => (q.state.data || ended ? false : 3_000),
+  });
+  return (
+    <Card>
+      <CardHeader
+        title="Plan"
+        description={kind === "topology-apply" ? "What this apply found to change when it observed the servers, before changing anything." : "What would change on the servers. This run changes nothing."}
+      />
+      <div className="p-4">
+        {plan.error ? (
+          <p role="alert" className="text-sm text-rose-700">
+            Could not load the plan: {plan.error.message}
+          </p>
+        ) : plan.data ? (
+          <PlanView plan={plan.data} />
+        ) : ended ? (
+          <p className="text-sm text-slate-500">This run ended before it computed a plan.</p>
+        ) : (
+          <p className="text-sm text-slate-500">The plan appears here once the worker has observed the servers.</p>
+        )}
+      </div>
+    </Card>
   );
 }

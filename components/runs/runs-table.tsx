@@ -8,6 +8,18 @@ import { RunStatusBadge } from "./status-badge";
 import { formatDuration, formatTime } from "./time";
 import { StartSystemCheckButton } from "./start-system-check";
 
+const KIND_LABELS: Record<string, string> = {
+  "system-check": "System check",
+  "server-check": "Server check",
+  "topology-plan": "Topology plan",
+  "topology-apply": "Topology apply",
+};
+
+/** A run kind as people read it ("topology-apply" → "Topology apply"). */
+export function runKindLabel(kind: string): string {
+  return KIND_LABELS[kind] ?? kind;
+}
+
 export function RunsTable({ limit = 50 }: { limit?: number }) {
   const trpc = useTRPC();
   const runs = useQuery({ ...trpc.runs.list.queryOptions({ limit }), refetchInterval: 3_000 });
@@ -38,7 +50,7 @@ export function RunsTable({ limit = 50 }: { limit?: number }) {
             <tr key={run.id} className="hover:bg-slate-50" data-testid="run-row">
               <td className="px-4 py-2">
                 <Link href={`/runs/${run.id}`} className="font-medium text-sky-700 hover:underline">
-                  {run.kind}
+                  {runKindLabel(run.kind)}
                 </Link>
                 <div className="font-mono text-xs text-slate-400">{run.id}</div>
               </td>

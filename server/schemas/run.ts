@@ -83,6 +83,7 @@ export const RunDto = z.object({
   topologyId: z.string().nullable(),
   retryOf: z.string().nullable(),
   cancelRequestedAt: z.date().nullable(),
+  cancelRequestedBy: z.string().nullable(),
 });
 export const RunDetailDto = RunDto.extend({ lastSeq: z.number() });
 export const RunPageDto = z.object({ items: z.array(RunDto), nextCursor: z.string().nullable() });

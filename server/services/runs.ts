@@ -121,6 +121,7 @@ function toRunDto(r: RunRow) {
     topologyId: r.topologyId,
     retryOf: r.retryOf,
     cancelRequestedAt: r.cancelRequestedAt,
+    cancelRequestedBy: r.cancelRequestedBy,
   };
 }
 

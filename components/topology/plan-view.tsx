@@ -1,0 +1,136 @@
+// A plan as Rampart computed it: per host, the steps in the order they will run,
+// why each is needed, the exact commands, and for files the diff. Everything is
+// rendered as text (React escapes it): a config file's content is never HTML.
+import { ChevronRight } from "lucide-react";
+import { ROLE_LABELS, type HostPlanDto, type PlanDto, type PlanStepDto } from "@/server/schemas/topology";
+import { Badge, type Tone } from "../ui/badge";
+import { cn } from "../ui/cn";
+import { formatTime } from "../runs/time";
+
+const ACTION_TONES: Record<string, Tone> = {
+  install: "success",
+  create: "success",
+  enable: "info",
+  start: "info",
+  update: "warning",
+  reload: "info",
+  restart: "warning",
+  remove: "danger",
+};
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+export function planSummary(plan: Pick<PlanDto, "changes" | "hosts">): string {
+  if (plan.changes === 0) return "No changes";
+  const hosts = plan.hosts.filter((h) => h.steps.length > 0).length;
+  return `${plural(plan.changes, "change")} on ${plural(hosts, "host")}`;
+}
+
+export function PlanView({ plan }: { plan: PlanDto }) {
+  const failed = plan.hosts.filter((h) => h.error);
+  return (
+    <div className="space-y-4" data-testid="plan-view">
+      <div className="flex flex-wrap items-baseline gap-x-3 gap-y-1">
+        <p data-testid="plan-summary" className={cn("text-sm font-semibold", plan.changes === 0 ? "text-emerald-700" : "text-slate-900")}>
+          {planSummary(plan)}
+        </p>
+        {failed.length > 0 ? (
+          <p className="text-sm font-medium text-rose-700">{plural(failed.length, "host")} could not be observed: nothing is planned there</p>
+        ) : null}
+        <p className="text-xs text-slate-500">Observed {formatTime(plan.observedAt)}</p>
+      </div>
+      <div className="space-y-3">
+        {plan.hosts.map((h) => (
+          <HostPlan key={h.serverId} host={h} />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function HostPlan({ host: h }: { host: HostPlanDto }) {
+  return (
+    <section aria-label={`Plan for ${h.name}`} data-testid="host-plan" data-host={h.name} className="rounded-md border border-slate-200">
+      <header className="flex flex-wrap items-center gap-2 border-b border-slate-100 bg-slate-50 px-3 py-2">
+        <h3 className="text-sm font-semibold text-slate-900">{h.name}</h3>
+        <span className="font-mono text-xs text-slate-500">{h.address}</span>
+        <span className="flex flex-wrap gap-1">
+          {h.roles.map((r) => (
+            <Badge key={r}>{ROLE_LABELS[r]}</Badge>
+          ))}
+        </span>
+        <span className="ml-auto text-xs text-slate-500">{h.error ? "not planned" : h.steps.length === 0 ? "up to date" : plural(h.steps.length, "step")}</span>
+      </header>
+      {h.error ? <p className="border-b border-rose-100 bg-rose-50 px-3 py-2 text-sm text-rose-700">{h.error}</p> : null}
+      {h.notes.length > 0 ? (
+        <ul className="space-y-0.5 border-b border-slate-100 px-3 py-2 text-xs text-slate-500">
+          {h.notes.map((n, i) => (
+            <li key={i}>{n}</li>
+          ))}
+        </ul>
+      ) : null}
+      {h.steps.length === 0 && !h.error ? <p className="px-3 py-2 text-sm text-slate-500">No changes on this host.</p> : null}
+      {h.steps.length > 0 ? (
+        <ol className="divide-y divide-slate-100">
+          {h.steps.map((s) => (
+            <Step key={s.id} step={s} />
+          ))}
+        </ol>
+      ) : null}
+    </section>
+  );
+}
+
+function Step({ step: s }: { step: PlanStepDto }) {
+  return (
+    <li data-testid="plan-step" data-action={s.action} data-kind={s.kind} className="space-y-2 px-3 py-2.5">
+      <div className="flex flex-wrap items-start gap-2">
+        <Badge tone={ACTION_TONES[s.action] ?? "neutral"} className="shrink-0 uppercase tracking-wide">
+          {s.action}
+        </Badge>
+        <div className="min-w-0 flex-1">
+          <p className="text-sm font-medium text-slate-900">{s.summary}</p>
+          <p className="text-xs text-slate-500">
+            {s.reason}
+            <span className="ml-2 font-mono text-slate-400">
+              {s.tier} · {s.resource}
+            </span>
+          </p>
+        </div>
+      </div>
+      {s.diff ? <DiffBlock diff={s.diff} label={`Diff of ${s.resource}`} /> : null}
+      {s.commands.length > 0 ? (
+        <details className="group">
+          <summary className="flex cursor-pointer list-none items-center gap-1 text-xs font-medium text-slate-600 hover:text-slate-900">
+            <ChevronRight size={14} className="transition-transform group-open:rotate-90" aria-hidden />
+            {plural(s.commands.length, "command")}
+          </summary>
+          <pre className="mt-1 overflow-x-auto rounded-md bg-slate-950 px-3 py-2 font-mono text-xs leading-relaxed text-slate-100">{s.commands.join("\n")}</pre>
+        </details>
+      ) : null}
+    </li>
+  );
+}
+
+function lineClass(line: string): string {
+  if (line.startsWith("+++") || line.startsWith("---")) return "text-slate-500 font-semibold";
+  if (line.startsWith("@@")) return "text-sky-700 bg-sky-50";
+  if (line.startsWith("+")) return "text-emerald-800 bg-emerald-50";
+  if (line.startsWith("-")) return "text-rose-800 bg-rose-50";
+  if (line.startsWith("\\")) return "text-slate-400 italic";
+  return "text-slate-700";
+}
+
+/** A unified diff, line by line, as text. */
+export function DiffBlock({ diff, label }: { diff: string; label: string }) {
+  const lines = diff.replace(/\n$/, "").split("\n");
+  return (
+    <pre aria-label={label} data-testid="plan-diff" className="max-h-96 overflow-auto rounded-md border border-slate-200 bg-white py-1 font-mono text-xs leading-relaxed">
+      {lines.map((line, i) => (
+        <span key={i} className={cn("block min-w-max px-3", lineClass(line))}>
+          {line === "" ? " " : line}
+        </span>
+      ))}
+    </pre>
+  );
+}

@@ -1,0 +1,115 @@
+"use client";
+import Link from "next/link";
+import { useQuery } from "@tanstack/react-query";
+import { Network, Plus } from "lucide-react";
+import { useTRPC } from "../trpc";
+import { useCan } from "../auth/me";
+import { Button } from "../ui/button";
+import { EmptyState } from "../ui/empty-state";
+import { formatTime } from "../runs/time";
+import { DriftBadge } from "./drift-badge";
+
+/** "New topology": a link for those who may create one, a disabled button for viewers. */
+export function NewTopologyButton() {
+  const canOperate = useCan("operate");
+  if (!canOperate)
+    return (
+      <Button disabled title="Only operators and admins can create topologies">
+        <Plus size={16} aria-hidden /> New topology
+      </Button>
+    );
+  return (
+    <Link
+      href="/topology/new"
+      className="inline-flex items-center gap-2 rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm transition-colors hover:bg-sky-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600"
+    >
+      <Plus size={16} aria-hidden /> New topology
+    </Link>
+  );
+}
+
+export function TopologiesList() {
+  const trpc = useTRPC();
+  const topologies = useQuery({ ...trpc.topologies.list.queryOptions(), refetchInterval: 10_000 });
+  const servers = useQuery(trpc.servers.list.queryOptions());
+
+  if (topologies.isPending) return <p className="text-sm text-slate-500">Loading topologies…</p>;
+  if (topologies.error) return <p role="alert" className="text-sm text-rose-700">Could not load topologies: {topologies.error.message}</p>;
+
+  if (topologies.data.length === 0) {
+    const noServers = servers.data?.length === 0;
+    return (
+      <EmptyState
+        icon={<Network size={32} />}
+        title="No topology defined yet"
+        action={
+          noServers ? (
+            <Link href="/servers" className="inline-flex items-center gap-2 rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-sky-500">
+              Add servers first
+            </Link>
+          ) : (
+            <NewTopologyButton />
+          )
+        }
+      >
+        <p>
+          A topology (a site such as www.foobar.com) will be drawn here as a diagram: the load balancer, web, app and database tiers, the servers
+          in each, and how traffic flows between them. You assign roles to servers, read the plan Rampart computes, and apply it.
+        </p>
+        <p className="mt-2">
+          It needs servers first
+          {noServers ? (
+            <>
+              : none are registered yet.{" "}
+              <Link href="/servers" className="text-sky-700 underline">
+                Add them on the Servers page
+              </Link>
+              .
+            </>
+          ) : (
+            <>: give some of your servers roles with “New topology”.</>
+          )}
+        </p>
+      </EmptyState>
+    );
+  }
+
+  return (
+    <div className="space-y-4">
+      <div className="flex justify-end">
+        <NewTopologyButton />
+      </div>
+      <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
+      <table className="w-full text-left text-sm">
+        <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+          <tr>
+            <th className="px-4 py-2 font-medium">Site</th>
+            <th className="px-4 py-2 font-medium">Servers</th>
+            <th className="px-4 py-2 font-medium">State</th>
+            <th className="px-4 py-2 font-medium">Last checked</th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {topologies.data.map((t) => (
+            <tr key={t.id} data-testid="topology-row" className="hover:bg-slate-50">
+              <td className="px-4 py-2">
+                <Link href={`/topology/${t.id}`} className="font-medium text-sky-700 hover:underline">
+                  {t.name}
+                </Link>
+                <div className="text-xs text-slate-500">balancing: {t.balance}</div>
+              </td>
+              <td className="px-4 py-2 text-slate-600">
+                {t.members.length} server{t.members.length === 1 ? "" : "s"}
+              </td>
+              <td className="px-4 py-2">
+                <DriftBadge topology={t} />
+              </td>
+              <td className="px-4 py-2 text-slate-600">{t.driftCheckedAt ? formatTime(t.driftCheckedAt) : "never"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      </div>
+    </div>
+  );
+}

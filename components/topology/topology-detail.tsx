@@ -1,0 +1,275 @@
+"use client";
+// One topology: its diagram, its drift state, the last plan (followed live while a
+// plan run is going), and its recent runs. Plan observes and changes nothing;
+// Apply converges the servers and opens the run to follow it.
+import { useCallback, useState } from "react";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useSubscription } from "@trpc/tanstack-react-query";
+import { ClipboardList, Loader2, Pencil, Rocket, Trash2 } from "lucide-react";
+import { isTerminal, type RunEventDto } from "@/server/schemas/run";
+import { useTRPC } from "../trpc";
+import { useCan } from "../auth/me";
+import { Button } from "../ui/button";
+import { Card, CardHeader } from "../ui/card";
+import { FormError } from "../ui/field";
+import { ConfirmDialog } from "../ui/confirm";
+import { RunStatusBadge } from "../runs/status-badge";
+import { runKindLabel } from "../runs/runs-table";
+import { formatDuration, formatTime } from "../runs/time";
+import { DriftBadge } from "./drift-badge";
+import { TopologyDiagram } from "./topology-diagram";
+import { TopologyForm } from "./topology-form";
+import { PlanView } from "./plan-view";
+
+export function TopologyDetail({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const canOperate = useCan("operate");
+  const [editing, setEditing] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [startedPlanRunId, setStartedPlanRunId] = useState<string | null>(null);
+
+  const topology = useQuery({ ...trpc.topologies.get.queryOptions({ id }), refetchInterval: 10_000 });
+  const invalidateRuns = () => queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
+  const plan = useMutation(
+    trpc.topologies.startPlan.mutationOptions({
+      onSuccess: (run) => {
+        setStartedPlanRunId(run.id);
+        void invalidateRuns();
+      },
+    }),
+  );
+  const apply = useMutation(
+    trpc.topologies.startApply.mutationOptions({
+      onSuccess: (run) => {
+        void invalidateRuns();
+        router.push(`/runs/${run.id}`);
+      },
+    }),
+  );
+  const del = useMutation(
+    trpc.topologies.delete.mutationOptions({
+      onSuccess: () => {
+        void queryClient.invalidateQueries({ queryKey: trpc.topologies.list.queryKey() });
+        router.push("/topology");
+      },
+    }),
+  );
+
+  if (topology.error && !topology.data) return <p role="alert" className="text-sm text-rose-700">{topology.error.message}</p>;
+  const t = topology.data;
+  if (!t) return <p className="text-sm text-slate-500">Loading…</p>;
+
+  const planRunId = startedPlanRunId ?? t.lastPlanRunId;
+  const denied = canOperate ? undefined : "Only operators and admins can do this";
+  const actionError = plan.error ?? apply.error;
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div>
+          <div className="flex flex-wrap items-center gap-3">
+            <h1 className="text-xl font-semibold tracking-tight text-slate-900">{t.name}</h1>
+            <DriftBadge topology={t} />
+          </div>
+          <p className="mt-1 text-sm text-slate-500" data-testid="drift-checked">
+            {t.members.length} server{t.members.length === 1 ? "" : "s"} · balancing {t.balance} ·{" "}
+            {t.driftCheckedAt ? `checked ${formatTime(t.driftCheckedAt)}` : "never checked: press Plan to compare the servers with the topology"}
+          </p>
+        </div>
+        <div className="flex flex-wrap gap-2">
+          <Button variant="secondary" onClick={() => plan.mutate({ id: t.id })} disabled={!canOperate || plan.isPending} title={denied ?? "Observe the servers and show what would change (changes nothing)"}>
+            <ClipboardList size={16} aria-hidden /> {plan.isPending ? "Planning…" : "Plan"}
+          </Button>
+          <Button onClick={() => apply.mutate({ id: t.id })} disabled={!canOperate || apply.isPending} title={denied ?? "Converge every server to this topology"}>
+            <Rocket size={16} aria-hidden /> {apply.isPending ? "Starting…" : "Apply"}
+          </Button>
+          <Button variant="secondary" onClick={() => setEditing((e) => !e)} disabled={!canOperate} title={denied} aria-expanded={editing}>
+            <Pencil size={16} aria-hidden /> {editing ? "Close editor" : "Edit"}
+          </Button>
+          <Button
+            variant="danger"
+            onClick={() => {
+              del.reset();
+              setConfirmDelete(true);
+            }}
+            disabled={!canOperate}
+            title={denied}
+          >
+            <Trash2 size={16} aria-hidden /> Delete
+          </Button>
+        </div>
+      </div>
+      <FormError message={actionError?.message} />
+
+      <ConfirmDialog
+        open={confirmDelete}
+        title={`Delete the topology ${t.name}?`}
+        confirmLabel="Delete topology"
+        pending={del.isPending}
+        error={del.error?.message}
+        onConfirm={() => del.mutate({ id: t.id })}
+        onClose={() => setConfirmDelete(false)}
+      >
+        Rampart forgets this topology and its roles. Nothing on its {t.members.length} server{t.members.length === 1 ? "" : "s"} changes: they keep their
+        configuration, and the servers stay registered.
+      </ConfirmDialog>
+
+      {editing ? (
+        <Card>
+          <CardHeader title="Edit topology" description="Saving changes nothing on the servers: plan to see the difference, then apply." />
+          <div className="p-4">
+            <TopologyForm initial={t} onDone={() => setEditing(false)} />
+          </div>
+        </Card>
+      ) : null}
+
+      <Card>
+        <CardHeader title="Diagram" description="How a request travels: from the Internet through the load balancers to the web, app and database tiers." />
+        <TopologyDiagram topology={t} />
+      </Card>
+
+      <Card>
+        <CardHeader
+          title="Last plan"
+          description="What Rampart would change on the servers, as last observed. A plan changes nothing."
+          actions={
+            planRunId ? (
+              <Link href={`/runs/${planRunId}`} className="text-xs text-sky-700 hover:underline">
+                Open the plan run
+              </Link>
+            ) : null
+          }
+        />
+        <div className="p-4">
+          {planRunId ? (
+            <PlanRunPanel key={planRunId} runId={planRunId} topologyId={t.id} />
+          ) : (
+            <p className="text-sm text-slate-500">No plan yet. Press Plan: Rampart connects to each server, reads what is installed and configured, and lists the steps that would bring it in line with this topology.</p>
+          )}
+        </div>
+      </Card>
+
+      <Card>
+        <CardHeader title="Recent runs" description="Plans, applies and drift checks of this topology." />
+        <TopologyRuns topologyId={t.id} />
+      </Card>
+    </div>
+  );
+}
+
+/** A plan run's result; while the run is going, its events are followed live and the plan appears when it ends. */
+function PlanRunPanel({ runId, topologyId }: { runId: string; topologyId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const run = useQuery({
+    ...trpc.runs.get.queryOptions({ id: runId }),
+    refetchInterval: (q) => (q.state.data && isTerminal(q.state.data.status) ? false : 5_000),
+  });
+  const ended = !!run.data && isTerminal(run.data.status);
+  const plan = useQuery({
+    ...trpc.topologies.runPlan.queryOptions({ id: runId }),
+    refetchInterval: (q) => (q.state.data || ended ? false : 3_000),
+  });
+  const [latest, setLatest] = useState<RunEventDto | null>(null);
+  const [liveStatus, setLiveStatus] = useState<string | null>(null);
+
+  const onData = useCallback(
+    (msg: { id: string; data: RunEventDto }) => {
+      const e = msg.data;
+      if (e.level === "status") {
+        setLiveStatus(e.text);
+        if (isTerminal(e.text)) {
+          void run.refetch();
+          void plan.refetch();
+          void queryClient.invalidateQueries({ queryKey: trpc.topologies.get.queryKey({ id: topologyId }) });
+          void queryClient.invalidateQueries({ queryKey: trpc.topologies.list.queryKey() });
+          void queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
+        }
+      } else if (e.level !== "progress" && e.level !== "debug") setLatest(e);
+    },
+    [run, plan, queryClient, trpc, topologyId],
+  );
+  useSubscription(trpc.runs.follow.subscriptionOptions(run.data && !isTerminal(run.data.status) ? { id: runId } : skipToken, { onData }));
+
+  const r = run.data;
+  const status = r && isTerminal(r.status) ? r.status : (liveStatus ?? r?.status ?? "queued");
+  const done = isTerminal(status);
+
+  return (
+    <div className="space-y-4" data-testid="plan-run">
+      <div className="flex flex-wrap items-center gap-3 text-sm">
+        <RunStatusBadge status={status} />
+        <span className="text-slate-600">
+          {r ? `${runKindLabel(r.kind)} requested by ${r.requestedBy} · ${formatTime(r.startedAt ?? r.createdAt)}` : "…"}
+        </span>
+      </div>
+      {!done ? (
+        <div className="flex items-start gap-2 rounded-md bg-slate-50 px-3 py-2 text-sm text-slate-600" role="status">
+          <Loader2 size={16} className="mt-0.5 shrink-0 animate-spin text-sky-600" aria-hidden />
+          <div className="min-w-0">
+            <p>Observing the servers… the plan appears here when the run ends.</p>
+            {latest ? (
+              <p className="truncate font-mono text-xs text-slate-500" data-testid="plan-run-latest">
+                {latest.host ? `${latest.host}: ` : ""}
+                {latest.text}
+              </p>
+            ) : null}
+          </div>
+        </div>
+      ) : null}
+      {done && r?.outcome && status !== "succeeded" ? <p className="text-sm text-rose-700">{r.outcome}</p> : null}
+      {plan.data ? (
+        <PlanView plan={plan.data} />
+      ) : done && !plan.isPending ? (
+        <p className="text-sm text-slate-500">This run produced no plan.</p>
+      ) : null}
+    </div>
+  );
+}
+
+function TopologyRuns({ topologyId }: { topologyId: string }) {
+  const trpc = useTRPC();
+  const runs = useQuery({ ...trpc.runs.list.queryOptions({ limit: 10, topologyId }), refetchInterval: 5_000 });
+  if (runs.isPending) return <p className="px-4 py-3 text-sm text-slate-500">Loading runs…</p>;
+  if (runs.error) return <p role="alert" className="px-4 py-3 text-sm text-rose-700">Could not load runs: {runs.error.message}</p>;
+  if (runs.data.items.length === 0)
+    return <p className="px-4 py-3 text-sm text-slate-500">No runs yet. Plan and Apply runs of this topology, and scheduled drift checks, are listed here.</p>;
+  return (
+    <table className="w-full text-left text-sm" aria-label="Recent runs">
+      <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+        <tr>
+          <th className="px-4 py-2 font-medium">Run</th>
+          <th className="px-4 py-2 font-medium">Status</th>
+          <th className="px-4 py-2 font-medium">Requested by</th>
+          <th className="px-4 py-2 font-medium">Started</th>
+          <th className="px-4 py-2 font-medium">Duration</th>
+          <th className="px-4 py-2 font-medium">Outcome</th>
+        </tr>
+      </thead>
+      <tbody className="divide-y divide-slate-100">
+        {runs.data.items.map((run) => (
+          <tr key={run.id} data-testid="topology-run-row" className="hover:bg-slate-50">
+            <td className="px-4 py-2">
+              <Link href={`/runs/${run.id}`} className="font-medium text-sky-700 hover:underline">
+                {runKindLabel(run.kind)}
+              </Link>
+            </td>
+            <td className="px-4 py-2">
+              <RunStatusBadge status={run.status} />
+            </td>
+            <td className="px-4 py-2 text-slate-600">{run.requestedBy}</td>
+            <td className="px-4 py-2 text-slate-600">{formatTime(run.startedAt ?? run.createdAt)}</td>
+            <td className="px-4 py-2 text-slate-600">{formatDuration(run.startedAt, run.finishedAt)}</td>
+            <td className="max-w-xs truncate px-4 py-2 text-slate-600" title={run.outcome ?? undefined}>
+              {run.outcome ?? "—"}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

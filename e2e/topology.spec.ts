@@ -1,0 +1,89 @@
+// The engine through the console, the way an operator uses it, on three lab hosts
+// onboarded by servers.spec.ts (their nginx/HAProxy removed first, so they start
+// fresh): create the topology (with a validation error on the way), read the
+// plan, apply it and watch the output and per-host progress live, check with
+// curl that HAProxy alternates between the web servers, and see a second apply
+// plan no changes.
+import { execFileSync } from "node:child_process";
+import { test, expect, signIn } from "./support/fixtures";
+import { ADMIN } from "./support/accounts";
+import { ensureLab, labSsh, type LabInfo } from "./lab/fixture";
+
+test.describe.configure({ mode: "serial" });
+test.setTimeout(300_000);
+
+let lab: LabInfo;
+
+test.beforeAll(async () => {
+  lab = await ensureLab(4);
+  for (const h of lab.hosts.slice(0, 3))
+    await labSsh(h.name, ["sh", "-c", "apt-get -y -q purge nginx nginx-common haproxy >/dev/null 2>&1; rm -rf /etc/nginx /etc/haproxy /var/www/rampart /var/lib/rampart/pending; true"]);
+});
+
+test.beforeEach(async ({ context }) => {
+  await signIn(context, ADMIN.email, ADMIN.password);
+});
+
+const servedBy = (address: string) => {
+  const body = execFileSync("curl", ["-sS", "--max-time", "5", `http://${address}/`], { encoding: "utf8" });
+  return /Served by (\S+)<\/p>/.exec(body)?.[1] ?? `unexpected page: ${body.slice(0, 60)}`;
+};
+
+test("create a topology, read its plan, apply it live, and curl through the load balancer", async ({ page }) => {
+  await page.goto("/topology");
+  await page.getByRole("link", { name: "New topology" }).click();
+  await page.getByLabel("Site name").fill("www.foobar.test");
+  await page.getByLabel("load-balancer on lab1", { exact: true }).check();
+  await page.getByRole("button", { name: "Create topology" }).click();
+  // Validation names the problem next to the row, and nothing is created.
+  await expect(page.getByText("the load balancer needs at least one web server behind it")).toBeVisible();
+  await page.getByLabel("web on lab2", { exact: true }).check();
+  await page.getByLabel("web on lab3", { exact: true }).check();
+  await page.getByRole("button", { name: "Create topology" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "www.foobar.test" })).toBeVisible();
+
+  // The diagram draws every server in its tier.
+  const diagram = page.getByRole("figure", { name: "Topology diagram" });
+  await expect(diagram.locator('[data-testid="diagram-node"][data-role="load-balancer"]')).toHaveAttribute("data-server", "lab1");
+  await expect(diagram.locator('[data-testid="diagram-node"][data-role="web"]')).toHaveCount(2);
+
+  // The plan, before anything changes.
+  await page.getByRole("button", { name: "Plan", exact: true }).click();
+  const planRun = page.getByTestId("plan-run");
+  await expect(planRun.getByTestId("plan-summary")).toHaveText(/changes on 3 hosts/, { timeout: 60_000 });
+  const lab2Plan = page.getByRole("region", { name: "Plan for lab2" }).first();
+  await expect(lab2Plan.getByText("install nginx")).toBeVisible();
+  await expect(lab2Plan.getByTestId("plan-diff").filter({ hasText: "+    listen 8080 default_server;" })).toHaveCount(1);
+  expect((await labSsh("lab2", ["sh", "-c", "command -v nginx || echo none"])).stdout.trim()).toBe("none");
+
+  // Apply: the run page streams output and per-host progress live.
+  await page.getByRole("button", { name: "Apply", exact: true }).click();
+  await expect(page).toHaveURL(/\/runs\/[a-z0-9]+$/);
+  const lab2Progress = page.getByRole("progressbar", { name: "lab2 progress" });
+  await expect(lab2Progress).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId("run-status")).toHaveText("running");
+  // apt's own output, streamed while the run is still going.
+  await expect(page.getByRole("log", { name: "Run events" }).getByText(/Setting up nginx/).first()).toBeVisible({ timeout: 180_000 });
+  await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 240_000 });
+  await expect(page.getByTestId("run-outcome")).toContainText("every host now matches the topology");
+  const max = await lab2Progress.getAttribute("aria-valuemax");
+  await expect(lab2Progress).toHaveAttribute("aria-valuenow", max!);
+
+  // HAProxy balances across the web servers (checked with curl, not Rampart's database).
+  const lb = lab.hosts[0]!.address;
+  await expect.poll(() => servedBy(lb), { timeout: 20_000 }).toMatch(/^lab[23]$/);
+  const names = Array.from({ length: 6 }, () => servedBy(lb));
+  expect(new Set(names)).toEqual(new Set(["lab2", "lab3"]));
+  for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]);
+});
+
+test("a second apply plans no changes", async ({ page }) => {
+  await page.goto("/topology");
+  await page.getByRole("link", { name: "www.foobar.test" }).click();
+  await expect(page.getByTestId("drift-status")).toHaveText("in sync");
+  await page.getByRole("button", { name: "Apply", exact: true }).click();
+  await expect(page).toHaveURL(/\/runs\/[a-z0-9]+$/);
+  await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 60_000 });
+  await expect(page.getByTestId("run-outcome")).toContainText("no changes");
+  await expect(page.getByTestId("plan-summary")).toHaveText("No changes");
+});
