@@ -1,0 +1,122 @@
+// Provisioning engine benchmark (issue 6). Prints:
+//  - the pure planner's time for 1,000 servers (fresh hosts, and converged hosts);
+//  - on the lab, with the real worker process: the first, cold apply of a
+//    3-host topology (load balancer + 2 web servers, packages installed from the
+//    lab's apt cache) and the second apply of the converged topology (target < 1 s).
+// Run: bash bench/engine.sh (needs root: it brings the lab up and resets its hosts).
+import { readFileSync } from "node:fs";
+import { Queue } from "bullmq";
+import { ensureLab, labSsh } from "@/e2e/lab/fixture";
+import { desiredState, type TopologySpec } from "@/server/provision/roles";
+import { planTopology, type HostObservation } from "@/server/provision/planner";
+import { parseObservation } from "@/server/provision/observe";
+import type { Resource } from "@/server/provision/resources";
+import { RUNS_QUEUE, type RunJobData } from "@/server/queue/names";
+import { redisOptions } from "@/server/queue/redis";
+import { SecretBox } from "@/server/secrets/envelope";
+import { loadMasterKey } from "@/server/secrets/master-key";
+import { importKey } from "@/server/services/ssh-keys";
+import { createServer, pinKnownHostKey } from "@/server/services/servers";
+import { applyTopologyRun, createTopology } from "@/server/services/topologies";
+import { TopologyInput } from "@/server/schemas/topology";
+import { SimHost } from "@/tests/support/host-sim";
+import { createTestDb } from "@/tests/support/test-db";
+import { startRedis } from "@/tests/support/redis-server";
+import { startWorker, waitUntil } from "@/tests/support/processes";
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function plannerBench() {
+  const n = 1000;
+  const spec: TopologySpec = {
+    id: "t",
+    name: "www.bench.test",
+    balance: "roundrobin",
+    hosts: Array.from({ length: n }, (_, i) => ({
+      serverId: `s${i}`,
+      name: `h${i}`,
+      address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      roles: i < 4 ? ["load-balancer"] : i < 800 ? ["web", "app"] : i === 800 ? ["db-primary"] : ["db-replica"],
+      monitoring: true,
+    })),
+  };
+  const time = (observe: () => Map<string, HostObservation>) => {
+    const runs: number[] = [];
+    let changes = 0;
+    for (let i = 0; i < 5; i++) {
+      const observations = observe();
+      const t0 = performance.now();
+      const plan = planTopology(spec, desiredState(spec), observations, new Date());
+      runs.push(performance.now() - t0);
+      changes = plan.changes;
+    }
+    return { ms: median(runs), changes };
+  };
+  const desired = desiredState(spec);
+  const watched = (rs: Resource[]) => new Map(rs.filter((r) => r.kind === "service").map((r) => [r.kind === "service" ? r.name : "", r.kind === "service" ? [...r.reloadOn, ...r.restartOn].map((id) => id.slice(id.indexOf(":") + 1)) : []]));
+  const fresh = () => new Map(spec.hosts.map((h): [string, HostObservation] => [h.serverId, { ok: true, observed: new Map() }]));
+  const sims = new Map(spec.hosts.map((h) => [h.serverId, new SimHost(watched(desired.get(h.serverId)!.resources))]));
+  const first = planTopology(spec, desired, fresh(), new Date());
+  for (const h of first.hosts) for (const s of h.steps) sims.get(h.serverId)!.apply(s.action);
+  const outputs = new Map(spec.hosts.map((h) => [h.serverId, sims.get(h.serverId)!.observeOutput(desired.get(h.serverId)!.resources)]));
+  const converged = () => new Map(spec.hosts.map((h): [string, HostObservation] => [h.serverId, { ok: true, observed: parseObservation(desired.get(h.serverId)!.resources, outputs.get(h.serverId)!) }]));
+  const a = time(fresh);
+  const b = time(converged);
+  console.log(`  planner, ${n} servers (4 LB, 796 web+app, 200 db), fresh hosts: ${a.ms.toFixed(1)} ms for ${a.changes} steps (median of 5, desired state included)`);
+  console.log(`  planner, ${n} servers, converged hosts: ${b.ms.toFixed(1)} ms, ${b.changes} steps`);
+}
+
+async function labBench() {
+  const lab = await ensureLab(3);
+  const hosts = lab.hosts.slice(0, 3);
+  // Fresh hosts: remove what the topology installs.
+  for (const h of hosts) await labSsh(h.name, ["sh", "-c", "apt-get -y -q purge nginx nginx-common haproxy >/dev/null 2>&1; rm -rf /etc/nginx /etc/haproxy /var/www/rampart /var/lib/rampart/pending; true"]);
+  const redis = await startRedis();
+  const { db, dir, url } = await createTestDb();
+  const box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
+  const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
+  const worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
+  try {
+    const key = await importKey(db, box, "bench", { name: "lab", privateKey: readFileSync(lab.sshKey, "utf8") });
+    const ids: string[] = [];
+    for (const h of hosts) {
+      const s = await createServer(db, { name: h.name, address: h.address, port: h.port, user: "root", sshKeyId: key.id, labels: [] });
+      await pinKnownHostKey(db, { id: s.id, knownHostsLine: `${h.address} ${h.hostKey}` }, true);
+      ids.push(s.id);
+    }
+    const t = await createTopology(db, TopologyInput.parse({ name: "www.foobar.test", members: [{ serverId: ids[0], roles: ["load-balancer"] }, { serverId: ids[1], roles: ["web"] }, { serverId: ids[2], roles: ["web"] }] }));
+    const apply = async () => {
+      const t0 = performance.now();
+      const run = await applyTopologyRun({ db, queue }, { name: "bench" }, t.id);
+      const done = await waitUntil(async () => {
+        const r = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+        return r.status !== "queued" && r.status !== "running" ? r : null;
+      }, 600_000, "the apply");
+      const ms = performance.now() - t0;
+      if (done.status !== "succeeded") throw new Error(`apply ${done.status}: ${done.outcome}`);
+      return { ms, outcome: done.outcome ?? "" };
+    };
+    const cold = await apply();
+    console.log(`  first (cold) apply, 3 fresh hosts: ${(cold.ms / 1000).toFixed(1)} s — ${cold.outcome}`);
+    const warm: number[] = [];
+    for (let i = 0; i < 5; i++) warm.push((await apply()).ms);
+    console.log(`  second apply, converged (warm worker), request → outcome recorded: median ${median(warm).toFixed(0)} ms, max ${Math.max(...warm).toFixed(0)} ms (target < 1000 ms)`);
+  } finally {
+    worker.child.kill("SIGTERM");
+    await worker.exited;
+    await queue.close();
+    await db.$disconnect();
+    await redis.stop();
+  }
+}
+
+async function main() {
+  console.log(`\nRampart provisioning engine benchmark (${new Date().toISOString()})`);
+  plannerBench();
+  await labBench();
+}
+
+void main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
