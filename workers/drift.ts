@@ -24,8 +24,15 @@ export async function scanForDrift(db: Db, queue: Queue): Promise<string[]> {
     if (t.members.length === 0) continue;
     const busy = await db.run.findFirst({ where: { topologyId: t.id, kind: { in: ["topology-plan", "topology-apply"] }, status: { in: ["queued", "running"] } } });
     if (busy) continue;
-    const run = await startRun({ db, queue }, { name: "drift check (schedule)" }, "topology-plan", { topologyId: t.id, drift: true }, t.members.map((m) => m.serverId), { topologyId: t.id });
-    started.push(run.id);
+    // A server whose host key is not trusted would fail every check: the topology already says so.
+    const unpinned = await db.server.count({ where: { id: { in: t.members.map((m) => m.serverId) }, hostKeyStatus: { not: "pinned" } } });
+    if (unpinned > 0) continue;
+    try {
+      const run = await startRun({ db, queue }, { name: "drift check (schedule)" }, "topology-plan", { topologyId: t.id, drift: true }, t.members.map((m) => m.serverId), { topologyId: t.id });
+      started.push(run.id);
+    } catch {
+      // Redis is unavailable: the next scan tries again.
+    }
   }
   return started;
 }

@@ -80,6 +80,10 @@ async function main() {
     autorun: false,
   });
   worker.on("error", (e) => log.error(`queue: ${e.message}`));
+  // BullMQ could not extend a job's lock: another worker may take it over, so stop it here.
+  worker.on("lockRenewalFailed", (jobIds: string[]) => {
+    for (const id of jobIds) if (cancels.lose(id, `lost the queue lock of run ${id}`)) log.warn(`run ${id}: lost its queue lock; stopping it here`);
+  });
   worker.on("failed", (job, err) => {
     if (!job) return;
     log.warn(`job ${job.id} failed: ${err.message}`);

@@ -45,6 +45,17 @@ export class CancelRegistry {
     c.abort(new Error(`cancelled by ${by}`));
     return true;
   }
+  /** This worker no longer owns the run (another worker took it over): stop without recording an outcome. */
+  lose(runId: string, why: string): boolean {
+    const c = this.running.get(runId);
+    if (!c || c.signal.aborted) return false;
+    c.abort(new LostRunError(why));
+    return true;
+  }
+}
+
+export class LostRunError extends Error {
+  override name = "LostRunError";
 }
 
 export function createProcessor(deps: ProcessorDeps) {
@@ -77,7 +88,13 @@ export function createProcessor(deps: ProcessorDeps) {
     const cancelledBy = () => (cancel.signal.reason instanceof Error ? cancel.signal.reason.message : "cancelled");
     if (run.cancelRequestedAt) cancels.cancel(runId, run.cancelRequestedBy ?? "an operator");
     const heartbeat = setInterval(() => {
-      db.run.updateMany({ where: { id: runId, workerId }, data: { heartbeatAt: new Date() } }).catch(() => {});
+      db.run
+        .updateMany({ where: { id: runId, workerId, status: "running" }, data: { heartbeatAt: new Date() } })
+        .then(({ count }) => {
+          // Another worker claimed the run (this one was presumed dead), or it was ended: stop.
+          if (count === 0) cancels.lose(runId, `run ${runId} is no longer this worker's`);
+        })
+        .catch(() => {});
       // The cancel request also reaches us this way if its Redis message was lost.
       db.run
         .findUnique({ where: { id: runId }, select: { cancelRequestedAt: true, cancelRequestedBy: true } })
@@ -99,9 +116,17 @@ export function createProcessor(deps: ProcessorDeps) {
         return;
       }
       const result = await handler.run({ runId, requestedBy: run.requestedBy, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, executor: deps.executor, box: deps.box, signal, resumed });
+      if (cancel.signal.reason instanceof LostRunError) {
+        log.warn(`${cancel.signal.reason.message}: its outcome is left to the worker that has it`);
+        return;
+      }
       if (cancel.signal.aborted && result.status !== "succeeded") await finishRun(db, reporter, "cancelled", `${cancelledBy()}: ${result.outcome}`);
       else await finishRun(db, reporter, result.status, result.outcome);
     } catch (err) {
+      if (cancel.signal.reason instanceof LostRunError) {
+        log.warn(`${cancel.signal.reason.message}: stopped, leaving its outcome to the worker that has it`);
+        return;
+      }
       if (cancel.signal.aborted && !deps.shutdown.aborted) {
         await finishRun(db, reporter, "cancelled", cancelledBy());
         return;

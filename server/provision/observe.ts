@@ -45,8 +45,11 @@ function probe(r: Resource): string[] {
     case "directory":
       return ["path", r.path, "-", "0"];
     case "file":
-      // Ask for the content back only when it differs, and never for secret files.
-      return ["path", r.path, r.content === null ? "-" : sha256(r.content), r.content === null || r.secret ? "0" : "1"];
+      // Ask for the content back only when it differs, and never for secret files. A
+      // secret file's expected hash is not put on the command line (ps, sudo's log):
+      // "+" asks for the hash alone, which is compared here.
+      if (r.content === null) return ["path", r.path, "-", "0"];
+      return r.secret ? ["path", r.path, "+", "0"] : ["path", r.path, sha256(r.content), "1"];
     case "service":
       return ["svc", r.name];
     case "user":

@@ -82,8 +82,8 @@ export type Action =
   | { op: "apt-install"; packages: string[] }
   | { op: "mkdir"; path: string; mode: number; owner: string; group: string }
   | { op: "chmod"; path: string; mode: number; owner: string; group: string }
-  | { op: "write"; path: string; content: string; mode: number; owner: string; group: string; secret: boolean; notify: PendingMark[] }
-  | { op: "remove"; path: string; notify: PendingMark[] }
+  | { op: "write"; path: string; content: string; mode: number; owner: string; group: string; secret: boolean; notify: PendingMark[]; backup?: boolean }
+  | { op: "remove"; path: string; notify: PendingMark[]; backup?: boolean }
   | { op: "useradd"; name: string; home: string }
   | {
       op: "systemctl";
@@ -135,6 +135,8 @@ export interface Change {
 
 export const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 const octal = (m: number) => (m & 0o7777).toString(8).padStart(4, "0");
+/** For chmod: five digits, so GNU chmod also clears a setgid bit a directory inherited. */
+const chmodMode = (m: number) => `0${octal(m)}`;
 
 export function diffPackage(r: PackageRes, o: Observed | undefined): Change | null {
   const status = o?.kind === "package" ? o.status : "absent";
@@ -170,12 +172,15 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
   const exists = !!p && p.type !== "absent";
   if (r.content === null) {
     if (!exists && installing.length > 0)
-      return { resource: r, action: { op: "remove", path: r.path, notify }, verb: "remove", summary: `remove ${r.path}`, reason: `installing ${installing.join(", ")} may create it`, diff: null };
+      return { resource: r, action: { op: "remove", path: r.path, notify, backup: true }, verb: "remove", summary: `remove ${r.path}`, reason: `installing ${installing.join(", ")} may create it`, diff: null };
     if (!exists) return null;
-    return { resource: r, action: { op: "remove", path: r.path, notify }, verb: "remove", summary: `remove ${r.path}`, reason: `${r.path} exists and must not`, diff: null };
+    return { resource: r, action: { op: "remove", path: r.path, notify, backup: true }, verb: "remove", summary: `remove ${r.path}`, reason: `${r.path} exists and must not`, diff: null };
   }
   if (p && p.type !== "absent" && p.type !== "file") throw new Error(`${r.path} exists but is not a regular file; Rampart will not replace it`);
-  const write: Action = { op: "write", path: r.path, content: r.content, mode: r.mode, owner: r.owner, group: r.group, secret: !!r.secret, notify };
+  // A file Rampart did not write (the package's, the operator's) is kept once in the backup directory.
+  // (A package this plan installs may create it before it is written: back that up too.)
+  const backup = exists ? p!.content === null || !p!.content.includes(MANAGED_MARK) : installing.length > 0;
+  const write: Action = { op: "write", path: r.path, content: r.content, mode: r.mode, owner: r.owner, group: r.group, secret: !!r.secret, notify, backup };
   if (!exists) {
     return { resource: r, action: write, verb: "create", summary: `create ${r.path}`, reason: `${r.path} does not exist`, diff: r.secret ? null : unifiedDiff(r.path, "", r.content) };
   }
@@ -187,7 +192,7 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
       verb: "update",
       summary: `update ${r.path}`,
       reason: r.secret ? `${r.path} differs (secret: content not shown)` : `${r.path} differs from the desired content`,
-      diff: r.secret ? null : old === null ? `(the current ${r.path} could not be read back: it is larger than the observe limit)` : unifiedDiff(r.path, old, r.content),
+      diff: r.secret ? null : old === null ? `(the current ${r.path} could not be read back: it is larger than the observe limit)` : unifiedDiff(r.path, redactCredentials(old), r.content),
     };
   }
   const wrong = attributeProblems(r, p!);
@@ -243,6 +248,21 @@ export function diffUser(r: UserRes, o: Observed | undefined): Change | null {
   return { resource: r, action: { op: "useradd", name: r.name, home: r.home }, verb: "create", summary: `create system user ${r.name}`, reason: `user ${r.name} does not exist`, diff: null };
 }
 
+/** What every file Rampart writes says in its first lines. */
+export const MANAGED_MARK = "Managed by Rampart";
+
+/**
+ * Lines of a file found on a host that look like credentials (HAProxy's "stats auth",
+ * userlists, password= settings…) are masked before the file's diff is stored in a plan,
+ * which anyone who may read runs can see.
+ */
+export function redactCredentials(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => (/(pass(word|wd)?|secret|token|auth|credential|private|insecure-password|api[_-]?key)/i.test(l) ? l.replace(/^(\s*\S+)(.*)$/, "$1 [redacted by Rampart]") : l))
+    .join("\n");
+}
+
 export function unifiedDiff(path: string, before: string, after: string): string {
   const patch = createTwoFilesPatch(`${path} (on the host)`, `${path} (desired)`, before, after, undefined, undefined, { context: 3 });
   // Drop the "====" header line jsdiff adds; keep the ---/+++ lines.
@@ -267,13 +287,19 @@ export interface RenderedAction {
 }
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
-// Finishes a dpkg run a cancelled or killed step may have interrupted, refreshes the
+// Finishes a dpkg run a cancelled or killed step may have interrupted (only then, as
+// it does not wait for the dpkg lock like apt-get does), refreshes the
 // package lists, and installs. A constant script: package names arrive as arguments.
 const APT_INSTALL_SCRIPT =
-  'dpkg --configure -a && apt-get -q -o DPkg::Lock::Timeout=120 update && apt-get -q -y -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install --no-install-recommends -- "$@"';
+  '{ [ -z "$(dpkg --audit 2>/dev/null)" ] || dpkg --configure -a; } && apt-get -q -o DPkg::Lock::Timeout=120 update && apt-get -q -y -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install --no-install-recommends -- "$@"';
 
 // A restart already pending is never downgraded to a reload.
 const PENDING_SCRIPT = 'mkdir -p -- "$1" && { [ "$(cat -- "$2" 2>/dev/null)" = restart ] || printf "%s\\n" "$3" > "$2"; }';
+
+export const BACKUP_DIR = "/var/lib/rampart/backup";
+// Keeps the first version only: later runs never overwrite the original.
+const BACKUP_SCRIPT = 'b="$1$2"; [ -e "$b" ] || [ ! -e "$2" ] || { mkdir -p -m 0700 -- "$1" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$2" "$b"; }';
+const backupCommand = (path: string): Command => ({ argv: ["sh", "-c", BACKUP_SCRIPT, "rampart-backup", BACKUP_DIR, path] });
 
 function markPending(notify: PendingMark[]): Command[] {
   return notify.map((n) => ({ argv: ["sh", "-c", PENDING_SCRIPT, "rampart-pending", PENDING_DIR, pendingPath(n.unit), n.how] }));
@@ -290,15 +316,15 @@ export function renderAction(a: Action): RenderedAction {
         before: [
           { argv: ["mkdir", "-p", "--", a.path] },
           { argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] },
-          { argv: ["chmod", octal(a.mode), "--", a.path] },
+          { argv: ["chmod", chmodMode(a.mode), "--", a.path] },
         ],
       };
     case "chmod":
-      return { ...none, before: [{ argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] }, { argv: ["chmod", octal(a.mode), "--", a.path] }] };
+      return { ...none, before: [{ argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] }, { argv: ["chmod", chmodMode(a.mode), "--", a.path] }] };
     case "write":
-      return { before: markPending(a.notify), upload: { path: a.path, content: a.content, mode: a.mode, owner: a.owner, group: a.group }, after: [] };
+      return { before: [...(a.backup ? [backupCommand(a.path)] : []), ...markPending(a.notify)], upload: { path: a.path, content: a.content, mode: a.mode, owner: a.owner, group: a.group }, after: [] };
     case "remove":
-      return { ...none, before: [...markPending(a.notify), { argv: ["rm", "-f", "--", a.path] }] };
+      return { ...none, before: [...(a.backup ? [backupCommand(a.path)] : []), ...markPending(a.notify), { argv: ["rm", "-f", "--", a.path] }] };
     case "useradd":
       return { ...none, before: [{ argv: ["useradd", "--system", "--home-dir", a.home, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", a.name] }] };
     case "systemctl": {

@@ -51,13 +51,39 @@ export async function acquireHostLocks(
   const held: string[] = [];
   const deadline = Date.now() + opts.waitMs;
   const told = new Set<string>();
-  const releaseAll = async () => {
-    for (const id of held) await redis.eval(RELEASE, 1, lockKey(id), runId).catch(() => {});
+  const lost = new AbortController();
+  let lastRenewed = Date.now();
+
+  // Locks already taken are renewed while the others are awaited (and after).
+  // A renewal that fails, or Redis that stops answering for most of a lease,
+  // means another run may hold a host now: stop touching the hosts.
+  const renewAll = async () => {
+    const started = Date.now();
+    try {
+      for (const id of [...held]) {
+        const ok = await withTimeout(redis.eval(RENEW, 1, lockKey(id), runId, String(lease)), lease / 3);
+        if (ok !== 1) throw new Error("a lock was taken over");
+      }
+      lastRenewed = started;
+    } catch {
+      if (!lost.signal.aborted) lost.abort(new Error("the lock on a host was lost (Redis restarted, stopped answering, or the lease ran out); stopping so two runs cannot collide"));
+    }
   };
+  const renew = setInterval(() => {
+    void renewAll();
+    if (Date.now() - lastRenewed > (lease * 2) / 3 && !lost.signal.aborted) lost.abort(new Error("Redis did not confirm the host locks in time; stopping so two runs cannot collide"));
+  }, Math.floor(lease / 3));
+  renew.unref();
+  const releaseAll = async () => {
+    clearInterval(renew);
+    for (const id of held) await withTimeout(redis.eval(RELEASE, 1, lockKey(id), runId), 5000).catch(() => {});
+  };
+
   try {
     for (const s of sorted) {
       for (;;) {
         opts.signal?.throwIfAborted();
+        lost.signal.throwIfAborted();
         const ok = await redis.set(lockKey(s.id), runId, "PX", lease, "NX");
         if (ok === "OK") break;
         const holder = await redis.get(lockKey(s.id));
@@ -76,26 +102,30 @@ export async function acquireHostLocks(
       }
       held.push(s.id);
     }
+    // Every lock taken early must still be ours.
+    const holders = await lockHolders(redis, held);
+    if ([...holders.values()].some((h) => h !== runId)) throw new Error("a host lock expired while this run waited for the others; try again");
   } catch (err) {
     await releaseAll();
     throw err;
   }
+  return { lost: lost.signal, release: releaseAll };
+}
 
-  const lost = new AbortController();
-  const renew = setInterval(async () => {
-    for (const id of held) {
-      const ok = await redis.eval(RENEW, 1, lockKey(id), runId, String(lease)).catch(() => 0);
-      if (ok !== 1 && !lost.signal.aborted) lost.abort(new Error(`the lock on a host was lost (Redis restarted or the lease ran out); stopping so two runs cannot collide`));
-    }
-  }, Math.floor(lease / 3));
-  renew.unref();
-  return {
-    lost: lost.signal,
-    async release() {
-      clearInterval(renew);
-      await releaseAll();
-    },
-  };
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

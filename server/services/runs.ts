@@ -5,7 +5,7 @@ import type { Db } from "../db";
 import { type RunJobData, redisKeys } from "../queue/names";
 import { type RunKind, type RunEventDto, RunStatus } from "../schemas/run";
 import { ServiceError } from "./errors";
-import { RunReporter, finishRun, toEventDto } from "../queue/run-events";
+import { RunReporter, toEventDto } from "../queue/run-events";
 
 export interface Caller {
   /** Shown as "who asked" on runs and (later) in the audit log. */
@@ -54,13 +54,18 @@ export async function cancelRun(deps: { db: Db; queue: Pick<Queue<RunJobData>, "
   const run = await getRun(deps.db, id);
   if (TERMINAL.includes(run.status)) throw new ServiceError("CONFLICT", `This run has already ended (${run.status}); there is nothing to cancel`, "id");
   if (run.status === "queued") {
-    const reporter = await RunReporter.open(deps.db, deps.redis, id);
-    if (await finishRun(deps.db, reporter, "cancelled", `cancelled by ${caller.name} before it started`)) {
+    // Only while still queued: a worker may claim it this very moment, and then it
+    // must be stopped like any running run, not marked cancelled behind its back.
+    const outcome = `cancelled by ${caller.name} before it started`;
+    const { count } = await deps.db.run.updateMany({ where: { id, status: "queued" }, data: { status: "cancelled", outcome, finishedAt: new Date(), cancelRequestedAt: new Date(), cancelRequestedBy: caller.name } });
+    if (count === 1) {
+      const reporter = await RunReporter.open(deps.db, deps.redis, id);
+      await reporter.emit("status", "cancelled");
       await deps.queue.remove(id).catch(() => 0); // a worker that picks it up anyway finds it ended
       return getRun(deps.db, id);
     }
   }
-  await deps.db.run.updateMany({ where: { id, cancelRequestedAt: null }, data: { cancelRequestedAt: new Date(), cancelRequestedBy: caller.name } });
+  await deps.db.run.updateMany({ where: { id, cancelRequestedAt: null, status: { in: ["queued", "running"] } }, data: { cancelRequestedAt: new Date(), cancelRequestedBy: caller.name } });
   // The worker also notices the request on its next heartbeat if this message is lost.
   await deps.redis?.publish(redisKeys.cancelChannel, id).catch(() => 0);
   return getRun(deps.db, id);
@@ -75,7 +80,11 @@ export async function retryRun(deps: RunsDeps, caller: Caller, id: string) {
   if (!row) throw new ServiceError("NOT_FOUND", `No run with id ${id}`, "id");
   if (row.status !== "failed" && row.status !== "cancelled") throw new ServiceError("CONFLICT", `Only a failed or cancelled run can be retried; this one is ${row.status}`, "id");
   if (!RETRYABLE.includes(row.kind)) throw new ServiceError("BAD_REQUEST", `A ${row.kind} run cannot be retried`, "id");
-  if (row.topologyId && !(await deps.db.topology.findUnique({ where: { id: row.topologyId } }))) throw new ServiceError("CONFLICT", "The topology of this run has been deleted", "id");
+  if (row.topologyId && (row.kind === "topology-apply" || row.kind === "topology-plan")) {
+    // The same checks as a fresh start (the topology exists, no apply already running), with today's servers.
+    const { startTopologyRun } = await import("./topologies");
+    return startTopologyRun(deps, caller, row.topologyId, row.kind, row.id);
+  }
   return startRun(deps, caller, row.kind as RunKind, safeJson(row.input) as object, row.runTargets.map((t) => t.serverId), { topologyId: row.topologyId ?? undefined, retryOf: row.id });
 }
 

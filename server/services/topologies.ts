@@ -78,6 +78,8 @@ export async function createTopology(db: Db, input: TopologyValues): Promise<Top
 
 export async function updateTopology(db: Db, input: TopologyValues & { id: string }): Promise<TopologyDto> {
   await getTopology(db, input.id);
+  const running = await activeRun(db, input.id, ["topology-apply"]);
+  if (running) throw new ServiceError("CONFLICT", `An apply of this topology is ${running.status} (run ${running.id}); change the topology when it has finished, or cancel it`);
   await checkName(db, input.name, input.id);
   await checkMembers(db, input, input.id);
   // Replace the members in one transaction: nothing half-changed.
@@ -101,14 +103,15 @@ export async function deleteTopology(db: Db, id: string): Promise<TopologyDto> {
   return t;
 }
 
-async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: "topology-plan" | "topology-apply") {
-  const t = await getTopology(deps.db, id);
+export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: "topology-plan" | "topology-apply", retryOf?: string) {
+  const t = await findRow(deps.db, id).then((r) => (r ? toDto(r) : null));
+  if (!t) throw new ServiceError(retryOf ? "CONFLICT" : "NOT_FOUND", retryOf ? "The topology of this run has been deleted" : `No topology with id ${id}`, "id");
   if (t.members.length === 0) throw new ServiceError("BAD_REQUEST", "The topology has no servers: add at least one", "id");
   if (kind === "topology-apply") {
     const run = await activeRun(deps.db, id, ["topology-apply"]);
     if (run) throw new ServiceError("CONFLICT", `An apply of ${t.name} is already ${run.status} (run ${run.id}); follow it, or cancel it first`, "id");
   }
-  return startRun(deps, caller, kind, { topologyId: id, drift: false }, t.members.map((m) => m.serverId), { topologyId: id });
+  return startRun(deps, caller, kind, { topologyId: id, drift: false }, t.members.map((m) => m.serverId), { topologyId: id, retryOf });
 }
 
 export const planTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-plan");

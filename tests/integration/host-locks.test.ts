@@ -60,4 +60,13 @@ describe("host locks", () => {
     await next.release();
     await live.release();
   });
+
+  it("locks taken early are renewed while the run waits for the others", async () => {
+    const other = await acquireHostLocks(client, "run-other", [hosts[1]!], { waitMs: 0, leaseMs: 600 });
+    setTimeout(() => void other.release(), 1500);
+    const held = await acquireHostLocks(client, "run-waiting", hosts.slice(0, 2), { waitMs: 5000, leaseMs: 600 });
+    expect(held.lost.aborted).toBe(false);
+    expect([...(await lockHolders(client, [hosts[0]!.id, hosts[1]!.id])).values()]).toEqual(["run-waiting", "run-waiting"]);
+    await held.release();
+  });
 });

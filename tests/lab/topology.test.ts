@@ -46,11 +46,16 @@ async function stopWorker() {
   await worker.exited;
 }
 
-async function finished(runId: string, timeoutMs = 300_000) {
-  return waitUntil(async () => {
-    const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
-    return r.status !== "queued" && r.status !== "running" ? r : null;
-  }, timeoutMs, `run ${runId} to finish`);
+async function finished(runId: string, timeoutMs = 240_000) {
+  try {
+    return await waitUntil(async () => {
+      const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
+      return r.status !== "queued" && r.status !== "running" ? r : null;
+    }, timeoutMs, `run ${runId} to finish`);
+  } catch (err) {
+    // Say why: the run's story and the worker's log.
+    throw new Error(`${(err as Error).message}\n--- events:\n${await eventsText(runId)}\n--- worker:\n${worker.output().slice(-4000)}`);
+  }
 }
 const events = (runId: string) => db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } });
 const eventsText = async (runId: string) => (await events(runId)).map((e) => `${e.level} ${e.host ?? "-"}: ${e.text}`).join("\n");
@@ -132,7 +137,7 @@ describe("the provisioning engine on the lab", () => {
     expect(await locksHeld()).toEqual([]);
   });
 
-  it("a worker SIGKILLed mid-apply: the next worker re-observes and converges, and no lock stays held", async () => {
+  it("a worker SIGKILLed mid-apply: the next worker re-observes and converges, and no lock stays held", { timeout: 300_000 }, async () => {
     const run = await retryRun(deps(), caller, (await db.run.findFirstOrThrow({ where: { topologyId, status: "cancelled" } })).id);
     expect(run.retryOf).not.toBeNull();
     await waitForEvent(run.id, (e) => e.level === "progress" && e.host === "lab2" && /\[\d+\/\d+\] (install nginx|create \/var\/www)/.test(e.text), "a web step to start on lab2");
@@ -161,6 +166,8 @@ describe("the provisioning engine on the lab", () => {
     expect(new Set(names)).toEqual(new Set(["lab2", "lab3"]));
     for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]); // round robin
     expect((await labSsh(lb().name, ["systemctl", "is-active", "haproxy"])).stdout.trim()).toBe("active");
+    // Debian's own haproxy.cfg was kept before Rampart replaced it.
+    expect((await labSsh(lb().name, ["cat", "/var/lib/rampart/backup/etc/haproxy/haproxy.cfg"])).stdout).toContain("errorfile 503");
   });
 
   it("a second apply plans no changes", async () => {

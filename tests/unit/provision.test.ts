@@ -118,6 +118,36 @@ describe("plans (golden)", () => {
   });
 });
 
+describe("files found on a host", () => {
+  const res: Resource = { kind: "file", tier: "web", path: "/etc/haproxy/haproxy.cfg", content: "# Managed by Rampart for x.\nglobal\n", mode: 0o644, owner: "root", group: "root" };
+  const planFor = (content: string) => {
+    const sim = new SimHost(new Map());
+    sim.paths.set(res.path, { type: "file", content, mode: 0o644, owner: "root", group: "root" });
+    return planTopology(
+      { ...spec3, hosts: [spec3.hosts[0]!] },
+      new Map([["s1", { resources: [res], notes: [] }]]),
+      new Map([["s1", { ok: true, observed: parseObservation([res], sim.observeOutput([res])) }]]),
+      new Date(0),
+    ).hosts[0]!.steps[0]!;
+  };
+  it("keeps a copy of a file Rampart did not write before replacing it, once", () => {
+    const step = planFor("global\n  daemon\n");
+    expect(step.action).toMatchObject({ op: "write", backup: true });
+    expect(toPlanDto({ ...sim0(), hosts: [{ ...sim0().hosts[0]!, steps: [step] }] }).hosts[0]!.steps[0]!.commands[0]).toMatch(/^sh -c .*rampart-backup \/var\/lib\/rampart\/backup \/etc\/haproxy\/haproxy.cfg$/);
+    expect(planFor("# Managed by Rampart for x.\nold\n").action).toMatchObject({ op: "write", backup: false });
+  });
+  it("masks credential lines of the file on the host in the plan's diff", () => {
+    const step = planFor("global\nuserlist admins\n  user admin insecure-password hunter2\nlisten stats\n  stats auth admin:s3cret\n");
+    expect(step.diff).not.toContain("hunter2");
+    expect(step.diff).not.toContain("s3cret");
+    expect(step.diff).toContain("-  user [redacted by Rampart]");
+  });
+});
+
+function sim0(): Plan {
+  return { topologyId: "t", topologyName: "x", observedAt: new Date(0), changes: 0, hosts: [{ serverId: "s1", name: "lab1", address: "10.0.0.1", roles: [], error: null, steps: [], notes: [] }] };
+}
+
 describe("the observe script under a real shell", () => {
   it("reports files, directories, absent paths, packages and users as the parser expects", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-observe-"));

@@ -16,6 +16,7 @@ import { renderAction } from "@/server/provision/resources";
 import { hostAuditCommand } from "@/server/provision/host-audit";
 import { acquireHostLocks, HostLockBusyError } from "@/server/queue/host-locks";
 import { describeCommand } from "@/server/exec/command";
+import { TimeoutError } from "@/server/exec/errors";
 import type { KindContext, KindResult, RunKindHandler } from "./types";
 import { recordConnectionProblem } from "./server-check";
 
@@ -23,6 +24,7 @@ type Ctx = KindContext<TopologyRunInput>;
 
 /** How long an apply waits for another run to release a host. */
 const LOCK_WAIT_MS = 120_000;
+const OBSERVE_TIMEOUT_S = 60;
 /** At most this many hosts are observed at once. */
 const OBSERVE_PARALLEL = 20;
 
@@ -71,7 +73,9 @@ async function observeHosts(ctx: Ctx, spec: TopologySpec, desired: Map<string, H
       out.set(h.serverId, { ok: true, observed: parseObservation(resources, r.stdout) });
     } catch (err) {
       ctx.signal.throwIfAborted();
-      out.set(h.serverId, { ok: false, error: await recordConnectionProblem(ctx, server, err, "could not observe the host") });
+      // A timeout's message would repeat the whole observe script: say it plainly.
+      const e = err instanceof TimeoutError ? new Error(`reading the host's state did not finish within ${OBSERVE_TIMEOUT_S} s`) : err;
+      out.set(h.serverId, { ok: false, error: await recordConnectionProblem(ctx, server, e, "could not observe the host") });
     }
   });
   return out;
@@ -226,12 +230,24 @@ export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {
       for (const [i, tier] of tiers.entries()) {
         const hosts = plan.hosts.filter((h) => h.steps.some((s) => s.tier === tier));
         await ctx.reporter.info(`Stage ${i + 1} of ${tiers.length}: ${tierLabel(tier)} on ${hosts.map((h) => h.name).join(", ")}`);
-        await Promise.all(
+        // If one host's lane breaks (cancel, lost lock, database error), stop the others
+        // and wait for all of them before going on: the locks are released only after.
+        const stage = new AbortController();
+        const laneCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, stage.signal]) };
+        const lanes = await Promise.allSettled(
           hosts.map(async (h) => {
-            const err = await runHostSteps(ctx, targets.get(h.serverId)!, h.steps.filter((s) => s.tier === tier), progress.get(h.serverId)!);
-            if (err) failures.push(`${h.name}: ${err}`);
+            try {
+              const err = await runHostSteps(laneCtx, targets.get(h.serverId)!, h.steps.filter((s) => s.tier === tier), progress.get(h.serverId)!);
+              if (err) failures.push(`${h.name}: ${err}`);
+            } catch (e) {
+              stage.abort(e);
+              throw e;
+            }
           }),
         );
+        ctx.signal.throwIfAborted();
+        const broke = lanes.find((l) => l.status === "rejected");
+        if (broke) throw broke.reason;
         if (failures.length > 0) {
           const skipped = tiers.slice(i + 1);
           if (skipped.length > 0) await ctx.reporter.warn(`Stopping: later stages (${skipped.map(tierLabel).join(", ")}) depend on this one and were not started`);

@@ -1,4 +1,5 @@
 // nginx on web servers: the site's configuration and its page. Pure renderers.
+import { MANAGED_MARK } from "../resources";
 
 export interface WebSite {
   siteName: string;
@@ -8,7 +9,7 @@ export interface WebSite {
 }
 
 export const MANAGED_HEADER = (site: string) =>
-  `# Managed by Rampart for ${site}. Edits made here are reported as drift and undone by the next apply.`;
+  `# ${MANAGED_MARK} for ${site}. Edits made here are reported as drift and undone by the next apply.`;
 
 export function renderNginxSite(s: WebSite): string {
   return `${MANAGED_HEADER(s.siteName)}
