@@ -7,7 +7,8 @@
 import { readFileSync } from "node:fs";
 import { Queue } from "bullmq";
 import { ensureLab, labSsh } from "@/e2e/lab/fixture";
-import { desiredState, type TopologySpec } from "@/server/provision/roles";
+import { desiredState, needsBackendCert, type HostSpec, type TopologySpec } from "@/server/provision/roles";
+import { DEFAULT_APP } from "@/server/schemas/topology";
 import { planTopology, type HostObservation } from "@/server/provision/planner";
 import { parseObservation } from "@/server/provision/observe";
 import type { Resource } from "@/server/provision/resources";
@@ -23,23 +24,23 @@ import { SimHost } from "@/tests/support/host-sim";
 import { createTestDb } from "@/tests/support/test-db";
 import { startRedis } from "@/tests/support/redis-server";
 import { startWorker, waitUntil } from "@/tests/support/processes";
+import { FRESH_HOST_COMMAND } from "@/tests/support/fresh-host";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function plannerBench() {
   const n = 1000;
-  const spec: TopologySpec = {
-    id: "t",
-    name: "www.bench.test",
-    balance: "roundrobin",
-    hosts: Array.from({ length: n }, (_, i) => ({
+  const hosts: HostSpec[] = Array.from({ length: n }, (_, i) => ({
       serverId: `s${i}`,
       name: `h${i}`,
       address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
       roles: i < 4 ? ["load-balancer"] : i < 800 ? ["web", "app"] : i === 800 ? ["db-primary"] : ["db-replica"],
       monitoring: true,
-    })),
-  };
+      drained: false,
+    }));
+  // Stand-ins for certificates: the planner only copies them into files.
+  const backends = new Map(hosts.filter(needsBackendCert).map((h) => [h.serverId, { certPem: `CERT ${h.name}\n`, keyPem: `KEY ${h.name}\n` }]));
+  const spec: TopologySpec = { id: "t", name: "www.bench.test", balance: "roundrobin", hosts, app: DEFAULT_APP, appEnv: [], tls: { caPem: "CA\n", siteBundle: "SITE\n", backends } };
   const time = (observe: () => Map<string, HostObservation>) => {
     const runs: number[] = [];
     let changes = 0;
@@ -70,7 +71,7 @@ async function labBench() {
   const lab = await ensureLab(3);
   const hosts = lab.hosts.slice(0, 3);
   // Fresh hosts: remove what the topology installs.
-  for (const h of hosts) await labSsh(h.name, ["sh", "-c", "apt-get -y -q purge nginx nginx-common haproxy >/dev/null 2>&1; rm -rf /etc/nginx /etc/haproxy /var/www/rampart /var/lib/rampart/pending; true"]);
+  for (const h of hosts) await labSsh(h.name, FRESH_HOST_COMMAND);
   const redis = await startRedis();
   const { db, dir, url } = await createTestDb();
   const box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));

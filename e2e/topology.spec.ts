@@ -2,12 +2,15 @@
 // onboarded by servers.spec.ts (their nginx/HAProxy removed first, so they start
 // fresh): create the topology (with a validation error on the way), read the
 // plan, apply it and watch the output and per-host progress live, check with
-// curl that HAProxy alternates between the web servers, and see a second apply
-// plan no changes.
+// curl over HTTPS that HAProxy alternates between the web servers, and see a
+// second apply plan no changes.
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { test, expect, signIn } from "./support/fixtures";
 import { ADMIN } from "./support/accounts";
 import { ensureLab, labSsh, type LabInfo } from "./lab/fixture";
+import { FRESH_HOST_COMMAND } from "../tests/support/fresh-host";
 
 test.describe.configure({ mode: "serial" });
 test.setTimeout(300_000);
@@ -17,15 +20,17 @@ let lab: LabInfo;
 test.beforeAll(async () => {
   lab = await ensureLab(4);
   for (const h of lab.hosts.slice(0, 3))
-    await labSsh(h.name, ["sh", "-c", "apt-get -y -q purge nginx nginx-common haproxy >/dev/null 2>&1; rm -rf /etc/nginx /etc/haproxy /var/www/rampart /var/lib/rampart/pending; true"]);
+    await labSsh(h.name, FRESH_HOST_COMMAND);
 });
 
 test.beforeEach(async ({ context }) => {
   await signIn(context, ADMIN.email, ADMIN.password);
 });
 
+let caFile = "";
+/** HTTPS through the load balancer, trusting only Rampart's CA (it issued the site's certificate). */
 const servedBy = (address: string) => {
-  const body = execFileSync("curl", ["-sS", "--max-time", "5", `http://${address}/`], { encoding: "utf8" });
+  const body = execFileSync("curl", ["-sS", "--max-time", "5", "--cacert", caFile, "--resolve", `www.foobar.test:443:${address}`, "https://www.foobar.test/"], { encoding: "utf8" });
   return /Served by (\S+)<\/p>/.exec(body)?.[1] ?? `unexpected page: ${body.slice(0, 60)}`;
 };
 
@@ -53,7 +58,7 @@ test("create a topology, read its plan, apply it live, and curl through the load
   await expect(planRun.getByTestId("plan-summary")).toHaveText(/changes on 3 hosts/, { timeout: 60_000 });
   const lab2Plan = page.getByRole("region", { name: "Plan for lab2" }).first();
   await expect(lab2Plan.getByText("install nginx")).toBeVisible();
-  await expect(lab2Plan.getByTestId("plan-diff").filter({ hasText: "+    listen 8080 default_server;" })).toHaveCount(1);
+  await expect(lab2Plan.getByTestId("plan-diff").filter({ hasText: "+    listen 443 ssl http2 default_server;" })).toHaveCount(1);
   expect((await labSsh("lab2", ["sh", "-c", "command -v nginx || echo none"])).stdout.trim()).toBe("none");
 
   // Apply: the run page streams output and per-host progress live.
@@ -69,7 +74,12 @@ test("create a topology, read its plan, apply it live, and curl through the load
   const max = await lab2Progress.getAttribute("aria-valuemax");
   await expect(lab2Progress).toHaveAttribute("aria-valuenow", max!);
 
-  // HAProxy balances across the web servers (checked with curl, not Rampart's database).
+  // HAProxy balances across the web servers (checked with curl, not Rampart's database),
+  // over HTTPS with the internal CA's certificate, as the console hands it out.
+  const ca = await page.request.get("/api/v1/certificates/ca");
+  expect(ca.status()).toBe(200);
+  caFile = path.join(process.env.E2E_DATA_DIR!, "rampart-ca.pem");
+  writeFileSync(caFile, ((await ca.json()) as { certPem: string }).certPem);
   const lb = lab.hosts[0]!.address;
   await expect.poll(() => servedBy(lb), { timeout: 20_000 }).toMatch(/^lab[23]$/);
   const names = Array.from({ length: 6 }, () => servedBy(lb));

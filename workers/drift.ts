@@ -4,9 +4,45 @@
 import type { Queue } from "bullmq";
 import type { Db } from "@/server/db";
 import { startRun } from "@/server/services/runs";
+import { startTopologyRun } from "@/server/services/topologies";
+import { needsRenewal } from "@/server/pki/x509";
 
 export const DRIFT_SCHEDULER_ID = "drift-check";
 export const DRIFT_SCAN_JOB = "drift-scan";
+export const RENEWAL_SCHEDULER_ID = "certificate-renewal";
+export const RENEWAL_SCAN_JOB = "certificate-renewal-scan";
+/** How often certificates are looked at: hourly is far inside the 10 days a 30-day certificate has left at renewal. */
+export const RENEWAL_CHECK_MS = 3600_000;
+
+export async function scheduleCertificateRenewal(queue: Queue): Promise<void> {
+  await queue.upsertJobScheduler(RENEWAL_SCHEDULER_ID, { every: RENEWAL_CHECK_MS }, { name: RENEWAL_SCAN_JOB, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+}
+
+/**
+ * Starts an apply for every topology with a certificate from the internal CA past
+ * two-thirds of its life (the apply re-issues and deploys it). Uploaded
+ * certificates are the operator's: they are reported, not replaced.
+ */
+export async function scanForRenewals(db: Db, queue: Queue, now = new Date()): Promise<string[]> {
+  const certs = await db.certificate.findMany({ where: { replacedAt: null, source: "internal" }, include: { server: { include: { membership: true } } } });
+  const due = new Set<string>();
+  for (const c of certs) {
+    if (!needsRenewal(c, now)) continue;
+    const topologyId = c.topologyId ?? c.server?.membership?.topologyId;
+    if (topologyId) due.add(topologyId);
+  }
+  const started: string[] = [];
+  for (const topologyId of due) {
+    const busy = await db.run.findFirst({ where: { topologyId, kind: "topology-apply", status: { in: ["queued", "running"] } } });
+    if (busy) continue;
+    try {
+      started.push((await startTopologyRun({ db, queue }, { name: "certificate renewal (schedule)" }, topologyId, "topology-apply")).id);
+    } catch {
+      // The topology has no servers, or Redis is down: the next scan tries again.
+    }
+  }
+  return started;
+}
 
 export async function scheduleDriftChecks(queue: Queue, intervalS: number): Promise<void> {
   if (intervalS <= 0) {

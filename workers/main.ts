@@ -12,7 +12,8 @@ import { inspectRedisConfig } from "@/server/queue/redis-config";
 import { announceWorker, withdrawWorker } from "@/server/services/workers";
 import { CancelRegistry, createProcessor } from "./processor";
 import { redisKeys } from "@/server/queue/names";
-import { DRIFT_SCAN_JOB, scanForDrift, scheduleDriftChecks } from "./drift";
+import { DRIFT_SCAN_JOB, RENEWAL_SCAN_JOB, scanForDrift, scanForRenewals, scheduleCertificateRenewal, scheduleDriftChecks } from "./drift";
+import { startLbHealthLoop } from "./lb-health";
 import { reconcileRuns } from "./reconcile";
 import { checkDatabase } from "@/server/preflight";
 import { SshExecutor } from "@/server/exec/ssh-executor";
@@ -66,6 +67,11 @@ async function main() {
   await cancelSub.subscribe(redisKeys.cancelChannel);
   const processRun = createProcessor({ db, redis, queue, env, log, workerId, executor, box, shutdown: shutdown.signal, cancels });
   const processJob: typeof processRun = async (job, token, signal) => {
+    if (job.name === RENEWAL_SCAN_JOB) {
+      const ids = await scanForRenewals(db, queue);
+      if (ids.length > 0) log.info(`certificate renewal: started ${ids.length} apply run(s)`);
+      return;
+    }
     if (job.name !== DRIFT_SCAN_JOB) return processRun(job, token, signal);
     const ids = await scanForDrift(db, queue);
     if (ids.length > 0) log.info(`drift check: started ${ids.length} plan run(s)`);
@@ -108,12 +114,14 @@ async function main() {
   };
   await reconcile();
   try {
+    await scheduleCertificateRenewal(queue);
     await scheduleDriftChecks(queue, env.DRIFT_CHECK_INTERVAL_S);
     log.info(env.DRIFT_CHECK_INTERVAL_S > 0 ? `drift checks every ${env.DRIFT_CHECK_INTERVAL_S} s` : "drift checks are off (DRIFT_CHECK_INTERVAL_S=0)");
   } catch (err) {
     log.warn(`could not schedule drift checks: ${(err as Error).message}`);
   }
   const reconcileTimer = setInterval(reconcile, 15_000);
+  const stopLbHealth = startLbHealthLoop({ db, executor, box, log });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -121,6 +129,7 @@ async function main() {
     stopping = true;
     log.info(`${signal}: finishing active runs (up to ${env.WORKER_SHUTDOWN_TIMEOUT_MS} ms), taking no new ones`);
     clearInterval(reconcileTimer);
+    stopLbHealth();
     const timeout = setTimeout(() => {
       log.warn("shutdown timeout: handing active runs back to the queue");
       shutdown.abort(new Error("worker shutting down"));

@@ -9,6 +9,7 @@ import { systemRouter } from "./routers/system";
 import { serversRouter } from "./routers/servers";
 import { sshKeysRouter } from "./routers/ssh-keys";
 import { topologiesRouter } from "./routers/topologies";
+import { certificatesRouter } from "./routers/certificates";
 
 export const appRouter = router({
   auth: authRouter,
@@ -18,6 +19,7 @@ export const appRouter = router({
   servers: serversRouter,
   sshKeys: sshKeysRouter,
   topologies: topologiesRouter,
+  certificates: certificatesRouter,
   runs: runsRouter,
   system: systemRouter,
 });

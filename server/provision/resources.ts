@@ -35,6 +35,8 @@ export interface FileRes extends Base {
   group: string;
   /** Never read back, never diffed, never shown (keys, passwords). */
   secret?: boolean;
+  /** Checks the new file in place (nginx -t, haproxy -c); if it fails, the previous file is put back and the step fails. */
+  check?: string[];
 }
 export interface ServiceRes extends Base {
   kind: "service";
@@ -44,6 +46,8 @@ export interface ServiceRes extends Base {
   restartOn: string[];
   /** Checks the configuration before a reload or restart (nginx -t, haproxy -c). */
   check?: string[];
+  /** The resource id of the unit file Rampart writes for it: systemd re-reads it before enable, start and restart. */
+  unitFile?: string;
 }
 export interface UserRes extends Base {
   kind: "user";
@@ -82,7 +86,7 @@ export type Action =
   | { op: "apt-install"; packages: string[] }
   | { op: "mkdir"; path: string; mode: number; owner: string; group: string }
   | { op: "chmod"; path: string; mode: number; owner: string; group: string }
-  | { op: "write"; path: string; content: string; mode: number; owner: string; group: string; secret: boolean; notify: PendingMark[]; backup?: boolean }
+  | { op: "write"; path: string; content: string; mode: number; owner: string; group: string; secret: boolean; notify: PendingMark[]; backup?: boolean; check?: string[] }
   | { op: "remove"; path: string; notify: PendingMark[]; backup?: boolean }
   | { op: "useradd"; name: string; home: string }
   | {
@@ -93,6 +97,8 @@ export type Action =
       clears: boolean;
       /** After a start, reload too: a package install may have started the service with its old configuration. */
       thenReload?: boolean;
+      /** systemctl daemon-reload first (the unit file is Rampart's). */
+      daemonReload?: boolean;
     };
 
 /** A service that must be reloaded or restarted because a file it reads changed. */
@@ -180,7 +186,7 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
   // A file Rampart did not write (the package's, the operator's) is kept once in the backup directory.
   // (A package this plan installs may create it before it is written: back that up too.)
   const backup = exists ? p!.content === null || !p!.content.includes(MANAGED_MARK) : installing.length > 0;
-  const write: Action = { op: "write", path: r.path, content: r.content, mode: r.mode, owner: r.owner, group: r.group, secret: !!r.secret, notify, backup };
+  const write: Action = { op: "write", path: r.path, content: r.content, mode: r.mode, owner: r.owner, group: r.group, secret: !!r.secret, notify, backup, ...(r.check ? { check: r.check } : {}) };
   if (!exists) {
     return { resource: r, action: write, verb: "create", summary: `create ${r.path}`, reason: `${r.path} does not exist`, diff: r.secret ? null : unifiedDiff(r.path, "", r.content) };
   }
@@ -216,8 +222,9 @@ export function diffService(r: ServiceRes, o: Observed | undefined, changed: Rea
   const out: Change[] = [];
   const base = { resource: r, diff: null };
   const enabled = s.unitFile === "enabled" || s.unitFile === "static" || s.unitFile === "alias";
+  const daemonReload = !!r.unitFile;
   if (!enabled)
-    out.push({ ...base, action: { op: "systemctl", verb: "enable", unit: r.name, clears: false }, verb: "enable", summary: `enable ${r.name}`, reason: `${r.name} is ${s.unitFile || "not installed yet"}` });
+    out.push({ ...base, action: { op: "systemctl", verb: "enable", unit: r.name, clears: false, daemonReload }, verb: "enable", summary: `enable ${r.name}`, reason: `${r.name} is ${s.unitFile || "not installed yet"}` });
   const running = s.active === "active" || s.active === "reloading" || s.active === "activating";
   const restartFor = r.restartOn.filter((id) => changed.has(id));
   const reloadFor = r.reloadOn.filter((id) => changed.has(id));
@@ -228,14 +235,14 @@ export function diffService(r: ServiceRes, o: Observed | undefined, changed: Rea
     const thenReload = reloadFor.length + restartFor.length > 0;
     out.push({
       ...base,
-      action: { op: "systemctl", verb: "start", unit: r.name, check, clears: true, thenReload },
+      action: { op: "systemctl", verb: "start", unit: r.name, check, clears: true, thenReload: thenReload && r.reloadOn.length > 0, daemonReload },
       verb: "start",
       summary: `start ${r.name}`,
       reason: `${r.name} is ${s.load === "not-found" ? "not installed yet" : s.active}`,
     });
   } else if (restartFor.length > 0 || s.pending === "restart") {
     const why = restartFor.length > 0 ? `${restartFor.map((id) => id.replace(":", " ")).join(", ")} changes` : "an earlier run changed its configuration and did not get to restart it";
-    out.push({ ...base, action: { op: "systemctl", verb: "restart", unit: r.name, check, clears: true }, verb: "restart", summary: `restart ${r.name}`, reason: why });
+    out.push({ ...base, action: { op: "systemctl", verb: "restart", unit: r.name, check, clears: true, daemonReload }, verb: "restart", summary: `restart ${r.name}`, reason: why });
   } else if (reloadFor.length > 0 || s.pending === "reload") {
     const why = reloadFor.length > 0 ? `${reloadFor.map((id) => id.replace(":", " ")).join(", ")} changes` : "an earlier run changed its configuration and did not get to reload it";
     out.push({ ...base, action: { op: "systemctl", verb: "reload", unit: r.name, check, clears: true }, verb: "reload", summary: `reload ${r.name}`, reason: why });
@@ -301,6 +308,13 @@ export const BACKUP_DIR = "/var/lib/rampart/backup";
 const BACKUP_SCRIPT = 'b="$1$2"; [ -e "$b" ] || [ ! -e "$2" ] || { mkdir -p -m 0700 -- "$1" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$2" "$b"; }';
 const backupCommand = (path: string): Command => ({ argv: ["sh", "-c", BACKUP_SCRIPT, "rampart-backup", BACKUP_DIR, path] });
 
+// Keeps the file being replaced next to it until the new one passes its check.
+const KEEP_PREVIOUS_SCRIPT = 'rm -f -- "$2"; [ ! -e "$1" ] || cp -a -- "$1" "$2"';
+// Runs the check (the arguments after the first two); on failure puts the previous file back (or removes the new one).
+const CHECK_OR_ROLL_BACK_SCRIPT =
+  'p=$1; q=$2; shift 2; if "$@"; then rm -f -- "$q"; else echo "rampart: the check failed; the previous $p is kept" >&2; if [ -e "$q" ]; then mv -f -- "$q" "$p"; else rm -f -- "$p"; fi; exit 1; fi';
+const previousPath = (path: string) => `${path}.rampart-previous`;
+
 function markPending(notify: PendingMark[]): Command[] {
   return notify.map((n) => ({ argv: ["sh", "-c", PENDING_SCRIPT, "rampart-pending", PENDING_DIR, pendingPath(n.unit), n.how] }));
 }
@@ -322,13 +336,22 @@ export function renderAction(a: Action): RenderedAction {
     case "chmod":
       return { ...none, before: [{ argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] }, { argv: ["chmod", chmodMode(a.mode), "--", a.path] }] };
     case "write":
-      return { before: [...(a.backup ? [backupCommand(a.path)] : []), ...markPending(a.notify)], upload: { path: a.path, content: a.content, mode: a.mode, owner: a.owner, group: a.group }, after: [] };
+      return {
+        before: [
+          ...(a.backup ? [backupCommand(a.path)] : []),
+          ...markPending(a.notify),
+          ...(a.check ? [{ argv: ["sh", "-c", KEEP_PREVIOUS_SCRIPT, "rampart-keep", a.path, previousPath(a.path)] }] : []),
+        ],
+        after: a.check ? [{ argv: ["sh", "-c", CHECK_OR_ROLL_BACK_SCRIPT, "rampart-check", a.path, previousPath(a.path), ...a.check] }] : [],
+        upload: { path: a.path, content: a.content, mode: a.mode, owner: a.owner, group: a.group },
+      };
     case "remove":
       return { ...none, before: [...(a.backup ? [backupCommand(a.path)] : []), ...markPending(a.notify), { argv: ["rm", "-f", "--", a.path] }] };
     case "useradd":
       return { ...none, before: [{ argv: ["useradd", "--system", "--home-dir", a.home, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", a.name] }] };
     case "systemctl": {
       const cmds: Command[] = [];
+      if (a.daemonReload) cmds.push({ argv: ["systemctl", "daemon-reload"] });
       if (a.check) cmds.push({ argv: a.check });
       if (a.verb === "enable") cmds.push({ argv: ["systemctl", "enable", "--", a.unit] });
       else cmds.push({ argv: ["systemctl", a.verb, "--", a.unit] });

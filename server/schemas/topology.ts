@@ -98,6 +98,7 @@ export const TopologyMemberDto = z.object({
   monitoring: z.boolean(),
   hostKeyStatus: z.string(),
   lastCheckError: z.string().nullable(),
+  drained: z.boolean(),
 });
 export const TopologyDto = z.object({
   id: z.string(),
@@ -111,6 +112,8 @@ export const TopologyDto = z.object({
   lastPlanRunId: z.string().nullable(),
   lastApplyRunId: z.string().nullable(),
   members: z.array(TopologyMemberDto),
+  app: z.lazy(() => AppDto),
+  lbHealth: z.lazy(() => LbHealth.nullable()),
 });
 export type TopologyDto = z.infer<typeof TopologyDto>;
 
@@ -159,3 +162,84 @@ export const PlanDto = z.object({
   hosts: z.array(HostPlanDto),
 });
 export type PlanDto = z.infer<typeof PlanDto>;
+
+// ---- The application app servers run
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED_ENV = ["PORT", "RAMPART_SERVER", "RAMPART_SITE"];
+
+export const AppEnvVar = z.object({
+  name: z
+    .string()
+    .trim()
+    .regex(ENV_NAME, "must be a variable name such as DATABASE_URL (letters, digits, underscores)")
+    .refine((n) => !RESERVED_ENV.includes(n), `is set by Rampart (${RESERVED_ENV.join(", ")})`),
+  /** For a secret: the new value, or null to keep the stored one. Never sent back. */
+  value: z.string().max(8192, "must be at most 8192 characters").refine((v) => !/[\r\n\0]/.test(v), "must be one line").nullable(),
+  secret: z.boolean().default(false),
+});
+
+export const AppSpec = z
+  .object({
+    /** sample: Rampart's sample app (answers with the host's name); path: a directory already on each app server. */
+    source: z.enum(["sample", "path"]).default("sample"),
+    /** For source "path": the application's directory on every app server. */
+    path: z
+      .string()
+      .trim()
+      .regex(/^\/[A-Za-z0-9._/-]*$/, "must be an absolute path of letters, digits, dots, dashes and slashes")
+      .refine((p) => !p.split("/").includes(".."), "must not contain ..")
+      .nullable()
+      .default(null),
+    /** Run by systemd (not a shell) in the app's directory, as an unprivileged user. */
+    startCommand: z
+      .string()
+      .trim()
+      .min(1, "is required")
+      .max(1024)
+      .refine((c) => !/[\r\n\0]/.test(c), "must be one line")
+      .refine((c) => c.startsWith("/"), "must start with the program's absolute path, e.g. /usr/bin/node server.js")
+      .default("/usr/bin/python3 /opt/rampart-app/sample/app.py"),
+    port: z.number({ error: "must be a number" }).int().min(1024, "must be 1024 or more (the app runs unprivileged)").max(65535).default(8000),
+    healthPath: z.string().trim().regex(/^\/[A-Za-z0-9._~/-]*$/, "must be a path such as /healthz").default("/healthz"),
+    env: z.array(AppEnvVar).max(100).default([]),
+  })
+  .superRefine((a, ctx) => {
+    if (a.source === "path" && !a.path) ctx.addIssue({ code: "custom", path: ["path"], message: "is required when the app is a directory on the servers" });
+    const seen = new Set<string>();
+    a.env.forEach((v, i) => {
+      if (seen.has(v.name)) ctx.addIssue({ code: "custom", path: ["env", i, "name"], message: "is listed twice" });
+      seen.add(v.name);
+      if (!v.secret && v.value === null) ctx.addIssue({ code: "custom", path: ["env", i, "value"], message: "is required" });
+    });
+  });
+export type AppSpec = z.output<typeof AppSpec>;
+export const DEFAULT_APP: AppSpec = AppSpec.parse({});
+
+export const AppUpdateInput = z.object({ id: z.string().min(1), app: AppSpec });
+
+/** The app as the console sees it: secret values are never sent, only whether they are set. */
+export const AppDto = z.object({
+  source: z.enum(["sample", "path"]),
+  path: z.string().nullable(),
+  startCommand: z.string(),
+  port: z.number(),
+  healthPath: z.string(),
+  env: z.array(z.object({ name: z.string(), value: z.string().nullable(), secret: z.boolean(), isSet: z.boolean() })),
+});
+
+export const DrainInput = z.object({ id: z.string().min(1), serverId: z.string().min(1), drained: z.boolean() });
+
+export const BackendHealth = z.object({
+  server: z.string(),
+  /** As HAProxy reports it: UP, DOWN, DRAIN, MAINT, "UP 1/2"… */
+  status: z.string(),
+  check: z.string(),
+  /** Seconds since the last status change. */
+  lastChangeS: z.number().nullable(),
+});
+export const LbHealth = z.object({
+  at: z.coerce.date(),
+  loadBalancers: z.array(z.object({ name: z.string(), error: z.string().nullable(), backends: z.array(BackendHealth) })),
+});
+export type LbHealth = z.infer<typeof LbHealth>;

@@ -1,7 +1,8 @@
 // Topologies: the desired shape of a site (which server has which roles), and
 // starting plan and apply runs for it.
 import type { Db } from "../db";
-import { type TopologyDto, type TopologyValues, Role, PlanDto } from "../schemas/topology";
+import { type TopologyDto, type TopologyValues, Role, PlanDto, AppSpec, DEFAULT_APP, LbHealth } from "../schemas/topology";
+import type { SecretBox } from "../secrets/envelope";
 import { ServiceError } from "./errors";
 import { startRun, type Caller, type RunsDeps } from "./runs";
 
@@ -26,6 +27,8 @@ function toDto(t: Row): TopologyDto {
     driftChanges: t.driftChanges,
     lastPlanRunId: t.lastPlanRunId,
     lastApplyRunId: t.lastApplyRunId,
+    app: appDto(t.app, t.appSecretsEnc !== null ? secretNames(t) : new Set()),
+    lbHealth: t.lbHealth ? LbHealth.nullable().catch(null).parse(JSON.parse(t.lbHealth)) : null,
     members: members.map((m) => ({
       serverId: m.serverId,
       serverName: m.server.name,
@@ -34,6 +37,7 @@ function toDto(t: Row): TopologyDto {
       monitoring: m.monitoring,
       hostKeyStatus: m.server.hostKeyStatus,
       lastCheckError: m.server.lastCheckError,
+      drained: m.drained,
     })),
   };
 }
@@ -124,4 +128,60 @@ export async function runPlan(db: Db, runId: string) {
   if (!run.result) return null;
   const parsed = PlanDto.safeParse(JSON.parse(run.result));
   return parsed.success ? parsed.data : null;
+}
+
+// ---- The application app servers run
+
+export const appSecretsContext = (topologyId: string) => `app-secrets:${topologyId}`;
+
+/** The stored app spec (the sample app when none is set). */
+export function readApp(json: string | null): AppSpec {
+  if (!json) return DEFAULT_APP;
+  const parsed = AppSpec.safeParse(JSON.parse(json));
+  return parsed.success ? parsed.data : DEFAULT_APP;
+}
+
+/** Which secret variables have a stored value (names only are kept in the clear, in `secretNames`). */
+function secretNames(t: { app: string | null }): Set<string> {
+  return new Set(readApp(t.app).env.filter((v) => v.secret).map((v) => v.name));
+}
+
+function appDto(json: string | null, setSecrets: Set<string>) {
+  const app = readApp(json);
+  return { ...app, env: app.env.map((v) => ({ name: v.name, value: v.secret ? null : v.value, secret: v.secret, isSet: v.secret ? setSecrets.has(v.name) : true })) };
+}
+
+/**
+ * Sets the app. A secret variable given without a value keeps its stored value;
+ * secret values are encrypted and never returned. Takes effect with the next apply.
+ */
+export async function setApp(db: Db, box: SecretBox, input: { id: string; app: AppSpec }): Promise<TopologyDto> {
+  const row = await findRow(db, input.id);
+  if (!row) throw new ServiceError("NOT_FOUND", `No topology with id ${input.id}`, "id");
+  const old: Record<string, string> = row.appSecretsEnc ? JSON.parse(box.decrypt(row.appSecretsEnc, appSecretsContext(row.id)).reveal()) : {};
+  const secrets: Record<string, string> = {};
+  input.app.env.forEach((v, i) => {
+    if (!v.secret) return;
+    if (v.value !== null) secrets[v.name] = v.value;
+    else if (old[v.name] !== undefined) secrets[v.name] = old[v.name]!;
+    else throw new ServiceError("BAD_REQUEST", `${v.name} is a new secret: give its value`, `app.env.${i}.value`);
+  });
+  const stored: AppSpec = { ...input.app, env: input.app.env.map((v) => ({ ...v, value: v.secret ? null : v.value })) };
+  await db.topology.update({
+    where: { id: row.id },
+    data: { app: JSON.stringify(stored), appSecretsEnc: Object.keys(secrets).length > 0 ? box.encrypt(JSON.stringify(secrets), appSecretsContext(row.id)) : null },
+  });
+  return getTopology(db, row.id);
+}
+
+/** Drains a web server (no new requests from the load balancers) or puts it back, then applies. */
+export async function setDrained(deps: RunsDeps, caller: Caller, input: { id: string; serverId: string; drained: boolean }) {
+  const member = await deps.db.topologyMember.findUnique({ where: { serverId: input.serverId }, include: { server: { select: { name: true } } } });
+  if (!member || member.topologyId !== input.id) throw new ServiceError("NOT_FOUND", "That server is not in this topology", "serverId");
+  if (!(Role.array().catch([]).parse(JSON.parse(member.roles)) as string[]).includes("web"))
+    throw new ServiceError("BAD_REQUEST", `${member.server.name} is not a web server: only web servers sit behind the load balancer`, "serverId");
+  const running = await activeRun(deps.db, input.id, ["topology-apply"]);
+  if (running) throw new ServiceError("CONFLICT", `An apply of this topology is ${running.status} (run ${running.id}); try again when it has finished`);
+  await deps.db.topologyMember.update({ where: { serverId: input.serverId }, data: { drained: input.drained } });
+  return startTopologyRun(deps, caller, input.id, "topology-apply");
 }

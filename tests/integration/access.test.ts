@@ -117,6 +117,8 @@ describe("every tRPC procedure", () => {
       results[name] = await statusOf(await callTrpc(name, "mutation", { cookie: viewer.cookie }));
     }
     expect(Object.keys(results).sort()).toEqual([
+      "certificates.issueSite",
+      "certificates.uploadSite",
       "runs.cancel",
       "runs.retry",
       "runs.startSystemCheck",
@@ -132,6 +134,8 @@ describe("every tRPC procedure", () => {
       "sshKeys.import",
       "topologies.create",
       "topologies.delete",
+      "topologies.setApp",
+      "topologies.setDrained",
       "topologies.startApply",
       "topologies.startPlan",
       "topologies.update",

@@ -5,7 +5,8 @@
 // second apply that plans nothing, and a scheduled drift check that reports a
 // hand edit as a diff which the next apply undoes.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -19,12 +20,14 @@ import { importKey } from "@/server/services/ssh-keys";
 import { createServer, pinKnownHostKey } from "@/server/services/servers";
 import { applyTopologyRun, createTopology, getTopology, planTopologyRun, runPlan } from "@/server/services/topologies";
 import { cancelRun, retryRun } from "@/server/services/runs";
+import { caCertificate } from "@/server/services/certificates";
 import { lockHolders } from "@/server/queue/host-locks";
 import { NGINX_SITE } from "@/server/provision/roles";
 import { TopologyInput } from "@/server/schemas/topology";
 import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
+import { FRESH_HOST_COMMAND } from "../support/fresh-host";
 
 let lab: LabInfo;
 let db: Db;
@@ -63,7 +66,10 @@ const waitForEvent = (runId: string, test: (e: { level: string; host: string | n
   waitUntil(async () => (await events(runId)).find(test), timeoutMs, what);
 
 const lb = () => lab.hosts[0]!;
-const curl = (path = "/") => execFileSync("curl", ["-sS", "--max-time", "5", `http://${lb().address}${path}`], { encoding: "utf8" });
+let caFile = "";
+// HTTPS through the load balancer, trusting only Rampart's CA (the site certificate comes from it).
+const curl = (path = "/") =>
+  execFileSync("curl", ["-sS", "--max-time", "5", "--cacert", caFile, "--resolve", `www.foobar.test:443:${lb().address}`, `https://www.foobar.test${path}`], { encoding: "utf8" });
 const servedBy = (body: string) => /Served by (\S+)<\/p>/.exec(body)?.[1] ?? `(unexpected page: ${body.slice(0, 80)})`;
 async function locksHeld() {
   return [...(await lockHolders(client, serverIds)).values()].filter((v) => v !== null);
@@ -76,6 +82,8 @@ beforeAll(async () => {
   client = new Redis(redis.url);
   ({ db, dir, url: dbUrl } = await createTestDb());
   const box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
+  caFile = path.join(dir, "ca.pem");
+  writeFileSync(caFile, (await caCertificate(db, box)).certPem);
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
   worker = startWorker(workerEnv());
   const key = await importKey(db, box, "admin@example.test", { name: "lab", privateKey: readFileSync(lab.sshKey, "utf8") });
@@ -85,7 +93,7 @@ beforeAll(async () => {
     serverIds.push(s.id);
   }
   // Fresh hosts: nothing of what the topology installs is there yet.
-  for (const h of lab.hosts) await labSsh(h.name, ["sh", "-c", "apt-get -y -q purge nginx nginx-common haproxy >/dev/null 2>&1; rm -rf /etc/nginx /etc/haproxy /var/www/rampart /var/lib/rampart/pending; true"]);
+  for (const h of lab.hosts) await labSsh(h.name, FRESH_HOST_COMMAND);
 }, 600_000);
 
 afterAll(async () => {
@@ -117,7 +125,7 @@ describe("the provisioning engine on the lab", () => {
     const plan = (await runPlan(db, run.id))!;
     expect(plan.changes).toBeGreaterThan(10);
     expect(plan.hosts.map((h) => h.steps.some((s) => s.summary === "install nginx"))).toEqual([false, true, true]);
-    expect(plan.hosts[0]!.steps.map((s) => s.summary)).toContain("install haproxy");
+    expect(plan.hosts[0]!.steps.map((s) => s.summary)).toContain("install haproxy, socat");
     for (const h of lab.hosts) expect((await labSsh(h.name, ["sh", "-c", "command -v nginx haproxy || echo none"])).stdout.trim()).toBe("none");
     expect((await getTopology(db, topologyId)).driftStatus).toBe("drifted");
   });
@@ -154,7 +162,7 @@ describe("the provisioning engine on the lab", () => {
     expect(await locksHeld()).toEqual([]);
   });
 
-  it("curl through the load balancer alternates between the web servers", async () => {
+  it("curl over HTTPS through the load balancer alternates between the web servers", async () => {
     await waitUntil(async () => {
       try {
         return servedBy(curl()).startsWith("lab");

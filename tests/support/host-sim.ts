@@ -76,7 +76,7 @@ export class SimHost {
         this.users.add(a.name);
         return;
       case "systemctl": {
-        const s = this.services.get(a.unit);
+        const s = this.service(a.unit);
         if (!s) throw new Error(`systemctl ${a.verb}: unit ${a.unit} not found`);
         if (a.verb === "enable") s.enabled = true;
         else if (a.verb === "start") {
@@ -90,6 +90,16 @@ export class SimHost {
         return;
       }
     }
+  }
+
+  /** A unit is known once its package is installed or its unit file is written. */
+  private service(unit: string): SimService | undefined {
+    const known = this.services.get(unit);
+    if (known) return known;
+    if (!this.paths.has(`/etc/systemd/system/${unit}.service`)) return undefined;
+    const s = { enabled: false, active: false, loaded: "" };
+    this.services.set(unit, s);
+    return s;
   }
 
   private markPending(unit: string, how: "reload" | "restart") {
@@ -113,7 +123,7 @@ export class SimHost {
         if (p.type === "file" && wantContent && h !== want && Buffer.byteLength(p.content) <= OBSERVE_CONTENT_LIMIT) out.push(Buffer.from(p.content).toString("base64"));
       } else if (r.kind === "service") {
         out.push(`@@ ${n} svc`);
-        const s = this.services.get(r.name);
+        const s = this.service(r.name);
         if (!s) out.push("LoadState=not-found", "UnitFileState=", "ActiveState=inactive");
         else out.push("LoadState=loaded", `UnitFileState=${s.enabled ? "enabled" : "disabled"}`, `ActiveState=${s.active ? "active" : "inactive"}`);
         const pending = this.paths.get(pendingPath(r.name));

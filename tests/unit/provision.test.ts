@@ -10,23 +10,31 @@ import os from "node:os";
 import path from "node:path";
 import { renderHostPage, renderNginxSite } from "@/server/provision/render/nginx";
 import { renderHaproxyConfig } from "@/server/provision/render/haproxy";
-import { desiredState, NGINX_SITE, type TopologySpec } from "@/server/provision/roles";
+import { desiredState, needsBackendCert, NGINX_SITE, type TopologySpec } from "@/server/provision/roles";
+import { renderAppTlsFront } from "@/server/provision/render/nginx";
+import { renderAppUnit, renderEnvFile } from "@/server/provision/render/app";
 import { observeCommand, parseObservation } from "@/server/provision/observe";
 import { planTopology, toPlanDto, type HostObservation, type Plan } from "@/server/provision/planner";
 import { type Resource, resourceId } from "@/server/provision/resources";
-import { topologyProblems, type Role } from "@/server/schemas/topology";
+import { DEFAULT_APP, topologyProblems, type Role } from "@/server/schemas/topology";
 import { SimHost } from "../support/host-sim";
 
-const spec3: TopologySpec = {
+/** Stand-ins for certificates (the planner only copies them into files). */
+function withTls(spec: Omit<TopologySpec, "tls" | "app" | "appEnv">, appEnv: Array<[string, string]> = []): TopologySpec {
+  const backends = new Map(spec.hosts.filter(needsBackendCert).map((h) => [h.serverId, { certPem: `CERT ${h.name}\n`, keyPem: `KEY ${h.name}\n` }]));
+  return { ...spec, app: DEFAULT_APP, appEnv, tls: { caPem: "CA CERT\n", siteBundle: "SITE CERT\nSITE KEY\n", backends } };
+}
+
+const spec3: TopologySpec = withTls({
   id: "topo1",
   name: "www.foobar.test",
   balance: "roundrobin",
   hosts: [
-    { serverId: "s1", name: "lab1", address: "10.213.47.11", roles: ["load-balancer"], monitoring: true },
-    { serverId: "s2", name: "lab2", address: "10.213.47.12", roles: ["web", "app"], monitoring: true },
-    { serverId: "s3", name: "lab3", address: "10.213.47.13", roles: ["web"], monitoring: false },
+    { serverId: "s1", name: "lab1", address: "10.213.47.11", roles: ["load-balancer"], monitoring: true, drained: false },
+    { serverId: "s2", name: "lab2", address: "10.213.47.12", roles: ["web", "app"], monitoring: true, drained: false },
+    { serverId: "s3", name: "lab3", address: "10.213.47.13", roles: ["web"], monitoring: false, drained: true },
   ],
-};
+}, [["API_TOKEN", "s3cr3t-value"]]);
 
 function watchedFor(resources: Resource[]): Map<string, string[]> {
   const w = new Map<string, string[]>();
@@ -51,26 +59,47 @@ function simulate(spec: TopologySpec) {
 }
 
 describe("renderers (golden)", () => {
-  const site = { siteName: "www.foobar.test", hostName: "lab2", port: 8080, root: "/var/www/rampart" };
-  it("renders the nginx site", async () => {
-    await expect(renderNginxSite(site)).toMatchFileSnapshot("golden/nginx-site.conf");
+  const tls = { cert: "/etc/rampart/tls/server.pem", key: "/etc/rampart/tls/server.key", ca: "/etc/rampart/tls/ca.pem" };
+  const site = { siteName: "www.foobar.test", hostName: "lab2", port: 443, root: "/var/www/rampart", tls };
+  it("renders the nginx site: HTTPS only, the app on loopback", async () => {
+    const conf = renderNginxSite({ ...site, app: { kind: "local", port: 8000, healthPath: "/healthz" } });
+    await expect(conf).toMatchFileSnapshot("golden/nginx-site-local-app.conf");
+    expect(conf).not.toMatch(/listen 80\b/);
+  });
+  it("renders the nginx site: apps on other hosts over verified TLS", async () => {
+    const conf = renderNginxSite({ ...site, app: { kind: "remote", servers: [{ address: "10.0.0.7", port: 9443 }, { address: "10.0.0.8", port: 9443 }], verifyName: "rampart-app" } });
+    await expect(conf).toMatchFileSnapshot("golden/nginx-site-remote-app.conf");
+    expect(conf).toContain("proxy_ssl_verify on;");
+  });
+  it("renders the nginx site without app servers, and the app servers' TLS front", async () => {
+    await expect(renderNginxSite({ ...site, app: { kind: "none" } })).toMatchFileSnapshot("golden/nginx-site-static.conf");
+    await expect(renderAppTlsFront({ siteName: "www.foobar.test", port: 9443, appPort: 8000, tls })).toMatchFileSnapshot("golden/nginx-app-tls.conf");
   });
   it("renders the page that names the host, escaping HTML", async () => {
     await expect(renderHostPage(site)).toMatchFileSnapshot("golden/host-page.html");
     expect(renderHostPage({ ...site, hostName: "<b>x</b>" })).toContain("&#60;b&#62;x&#60;/b&#62;");
+  });
+  it("renders the app's unit and environment file", async () => {
+    await expect(renderAppUnit({ siteName: "www.foobar.test", user: "rampart-app", workingDirectory: "/opt/rampart-app/sample", startCommand: "/usr/bin/python3 app.py", envFile: "/etc/rampart/app.env" })).toMatchFileSnapshot(
+      "golden/rampart-app.service",
+    );
+    expect(renderEnvFile([["A", 'x "quoted" \\ $HOME']])).toBe('A="x \\"quoted\\" \\\\ $HOME"\n');
   });
   it("renders the HAProxy configuration", async () => {
     const cfg = renderHaproxyConfig({
       siteName: "www.foobar.test",
       balance: "leastconn",
       checkIntervalMs: 2000,
+      siteCertFile: "/etc/haproxy/site.pem",
+      caFile: "/etc/rampart/tls/ca.pem",
       backends: [
-        { name: "lab2", address: "10.213.47.12", port: 8080 },
-        { name: "web6", address: "2001:db8::6", port: 8080 },
+        { name: "lab2", address: "10.213.47.12", port: 443, drained: false },
+        { name: "web6", address: "2001:db8::6", port: 8443, drained: true },
       ],
     });
     await expect(cfg).toMatchFileSnapshot("golden/haproxy.cfg");
-    expect(cfg).toContain("server web6 [2001:db8::6]:8080");
+    expect(cfg).toContain("server web6 [2001:db8::6]:8443 verifyhost web6 sni str(web6) weight 0");
+    expect(cfg).toContain("ssl verify required ca-file /etc/rampart/tls/ca.pem");
   });
 });
 
@@ -80,20 +109,36 @@ describe("plans (golden)", () => {
     const plan = toPlanDto(sim.plan());
     await expect(JSON.stringify(plan, null, 2) + "\n").toMatchFileSnapshot("golden/plan-fresh.json");
     const lb = plan.hosts.find((h) => h.name === "lab1")!;
-    expect(lb.steps.map((s) => s.summary)).toEqual(["create /var/lib/rampart", "install haproxy", "create /etc/haproxy/haproxy.cfg", "enable haproxy", "start haproxy"]);
-    expect(plan.hosts.find((h) => h.name === "lab2")!.notes.join(" ")).toMatch(/app role/);
+    expect(lb.steps.map((s) => s.summary)).toEqual([
+      "create /var/lib/rampart",
+      "install haproxy, socat",
+      "create /etc/rampart",
+      "create /etc/rampart/tls",
+      "create /etc/rampart/tls/ca.pem",
+      "create /etc/haproxy/site.pem",
+      "create /etc/haproxy/haproxy.cfg",
+      "enable haproxy",
+      "start haproxy",
+    ]);
+    // The app tier runs before the web tier, on every host.
+    const lab2 = plan.hosts.find((h) => h.name === "lab2")!;
+    expect(lab2.steps.map((s) => s.tier)).toEqual([...lab2.steps.map((s) => s.tier)].sort((a, b) => ["base", "database", "app", "web", "load-balancer"].indexOf(a) - ["base", "database", "app", "web", "load-balancer"].indexOf(b)));
+    // Secrets are in files, never in the plan.
+    const text = JSON.stringify(plan);
+    for (const secret of ["KEY lab2", "SITE KEY", "s3cr3t-value"]) expect(text).not.toContain(secret);
+    expect(lab2.steps.find((s) => s.resource === "file /etc/rampart/tls/server.key")!.diff).toBeNull();
   });
 
   it("plans a hand-edited nginx file as an update with a diff and a reload", async () => {
     const sim = simulate(spec3);
     sim.apply(sim.plan());
-    sim.hosts.get("s2")!.paths.get(NGINX_SITE)!.content = sim.hosts.get("s2")!.paths.get(NGINX_SITE)!.content.replace("listen 8080", "listen 9999");
+    sim.hosts.get("s2")!.paths.get(NGINX_SITE)!.content = sim.hosts.get("s2")!.paths.get(NGINX_SITE)!.content.replace("listen 443 ssl", "listen 9999 ssl");
     const plan = toPlanDto(sim.plan());
     expect(plan.changes).toBe(2);
     await expect(JSON.stringify(plan.hosts[1], null, 2) + "\n").toMatchFileSnapshot("golden/plan-drift.json");
     const [update, reload] = plan.hosts[1]!.steps;
-    expect(update!.diff).toContain("-    listen 9999 default_server;");
-    expect(update!.diff).toContain("+    listen 8080 default_server;");
+    expect(update!.diff).toContain("-    listen 9999 ssl http2 default_server;");
+    expect(update!.diff).toContain("+    listen 443 ssl http2 default_server;");
     expect(reload!.summary).toBe("reload nginx");
     expect(reload!.commands).toEqual(["nginx -t -q", "systemctl reload -- nginx", "rm -f -- /var/lib/rampart/pending/nginx"]);
   });
@@ -106,7 +151,7 @@ describe("plans (golden)", () => {
     const out = sim.observeOutput(resources);
     expect(out).not.toContain(Buffer.from("old secret").toString("base64"));
     const plan = planTopology(
-      { id: "t", name: "a.test", balance: "roundrobin", hosts: [{ serverId: "x", name: "x", address: "10.0.0.1", roles: [], monitoring: false }] },
+      withTls({ id: "t", name: "a.test", balance: "roundrobin", hosts: [{ serverId: "x", name: "x", address: "10.0.0.1", roles: [], monitoring: false, drained: false }] }),
       new Map([["x", { resources, notes: [] }]]),
       new Map([["x", { ok: true, observed: parseObservation(resources, out) }]]),
       new Date(0),
@@ -207,12 +252,14 @@ describe("topology validation", () => {
 const roleSets: Role[][] = [["load-balancer"], ["web"], ["web", "app"], ["load-balancer", "web"], ["app"], ["db-primary"], ["web", "db-replica"]];
 const arbSpec = fc
   .array(fc.constantFrom(...roleSets), { minLength: 1, maxLength: 6 })
-  .map((sets): TopologySpec => ({
-    id: "t",
-    name: "www.prop.test",
-    balance: "roundrobin",
-    hosts: sets.map((roles, i) => ({ serverId: `s${i}`, name: `h${i}`, address: `10.0.0.${i + 1}`, roles, monitoring: true })),
-  }));
+  .map((sets): TopologySpec =>
+    withTls({
+      id: "t",
+      name: "www.prop.test",
+      balance: "roundrobin",
+      hosts: sets.map((roles, i) => ({ serverId: `s${i}`, name: `h${i}`, address: `10.0.0.${i + 1}`, roles, monitoring: true, drained: i % 3 === 2 })),
+    }),
+  );
 
 /** Random starting states: packages already there, services stopped or disabled, files wrong, a stale pending reload. */
 const arbMess = fc.record({

@@ -9,7 +9,10 @@ import { Role, type Tier } from "@/server/schemas/topology";
 import type { Db } from "@/server/db";
 import { loadTarget } from "@/server/services/targets";
 import type { Target } from "@/server/exec/ssh-executor";
-import { desiredState, type HostDesired, type TopologySpec } from "@/server/provision/roles";
+import { backendNames, desiredState, needsBackendCert, type HostDesired, type TopologySpec } from "@/server/provision/roles";
+import type { SecretBox } from "@/server/secrets/envelope";
+import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
+import { appSecretsContext, readApp } from "@/server/services/topologies";
 import { observeCommand, parseObservation } from "@/server/provision/observe";
 import { type HostObservation, type Plan, type PlannedStep, planTopology, tiersWithWork, toPlanDto } from "@/server/provision/planner";
 import { renderAction } from "@/server/provision/resources";
@@ -28,22 +31,48 @@ const OBSERVE_TIMEOUT_S = 60;
 /** At most this many hosts are observed at once. */
 const OBSERVE_PARALLEL = 20;
 
-export async function loadTopologySpec(db: Db, topologyId: string): Promise<TopologySpec | null> {
+/** The topology as the planner needs it: members, the app (its secret values decrypted), and no TLS material yet. */
+export async function loadTopologySpec(db: Db, box: SecretBox, topologyId: string): Promise<Omit<TopologySpec, "tls"> | null> {
   const t = await db.topology.findUnique({ where: { id: topologyId }, include: { members: { include: { server: true } } } });
   if (!t) return null;
   const members = [...t.members].sort((a, b) => a.server.name.localeCompare(b.server.name));
+  const app = readApp(t.app);
+  const secrets = t.appSecretsEnc ? (JSON.parse(box.decrypt(t.appSecretsEnc, appSecretsContext(t.id)).reveal()) as Record<string, string>) : {};
   return {
     id: t.id,
     name: t.name,
     balance: t.balance === "leastconn" ? "leastconn" : "roundrobin",
+    app,
+    appEnv: app.env.flatMap((v): Array<[string, string]> => (v.secret ? (secrets[v.name] !== undefined ? [[v.name, secrets[v.name]!]] : []) : [[v.name, v.value ?? ""]])),
     hosts: members.map((m) => ({
       serverId: m.serverId,
       name: m.server.name,
       address: m.server.address,
       roles: Role.array().catch([]).parse(JSON.parse(m.roles)),
       monitoring: m.monitoring,
+      drained: m.drained,
     })),
   };
+}
+
+/**
+ * The certificates the topology needs, from the database: the internal CA's
+ * certificate, each web/app server's certificate (issued, or re-issued past
+ * two-thirds of its life), and the site's bundle for the load balancers.
+ */
+async function withTls(ctx: Ctx, spec: Omit<TopologySpec, "tls">): Promise<TopologySpec> {
+  const ca = await ensureCa(ctx.db, ctx.box);
+  const backends = new Map<string, { certPem: string; keyPem: string }>();
+  for (const h of spec.hosts) if (needsBackendCert(h)) backends.set(h.serverId, await ensureBackendCert(ctx.db, ctx.box, ca, h.serverId, backendNames(h)));
+  let siteBundle: string | null = null;
+  if (spec.hosts.some((h) => h.roles.includes("load-balancer"))) {
+    const site = await ensureSiteBundle(ctx.db, ctx.box, ca, { id: spec.id, name: spec.name });
+    siteBundle = site.bundle;
+    ctx.reporter.addSecret(site.bundle.slice(site.bundle.indexOf("-----BEGIN PRIVATE KEY-----")));
+  }
+  for (const b of backends.values()) ctx.reporter.addSecret(b.keyPem);
+  for (const [, v] of spec.appEnv) ctx.reporter.addSecret(v);
+  return { ...spec, tls: { caPem: ca.certPem, siteBundle, backends } };
 }
 
 async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -82,7 +111,7 @@ async function observeHosts(ctx: Ctx, spec: TopologySpec, desired: Map<string, H
 }
 
 /** Hosts Rampart may not connect to yet, with the reason. */
-async function unpinnedHosts(db: Db, spec: TopologySpec): Promise<string[]> {
+async function unpinnedHosts(db: Db, spec: Pick<TopologySpec, "hosts">): Promise<string[]> {
   const servers = await db.server.findMany({ where: { id: { in: spec.hosts.map((h) => h.serverId) } } });
   return servers
     .filter((s) => s.hostKeyStatus !== "pinned")
@@ -122,7 +151,7 @@ async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target
 }
 
 async function prepare(ctx: Ctx): Promise<TopologySpec | KindResult> {
-  const spec = await loadTopologySpec(ctx.db, ctx.input.topologyId);
+  const spec = await loadTopologySpec(ctx.db, ctx.box, ctx.input.topologyId);
   if (!spec) return { status: "failed", outcome: "the topology no longer exists" };
   if (spec.hosts.length === 0) return { status: "failed", outcome: "the topology has no servers" };
   const blocked = await unpinnedHosts(ctx.db, spec);
@@ -131,7 +160,12 @@ async function prepare(ctx: Ctx): Promise<TopologySpec | KindResult> {
     await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus: "error", driftCheckedAt: new Date() } });
     return { status: "failed", outcome: `${blocked.length} server(s) cannot be reached safely yet: ${blocked.join("; ")}` };
   }
-  return spec;
+  try {
+    return await withTls(ctx, spec);
+  } catch (err) {
+    await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus: "error", driftCheckedAt: new Date() } });
+    return { status: "failed", outcome: `certificates: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {

@@ -1,9 +1,11 @@
 // Topologies: the desired shape of a site, and its plan and apply runs.
 import { z } from "zod";
 import { router, readProcedure, operateProcedure } from "../trpc";
-import { PlanDto, TopologyDto, TopologyIdInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
+import { AppUpdateInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
+import { secretBox } from "../../secrets/master-key";
+import { env } from "../../env";
 import { RunDto, RunIdInput } from "../../schemas/run";
-import { applyTopologyRun, createTopology, deleteTopology, getTopology, listTopologies, planTopologyRun, runPlan, updateTopology } from "../../services/topologies";
+import { applyTopologyRun, createTopology, deleteTopology, getTopology, listTopologies, planTopologyRun, runPlan, setApp, setDrained, updateTopology } from "../../services/topologies";
 import { runsQueue } from "../../queue/producer";
 import { principalLabel } from "../../auth/principal";
 
@@ -55,4 +57,16 @@ export const topologiesRouter = router({
     .input(RunIdInput)
     .output(PlanDto.nullable())
     .query(({ ctx, input }) => runPlan(ctx.db, input.id)),
+
+  setApp: operateProcedure
+    .meta({ openapi: { method: "PUT", path: "/topologies/{id}/app", protect: true, tags: ["topologies"], summary: "Set the application the app servers run (secret values are encrypted and never returned)" } })
+    .input(AppUpdateInput)
+    .output(TopologyDto)
+    .mutation(({ ctx, input }) => setApp(ctx.db, secretBox(env()), input)),
+
+  setDrained: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/topologies/{id}/drain", protect: true, tags: ["topologies"], summary: "Drain a web server (no new requests) or put it back; applies at once" } })
+    .input(DrainInput)
+    .output(RunDto)
+    .mutation(({ ctx, input }) => setDrained({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input)),
 });

@@ -1,11 +1,16 @@
-// HAProxy on load balancers: plain HTTP across the web servers, with health checks.
-// (TLS termination and re-encryption to the backends come with the web tier.)
+// HAProxy on load balancers: HTTPS for the site (HTTP redirects, except ACME
+// challenges), re-encrypted to every web server with its certificate verified
+// against Rampart's internal CA, active health checks over TLS.
 import { MANAGED_HEADER } from "./nginx";
+import { HSTS, TLS12_CIPHERS, TLS13_SUITES } from "./tls";
 
 export interface Backend {
+  /** The server's name: also the name its certificate is verified against. */
   name: string;
   address: string;
   port: number;
+  /** Drained: no new requests (weight 0), health still checked. */
+  drained: boolean;
 }
 
 export interface LoadBalancer {
@@ -14,41 +19,73 @@ export interface LoadBalancer {
   backends: Backend[];
   /** How often each backend is checked, in ms. */
   checkIntervalMs: number;
+  /** PEM bundle (certificate, chain, key) of the site. */
+  siteCertFile: string;
+  caFile: string;
 }
+
+export const HAPROXY_SOCKET = "/run/haproxy/admin.sock";
 
 const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
 
 export function renderHaproxyConfig(lb: LoadBalancer): string {
-  const servers = lb.backends.map((b) => `    server ${b.name} ${hostPort(b.address, b.port)}`).join("\n");
+  const servers = lb.backends
+    .map((b) => `    server ${b.name} ${hostPort(b.address, b.port)} verifyhost ${b.name} sni str(${b.name})${b.drained ? " weight 0" : ""}`)
+    .join("\n");
   return `${MANAGED_HEADER(lb.siteName)}
 global
     log /dev/log local0
     log /dev/log local1 notice
     chroot /var/lib/haproxy
-    stats socket /run/haproxy/admin.sock mode 660 level admin
+    # The runtime API (health, drain); it also hands the listening sockets to
+    # the new process on a reload, so no connection is refused meanwhile.
+    stats socket ${HAPROXY_SOCKET} mode 660 level admin expose-fd listeners
     stats timeout 30s
     user haproxy
     group haproxy
     daemon
+    # Mozilla "intermediate": TLS 1.2 and 1.3, forward-secret AEAD ciphers.
+    ssl-default-bind-ciphers ${TLS12_CIPHERS}
+    ssl-default-bind-ciphersuites ${TLS13_SUITES}
+    ssl-default-bind-options prefer-client-ciphers ssl-min-ver TLSv1.2 no-tls-tickets
+    ssl-default-server-ciphers ${TLS12_CIPHERS}
+    ssl-default-server-ciphersuites ${TLS13_SUITES}
+    ssl-default-server-options ssl-min-ver TLSv1.2 no-tls-tickets
 
 defaults
     log global
     mode http
     option httplog
     option dontlognull
+    option redispatch
+    retries 3
     timeout connect 5s
     timeout client 30s
     timeout server 30s
+    timeout http-keep-alive 10s
 
-frontend site
+frontend http
     bind :80
+    # ACME HTTP-01 challenges must stay reachable over plain HTTP; all else goes to HTTPS.
+    http-request redirect scheme https code 301 unless { path_beg /.well-known/acme-challenge/ }
+    default_backend acme_challenge
+
+frontend https
+    bind :443 ssl crt ${lb.siteCertFile} alpn h2,http/1.1
+    http-response set-header Strict-Transport-Security "${HSTS}"
+    http-request set-header X-Forwarded-Proto https
+    option forwardfor
     default_backend web
 
 backend web
     balance ${lb.balance}
     option httpchk GET /healthz
     http-check expect status 200
-    default-server check inter ${lb.checkIntervalMs} fall 2 rise 2
+    # Re-encrypted to every web server; its certificate must be signed by Rampart's CA.
+    default-server check inter ${lb.checkIntervalMs} fall 2 rise 2 ssl verify required ca-file ${lb.caFile}
 ${servers}
+
+backend acme_challenge
+    # Answered once ACME issuance is set up; until then, 503.
 `;
 }

@@ -1,0 +1,31 @@
+// Certificate schemas shared by the console's forms, the routers and the REST API.
+import { z } from "zod";
+
+export const UploadSiteCertInput = z.object({
+  topologyId: z.string().min(1, "choose a site"),
+  certificatePem: z.string().trim().min(1, "paste the certificate chain (PEM), the site's certificate first").max(100_000, "is too long for a certificate chain"),
+  privateKeyPem: z.string().trim().min(1, "paste the private key (PEM)").max(20_000, "is too long for a private key"),
+});
+export const IssueSiteCertInput = z.object({ topologyId: z.string().min(1) });
+
+export const CertificateDto = z.object({
+  id: z.string(),
+  purpose: z.enum(["site", "backend"]),
+  source: z.enum(["internal", "uploaded", "acme"]),
+  topologyId: z.string().nullable(),
+  serverId: z.string().nullable(),
+  names: z.array(z.string()),
+  fingerprint: z.string(),
+  issuer: z.string(),
+  notBefore: z.date(),
+  notAfter: z.date(),
+  createdAt: z.date(),
+  createdBy: z.string(),
+  certPem: z.string(),
+  chainPem: z.string(),
+});
+export const CertificatesDto = z.object({
+  ca: z.object({ certPem: z.string(), fingerprint: z.string(), notBefore: z.date(), notAfter: z.date() }).nullable(),
+  certificates: z.array(CertificateDto),
+});
+export const CaCertificateDto = z.object({ certPem: z.string(), fingerprint: z.string() });

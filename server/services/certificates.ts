@@ -1,0 +1,158 @@
+// Certificates: Rampart's internal CA, the site certificates (uploaded or from the
+// CA), and the backends' certificates (from the CA, re-issued before two-thirds of
+// their lifetime). Private keys are encrypted at rest and never leave the server side.
+import { randomUUID } from "node:crypto";
+import type { Db } from "../db";
+import type { SecretBox } from "../secrets/envelope";
+import { createCa, issueServerCert, needsRenewal, sameNames, validateUpload } from "../pki/x509";
+import { ServiceError } from "./errors";
+import type { Caller } from "./runs";
+
+const CA_ID = "internal";
+const caContext = () => `ca:${CA_ID}`;
+const certContext = (id: string) => `certificate:${id}`;
+/** Lifetime of the certificates the internal CA issues. */
+export const INTERNAL_CERT_DAYS = 30;
+
+export interface CaMaterial {
+  certPem: string;
+  keyPem: string;
+  fingerprint: string;
+}
+
+/** The internal CA, created (once) on first use. */
+export async function ensureCa(db: Db, box: SecretBox): Promise<CaMaterial> {
+  const row = await db.certificateAuthority.findUnique({ where: { id: CA_ID } });
+  if (row) return { certPem: row.certPem, keyPem: box.decrypt(row.keyEnc, caContext()).reveal(), fingerprint: row.fingerprint };
+  const ca = await createCa("Rampart internal CA");
+  try {
+    await db.certificateAuthority.create({
+      data: { id: CA_ID, certPem: ca.certPem, keyEnc: box.encrypt(ca.keyPem, caContext()), fingerprint: ca.fingerprint, notBefore: ca.notBefore, notAfter: ca.notAfter },
+    });
+  } catch {
+    return ensureCa(db, box); // another process created it first: use that one
+  }
+  return { certPem: ca.certPem, keyPem: ca.keyPem, fingerprint: ca.fingerprint };
+}
+
+type CertRow = Awaited<ReturnType<Db["certificate"]["findFirstOrThrow"]>>;
+
+const current = (db: Db, where: { topologyId?: string; serverId?: string; purpose: "site" | "backend" }) =>
+  db.certificate.findFirst({ where: { ...where, replacedAt: null }, orderBy: { createdAt: "desc" } });
+
+async function store(
+  db: Db,
+  box: SecretBox,
+  data: { purpose: "site" | "backend"; source: "internal" | "uploaded"; topologyId?: string; serverId?: string; names: string[]; certPem: string; chainPem: string; keyPem: string; fingerprint: string; issuer: string; notBefore: Date; notAfter: Date; createdBy: string },
+): Promise<CertRow> {
+  const id = randomUUID();
+  const { keyPem, names, ...rest } = data;
+  return db.$transaction(async (tx) => {
+    await tx.certificate.updateMany({
+      where: { purpose: data.purpose, replacedAt: null, ...(data.topologyId ? { topologyId: data.topologyId } : { serverId: data.serverId }) },
+      data: { replacedAt: new Date() },
+    });
+    return tx.certificate.create({ data: { id, ...rest, names: JSON.stringify(names), keyEnc: box.encrypt(keyPem, certContext(id)) } });
+  });
+}
+
+const usable = (row: CertRow | null, names: string[], now: Date) => !!row && sameNames(JSON.parse(row.names) as string[], names) && !needsRenewal(row, now) && row.notAfter > now;
+
+/** A backend's certificate from the internal CA for these names, issued or re-issued when needed. */
+export async function ensureBackendCert(db: Db, box: SecretBox, ca: CaMaterial, serverId: string, names: string[], now = new Date()) {
+  let row = await current(db, { serverId, purpose: "backend" });
+  if (!usable(row, names, now) || !row!.issuer.includes("Rampart internal CA")) {
+    const c = await issueServerCert(ca, names, now, INTERNAL_CERT_DAYS);
+    row = await store(db, box, { purpose: "backend", source: "internal", serverId, names, certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: "CN=Rampart internal CA, O=Rampart", notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
+  }
+  return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
+}
+
+/**
+ * The site's certificate bundle for HAProxy (certificate, chain, key). An uploaded
+ * certificate is used as it is (an expired one is an error the operator must fix);
+ * without one, the internal CA issues one for the site's name and renews it.
+ */
+export async function ensureSiteBundle(db: Db, box: SecretBox, ca: CaMaterial, topology: { id: string; name: string }, now = new Date()): Promise<{ bundle: string; source: string; notAfter: Date }> {
+  let row = await current(db, { topologyId: topology.id, purpose: "site" });
+  if (row?.source === "uploaded") {
+    if (row.notAfter <= now) throw new ServiceError("CONFLICT", `the uploaded certificate of ${topology.name} expired on ${row.notAfter.toISOString().slice(0, 10)}: upload a new one`);
+  } else if (!usable(row, [topology.name], now)) {
+    const c = await issueServerCert(ca, [topology.name], now, INTERNAL_CERT_DAYS);
+    row = await store(db, box, { purpose: "site", source: "internal", topologyId: topology.id, names: [topology.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: "CN=Rampart internal CA, O=Rampart", notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
+  }
+  const key = box.decrypt(row!.keyEnc, certContext(row!.id)).reveal();
+  return { bundle: `${row!.certPem.trim()}\n${row!.chainPem.trim() ? `${row!.chainPem.trim()}\n` : ""}${key.trim()}\n`, source: row!.source, notAfter: row!.notAfter };
+}
+
+// ---- For the console and the API (no private key ever)
+
+function toDto(r: CertRow) {
+  return {
+    id: r.id,
+    purpose: r.purpose as "site" | "backend",
+    source: r.source as "internal" | "uploaded" | "acme",
+    topologyId: r.topologyId,
+    serverId: r.serverId,
+    names: JSON.parse(r.names) as string[],
+    fingerprint: r.fingerprint,
+    issuer: r.issuer,
+    notBefore: r.notBefore,
+    notAfter: r.notAfter,
+    createdAt: r.createdAt,
+    createdBy: r.createdBy,
+    certPem: r.certPem,
+    chainPem: r.chainPem,
+  };
+}
+
+export async function listCertificates(db: Db) {
+  const ca = await db.certificateAuthority.findUnique({ where: { id: CA_ID } });
+  const rows = await db.certificate.findMany({ where: { replacedAt: null }, orderBy: [{ purpose: "desc" }, { createdAt: "desc" }] });
+  return {
+    ca: ca ? { certPem: ca.certPem, fingerprint: ca.fingerprint, notBefore: ca.notBefore, notAfter: ca.notAfter } : null,
+    certificates: rows.map(toDto),
+  };
+}
+
+/** The internal CA's certificate (public), created if needed, for clients such as curl --cacert. */
+export async function caCertificate(db: Db, box: SecretBox) {
+  const ca = await ensureCa(db, box);
+  return { certPem: ca.certPem, fingerprint: ca.fingerprint };
+}
+
+export async function uploadSiteCertificate(db: Db, box: SecretBox, caller: Caller, input: { topologyId: string; certificatePem: string; privateKeyPem: string }) {
+  const t = await db.topology.findUnique({ where: { id: input.topologyId } });
+  if (!t) throw new ServiceError("NOT_FOUND", `No topology with id ${input.topologyId}`, "topologyId");
+  const v = validateUpload({ certificatePem: input.certificatePem, privateKeyPem: input.privateKeyPem, siteName: t.name });
+  if (!v.ok) {
+    // Every problem, first one on its field; nothing is stored.
+    const first = v.problems[0]!;
+    throw new ServiceError("BAD_REQUEST", v.problems.map((p) => p.message).join("; "), first.field === "certificate" ? "certificatePem" : "privateKeyPem");
+  }
+  const row = await store(db, box, {
+    purpose: "site",
+    source: "uploaded",
+    topologyId: t.id,
+    names: v.value.names,
+    certPem: v.value.leafPem,
+    chainPem: v.value.chainPem,
+    keyPem: v.value.keyPem,
+    fingerprint: v.value.fingerprint,
+    issuer: v.value.issuer,
+    notBefore: v.value.notBefore,
+    notAfter: v.value.notAfter,
+    createdBy: caller.name,
+  });
+  return toDto(row);
+}
+
+/** Replaces the site's certificate with a new one from the internal CA (for private sites and tests). */
+export async function issueSiteCertificate(db: Db, box: SecretBox, caller: Caller, topologyId: string) {
+  const t = await db.topology.findUnique({ where: { id: topologyId } });
+  if (!t) throw new ServiceError("NOT_FOUND", `No topology with id ${topologyId}`, "topologyId");
+  const ca = await ensureCa(db, box);
+  const c = await issueServerCert(ca, [t.name], new Date(), INTERNAL_CERT_DAYS);
+  const row = await store(db, box, { purpose: "site", source: "internal", topologyId: t.id, names: [t.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: "CN=Rampart internal CA, O=Rampart", notBefore: c.notBefore, notAfter: c.notAfter, createdBy: caller.name });
+  return toDto(row);
+}

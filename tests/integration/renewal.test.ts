@@ -1,0 +1,64 @@
+// Scheduled certificate renewal: a topology whose internal-CA certificate is past
+// two-thirds of its life gets an apply (which re-issues and deploys it); fresh
+// and uploaded certificates start nothing. The apply itself is proven on the lab.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/server/db";
+import { SecretBox } from "@/server/secrets/envelope";
+import { loadMasterKey } from "@/server/secrets/master-key";
+import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
+import { scanForRenewals } from "@/workers/drift";
+import { createTestDb } from "../support/test-db";
+
+let db: Db;
+let box: SecretBox;
+const added: string[] = [];
+const queue = { add: async (_name: string, data: { runId: string }) => void added.push(data.runId) } as never;
+
+beforeAll(async () => {
+  let dir: string;
+  ({ db, dir } = await createTestDb());
+  box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
+});
+afterAll(async () => {
+  await db?.$disconnect();
+});
+
+async function topologyWithServer(name: string) {
+  const key = await db.sshKey.create({ data: { name: `k-${name}`, type: "ssh-ed25519", publicKey: "x", fingerprint: "x", privateKeyEnc: "x", createdBy: "t" } });
+  const server = await db.server.create({ data: { name: `web-${name}`, address: "10.0.0.1", sshKeyId: key.id } });
+  const t = await db.topology.create({ data: { name, members: { create: [{ serverId: server.id, roles: JSON.stringify(["web"]) }] } } });
+  return { t, server };
+}
+
+describe("certificate renewal scan", () => {
+  it("starts an apply only for topologies with an internal certificate past two-thirds of its life", async () => {
+    const ca = await ensureCa(db, box);
+    const fresh = await topologyWithServer("fresh.test");
+    const old = await topologyWithServer("old.test");
+    const now = new Date();
+    await ensureBackendCert(db, box, ca, fresh.server.id, ["web-fresh.test"], now);
+    await ensureSiteBundle(db, box, ca, { id: fresh.t.id, name: fresh.t.name }, now);
+    // Issued 21 days ago: 30-day certificates are due after 20.
+    await ensureBackendCert(db, box, ca, old.server.id, ["web-old.test"], new Date(now.getTime() - 21 * 86400_000));
+    const started = await scanForRenewals(db, queue, now);
+    expect(started).toHaveLength(1);
+    const run = await db.run.findUniqueOrThrow({ where: { id: started[0]! } });
+    expect(run).toMatchObject({ kind: "topology-apply", topologyId: old.t.id, requestedBy: "certificate renewal (schedule)" });
+    // A second scan while that apply is queued starts nothing more.
+    expect(await scanForRenewals(db, queue, now)).toEqual([]);
+  });
+
+  it("the apply's certificate step re-issues what is due and keeps what is not", async () => {
+    const ca = await ensureCa(db, box);
+    const { server } = await topologyWithServer("keep.test");
+    const t0 = new Date(Date.now() - 10 * 86400_000);
+    const first = await ensureBackendCert(db, box, ca, server.id, ["a"], t0);
+    expect((await ensureBackendCert(db, box, ca, server.id, ["a"], new Date(t0.getTime() + 19 * 86400_000))).certPem).toBe(first.certPem);
+    expect((await ensureBackendCert(db, box, ca, server.id, ["a"], new Date(t0.getTime() + 21 * 86400_000))).certPem).not.toBe(first.certPem);
+    // A new name (the server moved) re-issues at once.
+    expect((await ensureBackendCert(db, box, ca, server.id, ["a", "b"], new Date(t0.getTime() + 21 * 86400_000))).certPem).not.toBe(first.certPem);
+    // Keys are stored encrypted, never in clear.
+    const rows = await db.certificate.findMany({ where: { serverId: server.id } });
+    for (const r of rows) expect(r.keyEnc).not.toContain("PRIVATE KEY");
+  });
+});

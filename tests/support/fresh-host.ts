@@ -1,0 +1,9 @@
+// Makes a lab host "fresh" for the engine's tests: removes what a topology
+// installs and writes, so an apply starts from nothing.
+export const FRESH_HOST_COMMAND = [
+  "sh",
+  "-c",
+  "systemctl disable --now rampart-app >/dev/null 2>&1; apt-get -y -q purge nginx nginx-common haproxy socat >/dev/null 2>&1; " +
+    "rm -rf /etc/nginx /etc/haproxy /etc/rampart /etc/systemd/system/rampart-app.service /opt/rampart-app /var/www/rampart /var/lib/rampart; " +
+    "userdel rampart-app >/dev/null 2>&1; systemctl daemon-reload; true",
+];

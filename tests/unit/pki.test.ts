@@ -1,0 +1,85 @@
+// The internal CA and certificate checks. Certificates Rampart issues are verified
+// with openssl (an independent implementation); uploads are checked against a
+// root → intermediate → leaf chain that openssl makes.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createCa, issueServerCert, needsRenewal, validateUpload } from "@/server/pki/x509";
+import { makeChain } from "../support/cert-fixtures";
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-pki-"));
+const f = (name: string) => path.join(dir, name);
+const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+let chain: ReturnType<typeof makeChain>;
+beforeAll(() => {
+  chain = makeChain();
+});
+
+describe("the internal CA", () => {
+  it("issues server certificates that openssl verifies against the CA, for the names and addresses asked", async () => {
+    const ca = await createCa("Rampart test CA");
+    const cert = await issueServerCert(ca, ["lab2", "10.213.47.12"]);
+    writeFileSync(f("ca.pem"), ca.certPem);
+    writeFileSync(f("server.pem"), cert.certPem);
+    expect(openssl("verify", "-CAfile", "ca.pem", "-purpose", "sslserver", "server.pem").trim()).toBe("server.pem: OK");
+    const text = openssl("x509", "-in", "server.pem", "-noout", "-ext", "subjectAltName");
+    expect(text).toContain("DNS:lab2");
+    expect(text).toContain("IP Address:10.213.47.12");
+    expect(Math.round((cert.notAfter.getTime() - cert.notBefore.getTime()) / 86400_000)).toBe(30);
+    // The key belongs to the certificate.
+    writeFileSync(f("server.key"), cert.keyPem);
+    expect(openssl("x509", "-in", "server.pem", "-noout", "-pubkey")).toBe(openssl("pkey", "-in", "server.key", "-pubout"));
+    // The CA may not be used to make further CAs.
+    expect(openssl("x509", "-in", "ca.pem", "-noout", "-ext", "basicConstraints")).toMatch(/CA:TRUE, pathlen:0/);
+  });
+
+  it("re-issues after two-thirds of a certificate's lifetime", () => {
+    const notBefore = new Date("2026-01-01T00:00:00Z");
+    const notAfter = new Date("2026-01-31T00:00:00Z");
+    expect(needsRenewal({ notBefore, notAfter }, new Date("2026-01-20T23:00:00Z"))).toBe(false);
+    expect(needsRenewal({ notBefore, notAfter }, new Date("2026-01-21T00:00:01Z"))).toBe(true);
+  });
+});
+
+describe("validating an uploaded site certificate", () => {
+  const site = "www.foobar.test";
+  it("accepts a chain in order with its key, and splits leaf and chain", () => {
+    const r = validateUpload({ certificatePem: chain.leaf + chain.int, privateKeyPem: chain.leafKey, siteName: site });
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.value.names).toEqual([site]);
+      expect(r.value.chainPem).toContain("BEGIN CERTIFICATE");
+      expect(r.value.issuer).toContain("Test Intermediate");
+    }
+  });
+
+  const problems = (input: Partial<Parameters<typeof validateUpload>[0]>) => {
+    const r = validateUpload({ certificatePem: chain.leaf + chain.int, privateKeyPem: chain.leafKey, siteName: site, ...input });
+    return r.ok ? [] : r.problems.map((p) => `${p.field}: ${p.message}`);
+  };
+
+  it("a key that does not match", () => {
+    expect(problems({ privateKeyPem: chain.otherKey })).toEqual(["privateKey: the private key does not match the certificate (its public key is different)"]);
+  });
+  it("an expired certificate", () => {
+    expect(problems({ now: new Date(Date.now() + 20 * 86400_000) })).toEqual([expect.stringMatching(/^certificate: the site's certificate expired on \d{4}-\d\d-\d\d$/)]);
+  });
+  it("a name that does not cover the site", () => {
+    expect(problems({ certificatePem: chain.other + chain.int, privateKeyPem: chain.otherKey })).toEqual(["certificate: the certificate is for www.other.test, not www.foobar.test"]);
+  });
+  it("a chain out of order", () => {
+    expect(problems({ certificatePem: chain.leaf + chain.root + chain.int })).toEqual([
+      "certificate: the chain is out of order: certificate 1 is signed by certificate 3, which must come right after it",
+    ]);
+    expect(problems({ certificatePem: chain.int + chain.leaf })).toContain(
+      "certificate: the chain is out of order: the private key belongs to certificate 2, the site's certificate, which must come first",
+    );
+  });
+  it("garbage", () => {
+    expect(problems({ certificatePem: "hello" })).toEqual(["certificate: no PEM certificate found (expected -----BEGIN CERTIFICATE----- blocks, the site's certificate first)"]);
+    expect(problems({ privateKeyPem: "nope" })).toEqual(["privateKey: this is not a readable private key in PEM format (an encrypted key must be decrypted first)"]);
+  });
+});

@@ -1,0 +1,56 @@
+// Every few seconds, asks each load balancer how it sees its backends (HAProxy's
+// runtime API over SSH) and stores it on the topology, for the console. Not a
+// run: nothing changes on the hosts, and it would flood the run list.
+import type { Db } from "@/server/db";
+import type { SshExecutor } from "@/server/exec/ssh-executor";
+import type { SecretBox } from "@/server/secrets/envelope";
+import type { Logger } from "@/server/log";
+import { loadTarget } from "@/server/services/targets";
+import { parseShowStat, showStatCommand } from "@/server/provision/haproxy-stat";
+import type { LbHealth } from "@/server/schemas/topology";
+
+export const LB_HEALTH_INTERVAL_MS = 3000;
+
+export async function collectLbHealth(deps: { db: Db; executor: SshExecutor; box: SecretBox; signal?: AbortSignal }): Promise<number> {
+  const { db, executor, box } = deps;
+  // Only topologies that have been applied: before that there is no HAProxy to ask.
+  const topologies = await db.topology.findMany({ where: { lastApplyRunId: { not: null } }, include: { members: { include: { server: true } } } });
+  let asked = 0;
+  for (const t of topologies) {
+    const lbs = t.members.filter((m) => m.server.hostKeyStatus === "pinned" && (JSON.parse(m.roles) as string[]).includes("load-balancer"));
+    if (lbs.length === 0) continue;
+    const loadBalancers: LbHealth["loadBalancers"] = await Promise.all(
+      lbs.map(async (m) => {
+        try {
+          const r = await executor.exec(await loadTarget(db, box, m.serverId), showStatCommand(), { signal: deps.signal });
+          if (r.exitCode !== 0) return { name: m.server.name, error: (r.stderr.trim() || `exit ${r.exitCode}`).split("\n")[0]!, backends: [] };
+          return { name: m.server.name, error: null, backends: parseShowStat(r.stdout) };
+        } catch (err) {
+          return { name: m.server.name, error: (err instanceof Error ? err.message : String(err)).split("\n")[0]!, backends: [] };
+        }
+      }),
+    );
+    asked += lbs.length;
+    const health: LbHealth = { at: new Date(), loadBalancers };
+    await db.topology.update({ where: { id: t.id }, data: { lbHealth: JSON.stringify(health), lbHealthAt: health.at } });
+  }
+  return asked;
+}
+
+/** Runs collectLbHealth on a timer until stopped; never two rounds at once. */
+export function startLbHealthLoop(deps: { db: Db; executor: SshExecutor; box: SecretBox; log: Logger }): () => void {
+  let busy = false;
+  const stop = new AbortController();
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    collectLbHealth({ ...deps, signal: stop.signal })
+      .catch((err: Error) => deps.log.warn(`load balancer health: ${err.message}`))
+      .finally(() => (busy = false));
+  }, LB_HEALTH_INTERVAL_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    stop.abort();
+  };
+}
