@@ -1,7 +1,8 @@
 "use client";
 // One topology: its diagram, its drift state, the last plan (followed live while a
 // plan run is going), and its recent runs. Plan observes and changes nothing;
-// Apply converges the servers and opens the run to follow it.
+// Apply converges the servers and opens the run to follow it. The topology is
+// re-read every 3 seconds so the load balancers' view of the web servers is live.
 import { useCallback, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -21,6 +22,7 @@ import { formatDuration, formatTime } from "../runs/time";
 import { DriftBadge } from "./drift-badge";
 import { TopologyDiagram } from "./topology-diagram";
 import { TopologyForm } from "./topology-form";
+import { AppForm } from "./app-form";
 import { PlanView } from "./plan-view";
 
 export function TopologyDetail({ id }: { id: string }) {
@@ -32,7 +34,7 @@ export function TopologyDetail({ id }: { id: string }) {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [startedPlanRunId, setStartedPlanRunId] = useState<string | null>(null);
 
-  const topology = useQuery({ ...trpc.topologies.get.queryOptions({ id }), refetchInterval: 10_000 });
+  const topology = useQuery({ ...trpc.topologies.get.queryOptions({ id }), refetchInterval: 3_000 });
   const invalidateRuns = () => queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
   const plan = useMutation(
     trpc.topologies.startPlan.mutationOptions({
@@ -128,8 +130,23 @@ export function TopologyDetail({ id }: { id: string }) {
       ) : null}
 
       <Card>
-        <CardHeader title="Diagram" description="How a request travels: from the Internet through the load balancers to the web, app and database tiers." />
+        <CardHeader
+          title="Diagram"
+          description="How a request travels: from the Internet through the load balancers to the web, app and database tiers, and how each hop is protected. Web servers show their health as the load balancer sees it."
+          actions={
+            <Link href="/certificates" className="shrink-0 text-xs text-sky-700 hover:underline">
+              View certificates
+            </Link>
+          }
+        />
         <TopologyDiagram topology={t} />
+      </Card>
+
+      <Card>
+        <CardHeader title="Application" description="What the app servers run behind the web servers. Saved settings take effect with the next apply." />
+        <div className="p-4">
+          <AppForm key={t.id} topology={t} />
+        </div>
       </Card>
 
       <Card>

@@ -1,12 +1,24 @@
+"use client";
 // The topology drawn left to right, the way a request travels: the Internet, the
 // load balancers, the web tier, the app tier, then the database (primary and
 // replicas). A server with several roles appears once in each of its columns.
-import { Activity, Database, Globe, Scale, Server as ServerIcon, Workflow } from "lucide-react";
-import type { ReactNode } from "react";
+// Every hop says how it is protected (server/provision/roles.ts wires them):
+// HTTPS from the Internet, TLS verified against Rampart's internal CA behind the
+// load balancer, loopback to an app on the web server's own host, and the
+// database hop, still plain. Web servers show their health as the load balancers
+// see it (read every few seconds) and can be drained.
+import { Activity, Database, Globe, Lock, LockOpen, PauseCircle, PlayCircle, Repeat, Scale, Server as ServerIcon, Workflow } from "lucide-react";
+import { useEffect, useState, type ReactNode } from "react";
+import { useRouter } from "next/navigation";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ROLE_LABELS, type Role, type TopologyDto } from "@/server/schemas/topology";
+import { useTRPC } from "../trpc";
+import { useCan } from "../auth/me";
+import { ConfirmDialog } from "../ui/confirm";
 import { cn } from "../ui/cn";
 
 type Member = TopologyDto["members"][number];
+type DiagramTopology = Pick<TopologyDto, "id" | "members" | "balance" | "name" | "lbHealth">;
 
 interface Column {
   key: string;
@@ -31,12 +43,122 @@ function columnsOf(t: Pick<TopologyDto, "members">): Column[] {
   ];
 }
 
-/** What travels over the hop into a column. Plain text for now (no TLS between tiers yet). */
-const PROTOCOL_INTO: Record<string, string> = { "load-balancer": "HTTP", web: "HTTP", app: "HTTP", database: "MySQL" };
+// ---- Hops
 
-export function TopologyDiagram({ topology }: { topology: Pick<TopologyDto, "members" | "balance" | "name"> }) {
+type HopKind = "https" | "tls" | "loopback" | "plain";
+interface Hop {
+  kind: HopKind;
+  label: string;
+  encrypted: boolean;
+  /** What exactly happens on this hop (shown as a tooltip and to screen readers). */
+  detail: string;
+}
+
+/** How a request reaches the column `key` from the one before it. */
+function hopInto(key: string, t: Pick<TopologyDto, "members">): Hop {
+  switch (key) {
+    case "load-balancer":
+      return {
+        kind: "https",
+        label: "HTTPS",
+        encrypted: true,
+        detail: "Visitors connect with HTTPS to the load balancer (HAProxy on :443, with the site certificate); plain HTTP on :80 only redirects to HTTPS.",
+      };
+    case "web":
+      return {
+        kind: "tls",
+        label: "TLS (internal CA)",
+        encrypted: true,
+        detail: "The load balancer re-encrypts to each web server (nginx on :443, or :8443 when it shares the load balancer's host) and verifies its certificate against Rampart's internal CA.",
+      };
+    case "app": {
+      const webs = t.members.filter((m) => m.roles.includes("web"));
+      const local = webs.filter((m) => m.roles.includes("app"));
+      if (webs.length > 0 && local.length === webs.length)
+        return {
+          kind: "loopback",
+          label: "loopback",
+          encrypted: false,
+          detail: "Each web server passes requests to the app on its own host over loopback: the traffic never leaves the host.",
+        };
+      return {
+        kind: "tls",
+        label: "TLS (internal CA)",
+        encrypted: true,
+        detail:
+          "Web servers reach the app servers on other hosts over TLS (port 9443), verified against Rampart's internal CA." +
+          (local.length > 0 ? ` ${local.map((m) => m.serverName).join(", ")} also run${local.length === 1 ? "s" : ""} the app and use${local.length === 1 ? "s" : ""} it over loopback.` : ""),
+      };
+    }
+    case "database":
+    default:
+      return {
+        kind: "plain",
+        label: "plain (not yet encrypted)",
+        encrypted: false,
+        detail: "Not encrypted yet: MariaDB is not installed yet, and this hop gets TLS when it is.",
+      };
+  }
+}
+
+// ---- Backend health as the load balancers see it
+
+interface Reading {
+  /** The load balancer that reported it (null: no reading at all). */
+  lb: string | null;
+  status: string;
+  detail: string;
+}
+
+function healthOf(member: Member, lbHealth: TopologyDto["lbHealth"]): Reading[] {
+  if (!lbHealth || lbHealth.loadBalancers.length === 0) return [{ lb: null, status: "unknown", detail: "No reading from the load balancer yet (it is read every few seconds once the topology is applied)." }];
+  return lbHealth.loadBalancers.map((lb) => {
+    if (lb.error) return { lb: lb.name, status: "unknown", detail: `${lb.name} could not be asked: ${lb.error}` };
+    const b = lb.backends.find((x) => x.server === member.serverName);
+    if (!b) return { lb: lb.name, status: "unknown", detail: `${lb.name} does not list ${member.serverName} (not applied yet?)` };
+    const since = b.lastChangeS !== null ? ` for ${formatAge(b.lastChangeS)}` : "";
+    return { lb: lb.name, status: b.status || "unknown", detail: `${lb.name}: ${b.status}${since}${b.check ? ` · last check ${b.check}` : ""}` };
+  });
+}
+
+type HealthTone = "up" | "down" | "warn" | "unknown";
+function healthTone(status: string): HealthTone {
+  if (status === "UP") return "up";
+  if (status === "DOWN" || status.startsWith("DOWN")) return status === "DOWN" ? "down" : "warn";
+  if (status === "DRAIN" || status === "MAINT" || status.startsWith("UP ") || status === "NOLB") return "warn";
+  return "unknown";
+}
+const HEALTH_CLASSES: Record<HealthTone, { dot: string; text: string }> = {
+  up: { dot: "bg-emerald-500", text: "text-emerald-700" },
+  down: { dot: "bg-rose-500", text: "text-rose-700" },
+  warn: { dot: "bg-amber-400", text: "text-amber-800" },
+  unknown: { dot: "bg-slate-300", text: "text-slate-500" },
+};
+
+function formatAge(s: number): string {
+  if (s < 60) return `${Math.max(0, Math.round(s))} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86_400)} d`;
+}
+
+/** The current time, ticking every second (for "seen 3 s ago"). */
+function useNow(intervalMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
+
+// ---- The diagram
+
+export function TopologyDiagram({ topology }: { topology: DiagramTopology }) {
   const columns = columnsOf(topology).filter((c) => c.nodes.length > 0);
   const facesInternet = columns[0]?.key === "load-balancer";
+  const hops = columns.map((c) => hopInto(c.key, topology));
+  const lbCount = topology.lbHealth?.loadBalancers.length ?? 0;
 
   return (
     <figure aria-label="Topology diagram" className="overflow-x-auto">
@@ -53,15 +175,15 @@ export function TopologyDiagram({ topology }: { topology: Pick<TopologyDto, "mem
                   <span className="break-all font-mono text-[11px] text-slate-500">{topology.name}</span>
                 </div>
               </DiagramColumn>
-              <Connector label={PROTOCOL_INTO["load-balancer"]!} />
+              <Connector hop={hops[0]!} />
             </>
           ) : null}
           {columns.map((c, i) => (
             <div key={c.key} className="flex items-stretch">
-              {i > 0 ? <Connector label={PROTOCOL_INTO[c.key] ?? "HTTP"} /> : null}
+              {i > 0 ? <Connector hop={hops[i]!} /> : null}
               <DiagramColumn title={c.title} icon={c.icon} caption={c.key === "load-balancer" ? topology.balance : undefined}>
                 {c.nodes.map((n) => (
-                  <ServerNode key={`${n.role}-${n.member.serverId}`} member={n.member} role={n.role} caption={n.caption} />
+                  <ServerNode key={`${n.role}-${n.member.serverId}`} topology={topology} member={n.member} role={n.role} caption={n.caption} multipleLbs={lbCount > 1} />
                 ))}
               </DiagramColumn>
             </div>
@@ -70,6 +192,11 @@ export function TopologyDiagram({ topology }: { topology: Pick<TopologyDto, "mem
       )}
       <figcaption className="sr-only">
         {columns.map((c) => `${c.title}: ${c.nodes.map((n) => n.member.serverName).join(", ")}`).join("; ")}
+        {columns.length > 0 ? ". Hops: " : ""}
+        {columns
+          .map((c, i) => (i === 0 && !facesInternet ? null : `into ${c.title}: ${hops[i]!.label}, ${hops[i]!.encrypted ? "encrypted" : hops[i]!.kind === "loopback" ? "stays on the host" : "not encrypted"}`))
+          .filter(Boolean)
+          .join("; ")}
       </figcaption>
     </figure>
   );
@@ -88,31 +215,50 @@ function DiagramColumn({ title, icon, caption, children }: { title: string; icon
   );
 }
 
-function Connector({ label }: { label: string }) {
+const HOP_STYLES: Record<HopKind, { label: string; line: string; dash?: string; icon: ReactNode }> = {
+  https: { label: "bg-emerald-50 text-emerald-800 ring-emerald-200", line: "text-emerald-500", icon: <Lock size={11} aria-hidden /> },
+  tls: { label: "bg-emerald-50 text-emerald-800 ring-emerald-200", line: "text-emerald-500", icon: <Lock size={11} aria-hidden /> },
+  loopback: { label: "bg-slate-50 text-slate-600 ring-slate-200", line: "text-slate-400", dash: "2 3", icon: <Repeat size={11} aria-hidden /> },
+  plain: { label: "bg-amber-50 text-amber-800 ring-amber-300", line: "text-amber-500", dash: "6 4", icon: <LockOpen size={11} aria-hidden /> },
+};
+
+function Connector({ hop }: { hop: Hop }) {
+  const style = HOP_STYLES[hop.kind];
   return (
-    <div data-testid="diagram-link" className="flex w-24 shrink-0 flex-col items-center justify-center self-stretch pt-6 text-slate-400">
-      <span className="mb-1 rounded bg-white px-1.5 text-[11px] font-medium uppercase tracking-wide text-slate-500">{label}</span>
-      <svg width="88" height="12" viewBox="0 0 88 12" aria-hidden className="overflow-visible">
-        <line x1="2" y1="6" x2="78" y2="6" stroke="currentColor" strokeWidth="2" strokeDasharray="0" />
-        <path d="M78 1 L87 6 L78 11 Z" fill="currentColor" />
+    <div data-testid="diagram-link" data-hop={hop.kind} className={cn("flex w-32 shrink-0 flex-col items-center justify-center self-stretch px-1 pt-6", style.line)}>
+      <span
+        data-testid="hop"
+        data-encrypted={hop.encrypted ? "true" : "false"}
+        data-hop={hop.kind}
+        title={hop.detail}
+        className={cn("mb-1.5 inline-flex max-w-full items-center gap-1 rounded px-1.5 py-0.5 text-center text-[11px] font-medium leading-tight ring-1 ring-inset", style.label)}
+      >
+        {style.icon}
+        {hop.label}
+      </span>
+      <svg width="112" height="12" viewBox="0 0 112 12" aria-hidden className="overflow-visible">
+        <line x1="2" y1="6" x2="102" y2="6" stroke="currentColor" strokeWidth="2" strokeDasharray={style.dash} />
+        <path d="M102 1 L111 6 L102 11 Z" fill="currentColor" />
       </svg>
     </div>
   );
 }
 
-function ServerNode({ member: m, role, caption }: { member: Member; role: Role; caption?: string }) {
+function ServerNode({ topology, member: m, role, caption, multipleLbs }: { topology: DiagramTopology; member: Member; role: Role; caption?: string; multipleLbs: boolean }) {
   const keyWarning = m.hostKeyStatus !== "pinned" ? (HOST_KEY_WARNINGS[m.hostKeyStatus] ?? m.hostKeyStatus) : null;
   const state: "ok" | "warning" | "danger" = m.hostKeyStatus === "mismatch" ? "danger" : keyWarning || m.lastCheckError ? "warning" : "ok";
   const stateText = keyWarning ?? (m.lastCheckError ? "last check failed" : "ok");
+  const lbError = role === "load-balancer" ? (topology.lbHealth?.loadBalancers.find((l) => l.name === m.serverName)?.error ?? null) : null;
   return (
     <div
       data-testid="diagram-node"
       data-server={m.serverName}
       data-role={role}
       data-state={state}
+      data-drained={role === "web" ? (m.drained ? "true" : "false") : undefined}
       title={m.lastCheckError ? `Last check failed: ${m.lastCheckError}` : undefined}
       className={cn(
-        "w-52 rounded-md border bg-white px-3 py-2 shadow-sm",
+        "w-56 rounded-md border bg-white px-3 py-2 shadow-sm",
         state === "ok" ? "border-slate-200" : state === "warning" ? "border-amber-300" : "border-rose-400",
       )}
     >
@@ -123,6 +269,11 @@ function ServerNode({ member: m, role, caption }: { member: Member; role: Role; 
         />
         <span className="truncate text-sm font-semibold text-slate-900">{m.serverName}</span>
         {caption ? <span className="ml-auto rounded bg-slate-100 px-1.5 text-[10px] font-medium uppercase text-slate-600">{caption}</span> : null}
+        {role === "web" && m.drained ? (
+          <span className="ml-auto rounded bg-amber-100 px-1.5 text-[10px] font-medium uppercase text-amber-800" data-testid="node-drained" title="Drained: the load balancer sends it no new requests">
+            drained
+          </span>
+        ) : null}
       </div>
       <div className="mt-0.5 truncate font-mono text-xs text-slate-500">{m.address}</div>
       <div className="mt-1.5 flex flex-wrap gap-1">
@@ -140,6 +291,106 @@ function ServerNode({ member: m, role, caption }: { member: Member; role: Role; 
       <p className={cn("mt-1 text-xs", state === "ok" ? "sr-only" : state === "warning" ? "text-amber-700" : "font-semibold text-rose-700")} data-testid="node-state">
         {stateText}
       </p>
+      {lbError ? (
+        <p data-testid="lb-error" className="mt-1 break-words text-xs text-rose-700">
+          Backend health not read: {lbError}
+        </p>
+      ) : null}
+      {role === "web" ? (
+        <>
+          <LbHealthView member={m} lbHealth={topology.lbHealth} multipleLbs={multipleLbs} />
+          <DrainButton topologyId={topology.id} member={m} />
+        </>
+      ) : null}
     </div>
+  );
+}
+
+function LbHealthView({ member, lbHealth, multipleLbs }: { member: Member; lbHealth: TopologyDto["lbHealth"]; multipleLbs: boolean }) {
+  const now = useNow();
+  const readings = healthOf(member, lbHealth);
+  const ageS = lbHealth ? Math.max(0, (now - new Date(lbHealth.at).getTime()) / 1000) : null;
+  const stale = ageS !== null && ageS > 30;
+  return (
+    <div className="mt-2 border-t border-slate-100 pt-1.5">
+      <div className="flex flex-wrap items-center gap-x-2 gap-y-0.5">
+        <span className="text-[10px] font-medium uppercase tracking-wide text-slate-400">Load balancer sees</span>
+        {readings.map((r) => {
+          const tone = HEALTH_CLASSES[healthTone(r.status)];
+          return (
+            <span key={r.lb ?? "none"} data-testid="lb-health" data-status={r.status} data-lb={r.lb ?? undefined} title={r.detail} className={cn("inline-flex items-center gap-1 text-xs font-semibold", tone.text)}>
+              <span aria-hidden className={cn("h-2 w-2 rounded-full", tone.dot)} />
+              {r.status}
+              {multipleLbs && r.lb ? <span className="font-normal text-slate-500">via {r.lb}</span> : null}
+            </span>
+          );
+        })}
+      </div>
+      <p data-testid="lb-health-age" className={cn("text-[11px]", stale ? "text-amber-700" : "text-slate-400")} title={lbHealth ? new Date(lbHealth.at).toLocaleString() : undefined}>
+        {ageS === null ? "no reading yet" : `seen ${formatAge(ageS)} ago`}
+      </p>
+    </div>
+  );
+}
+
+function DrainButton({ topologyId, member: m }: { topologyId: string; member: Member }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const canOperate = useCan("operate");
+  const [confirm, setConfirm] = useState(false);
+  const drain = !m.drained;
+  const set = useMutation(
+    trpc.topologies.setDrained.mutationOptions({
+      onSuccess: (run) => {
+        void queryClient.invalidateQueries({ queryKey: trpc.topologies.get.queryKey({ id: topologyId }) });
+        void queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
+        router.push(`/runs/${run.id}`);
+      },
+    }),
+  );
+  const verb = drain ? "Drain" : "Undrain";
+  return (
+    <>
+      <button
+        type="button"
+        aria-label={`${verb} ${m.serverName}`}
+        disabled={!canOperate || set.isPending}
+        title={
+          canOperate
+            ? drain
+              ? "Stop sending this server new requests (for maintenance); applies at once"
+              : "Put this server back in the load balancer's rotation; applies at once"
+            : "Only operators and admins can do this"
+        }
+        onClick={() => {
+          set.reset();
+          setConfirm(true);
+        }}
+        className="mt-1.5 inline-flex items-center gap-1 rounded border border-slate-300 bg-white px-2 py-0.5 text-xs font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:text-slate-400"
+      >
+        {drain ? <PauseCircle size={12} aria-hidden /> : <PlayCircle size={12} aria-hidden />}
+        {verb}
+      </button>
+      <ConfirmDialog
+        open={confirm}
+        title={`${verb} ${m.serverName}?`}
+        confirmLabel={drain ? "Drain now" : "Undrain now"}
+        tone={drain ? "danger" : "primary"}
+        pending={set.isPending}
+        error={set.error?.message}
+        onConfirm={() => set.mutate({ id: topologyId, serverId: m.serverId, drained: drain })}
+        onClose={() => setConfirm(false)}
+      >
+        {drain ? (
+          <p>
+            The load balancer stops sending it new requests. Requests in progress finish. Rampart applies this at once: it starts an apply run of the
+            topology, which you can follow.
+          </p>
+        ) : (
+          <p>The load balancer sends it requests again once its health check passes. Rampart applies this at once: it starts an apply run of the topology.</p>
+        )}
+      </ConfirmDialog>
+    </>
   );
 }
