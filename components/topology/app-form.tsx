@@ -25,7 +25,8 @@ interface EnvRow {
   secret: boolean;
 }
 export interface AppFormValues {
-  source: "sample" | "path";
+  source: "sample" | "path" | "tarball";
+  artifact: string | null;
   path: string;
   startCommand: string;
   port: number;
@@ -39,6 +40,7 @@ const SAMPLE_START = "/usr/bin/python3 /opt/rampart-app/sample/app.py";
 function fromDto(app: AppDto): AppFormValues {
   return {
     source: app.source,
+    artifact: app.artifact,
     path: app.path ?? "",
     startCommand: app.startCommand,
     port: app.port,
@@ -53,6 +55,7 @@ const storedSecretsOf = (app: AppDto) => new Set(app.env.filter((v) => v.secret 
 function toInput(v: AppFormValues) {
   return {
     source: v.source,
+    artifact: v.source === "tarball" ? v.artifact : null,
     path: v.source === "path" ? v.path.trim() || null : null,
     startCommand: v.startCommand,
     port: v.port,
@@ -86,7 +89,27 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
   const source = form.watch("source");
   const rows = form.watch("env") ?? [];
 
-  const fieldNames = () => ["source", "path", "startCommand", "port", "healthPath", "env", ...rows.flatMap((_, i) => [`env.${i}`, `env.${i}.name`, `env.${i}.value`, `env.${i}.secret`])];
+  const artifact = form.watch("artifact");
+  const [uploaded, setUploaded] = useState<{ filename: string; size: number } | null>(null);
+  const upload = useMutation(
+    trpc.topologies.uploadArtifact.mutationOptions({
+      onSuccess: (a) => {
+        form.setValue("artifact", a.sha256, { shouldDirty: true });
+        form.clearErrors("artifact");
+        setUploaded({ filename: a.filename, size: a.size });
+      },
+      onError: (e) => form.setError("artifact", { message: e.message }),
+    }),
+  );
+  const onArchive = async (file: File | undefined) => {
+    if (!file) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    upload.mutate({ id: topology.id, filename: file.name, contentBase64: btoa(binary) });
+  };
+
+  const fieldNames = () => ["source", "artifact", "path", "startCommand", "port", "healthPath", "env", ...rows.flatMap((_, i) => [`env.${i}`, `env.${i}.name`, `env.${i}.value`, `env.${i}.secret`])];
   const save = useMutation(
     trpc.topologies.setApp.mutationOptions({
       onSuccess: (t) => {
@@ -130,8 +153,25 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
             <Select id="app-source" aria-invalid={!!errors.source} {...form.register("source")}>
               <option value="sample">Sample app</option>
               <option value="path">Directory on the servers</option>
+              <option value="tarball">Uploaded archive (.tar.gz)</option>
             </Select>
           </Field>
+          {source === "tarball" ? (
+            <Field
+              label="App archive"
+              htmlFor="app-archive"
+              error={errors.artifact?.message}
+              hint={
+                upload.isPending
+                  ? "Uploading…"
+                  : artifact
+                    ? `${uploaded ? `${uploaded.filename}, ${(uploaded.size / 1024).toFixed(0)} KiB, ` : ""}SHA-256 ${artifact.slice(0, 16)}…: unpacked on every app server by the next apply.`
+                    : "A .tar.gz of the app (at most 50 MB); its top level becomes the app's directory."
+              }
+            >
+              <Input id="app-archive" type="file" accept=".tar.gz,.tgz,application/gzip" aria-invalid={!!errors.artifact} onChange={(e) => void onArchive(e.target.files?.[0])} />
+            </Field>
+          ) : null}
           {source === "path" ? (
             <Field label="App directory" htmlFor="app-path" error={errors.path?.message} hint="An absolute path, already present on every app server (Rampart does not copy it).">
               <Input id="app-path" autoComplete="off" spellCheck={false} placeholder="/srv/myapp" className="font-mono" aria-invalid={!!errors.path} {...form.register("path")} />

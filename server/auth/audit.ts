@@ -24,9 +24,13 @@ const SECRET_KEY = /pass(word|phrase)?|secret|token|private|key|credential|autho
 /** A copy of a value with every secret-looking field replaced. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return "[…]";
+  // Uploads (archives, certificate chains) are not copied into the log.
+  if (typeof value === "string" && value.length > 4096) return `[${value.length} characters]`;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value && typeof value === "object" && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1)]));
+    // { name, value, secret: true }: an app's secret environment variable.
+    const secretValue = (value as { secret?: unknown }).secret === true;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) || (secretValue && k === "value") ? "[redacted]" : redact(v, depth + 1)]));
   }
   return value;
 }

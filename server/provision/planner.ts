@@ -11,6 +11,7 @@ import {
   type Resource,
   checkResource,
   describeResource,
+  diffArchive,
   diffDirectory,
   diffFile,
   diffPackage,
@@ -77,7 +78,16 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>):
   const installing = changes.flatMap((c) => (c.action.op === "apt-install" ? c.action.packages : []));
   for (const r of desired.resources) {
     const o = observed.get(resourceId(r));
-    const c = r.kind === "directory" ? diffDirectory(r, o) : r.kind === "file" ? diffFile(r, o, notify.get(resourceId(r)) ?? [], installing) : r.kind === "user" ? diffUser(r, o) : null;
+    const c =
+      r.kind === "directory"
+        ? diffDirectory(r, o)
+        : r.kind === "file"
+          ? diffFile(r, o, notify.get(resourceId(r)) ?? [], installing)
+          : r.kind === "user"
+            ? diffUser(r, o)
+            : r.kind === "archive"
+              ? diffArchive(r, o)
+              : null;
     if (c) changes.push(c);
   }
   const changed = new Set(changes.map((c) => resourceId(c.resource)));

@@ -5,6 +5,7 @@
 // Nothing here does I/O. Firewall rulesets, certificates, replication and
 // monitoring are added later in the same shape.
 import { createHash } from "node:crypto";
+import path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import type { Command } from "../exec/command";
 import type { Tier } from "../schemas/topology";
@@ -54,7 +55,17 @@ export interface UserRes extends Base {
   name: string;
   home: string;
 }
-export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes;
+/** A .tar.gz unpacked into a directory of its own (named after its hash, so a new archive is a new directory). */
+export interface ArchiveRes extends Base {
+  kind: "archive";
+  path: string;
+  sha256: string;
+  data: Buffer;
+}
+export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes | ArchiveRes;
+
+/** The file inside an unpacked archive that records which archive it came from. */
+export const ARCHIVE_MARKER = ".rampart-archive";
 
 export function resourceId(r: Resource): string {
   switch (r.kind) {
@@ -67,6 +78,8 @@ export function resourceId(r: Resource): string {
       return `service:${r.name}`;
     case "user":
       return `user:${r.name}`;
+    case "archive":
+      return `archive:${r.path}`;
   }
 }
 
@@ -89,6 +102,7 @@ export type Action =
   | { op: "write"; path: string; content: string; mode: number; owner: string; group: string; secret: boolean; notify: PendingMark[]; backup?: boolean; check?: string[] }
   | { op: "remove"; path: string; notify: PendingMark[]; backup?: boolean }
   | { op: "useradd"; name: string; home: string }
+  | { op: "unpack"; path: string; sha256: string; data: Buffer }
   | {
       op: "systemctl";
       verb: "enable" | "start" | "reload" | "restart";
@@ -123,7 +137,7 @@ export function checkResource(r: Resource): void {
   if (r.kind === "package" && !PACKAGE_NAME.test(r.name)) bad(`"${r.name}" is not a Debian package name`);
   if (r.kind === "service" && !UNIT_NAME.test(r.name)) bad(`"${r.name}" is not a systemd unit name`);
   if (r.kind === "user" && !USER_NAME.test(r.name)) bad(`"${r.name}" is not a user name`);
-  if ((r.kind === "file" || r.kind === "directory") && (!r.path.startsWith("/") || r.path.includes("/../") || r.path.endsWith("/..")))
+  if ((r.kind === "file" || r.kind === "directory" || r.kind === "archive") && (!r.path.startsWith("/") || r.path.includes("/../") || r.path.endsWith("/..")))
     bad(`"${r.path}" is not an absolute path`);
 }
 
@@ -270,6 +284,19 @@ export function redactCredentials(text: string): string {
     .join("\n");
 }
 
+export function diffArchive(r: ArchiveRes, o: Observed | undefined): Change | null {
+  const marker = o?.kind === "path" ? o : null;
+  if (marker && marker.type === "file" && marker.sha256 === sha256(r.sha256)) return null;
+  return {
+    resource: r,
+    action: { op: "unpack", path: r.path, sha256: r.sha256, data: r.data },
+    verb: "create",
+    summary: `unpack the app archive into ${r.path}`,
+    reason: marker && marker.type !== "absent" ? `${r.path} holds another archive` : `${r.path} does not exist yet`,
+    diff: null,
+  };
+}
+
 export function unifiedDiff(path: string, before: string, after: string): string {
   const patch = createTwoFilesPatch(`${path} (on the host)`, `${path} (desired)`, before, after, undefined, undefined, { context: 3 });
   // Drop the "====" header line jsdiff adds; keep the ---/+++ lines.
@@ -280,7 +307,7 @@ export function unifiedDiff(path: string, before: string, after: string): string
 
 export interface Upload {
   path: string;
-  content: string;
+  content: string | Buffer;
   mode: number;
   owner: string;
   group: string;
@@ -307,6 +334,9 @@ export const BACKUP_DIR = "/var/lib/rampart/backup";
 // Keeps the first version only: later runs never overwrite the original.
 const BACKUP_SCRIPT = 'b="$1$2"; [ -e "$b" ] || [ ! -e "$2" ] || { mkdir -p -m 0700 -- "$1" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$2" "$b"; }';
 const backupCommand = (path: string): Command => ({ argv: ["sh", "-c", BACKUP_SCRIPT, "rampart-backup", BACKUP_DIR, path] });
+
+const UNPACK_SCRIPT =
+  'set -e; rm -rf -- "$1"; mkdir -p -- "$1"; tar -xzf "$2" -C "$1" --no-same-owner --no-same-permissions; chmod -R u+rwX,go+rX,go-w -- "$1"; printf "%s" "$3" > "$1/$4"; rm -f -- "$2"';
 
 // Keeps the file being replaced next to it until the new one passes its check.
 const KEEP_PREVIOUS_SCRIPT = 'rm -f -- "$2"; [ ! -e "$1" ] || cp -a -- "$1" "$2"';
@@ -347,6 +377,13 @@ export function renderAction(a: Action): RenderedAction {
       };
     case "remove":
       return { ...none, before: [...(a.backup ? [backupCommand(a.path)] : []), ...markPending(a.notify), { argv: ["rm", "-f", "--", a.path] }] };
+    case "unpack":
+      return {
+        before: [{ argv: ["mkdir", "-p", "--", path.posix.dirname(a.path)] }],
+        upload: { path: `${a.path}.tar.gz`, content: a.data, mode: 0o600, owner: "root", group: "root" },
+        // Unpacked afresh, owned by root (the app only reads it), then marked with the archive's hash.
+        after: [{ argv: ["sh", "-c", UNPACK_SCRIPT, "rampart-unpack", a.path, `${a.path}.tar.gz`, a.sha256, ARCHIVE_MARKER] }],
+      };
     case "useradd":
       return { ...none, before: [{ argv: ["useradd", "--system", "--home-dir", a.home, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", a.name] }] };
     case "systemctl": {

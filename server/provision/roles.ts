@@ -30,6 +30,8 @@ export interface TopologySpec {
   app: AppSpec;
   /** The app's environment with secret values decrypted: only ever written to a secret file. */
   appEnv: Array<[string, string]>;
+  /** The uploaded archive's bytes, when the app's source is "tarball". */
+  appArchive?: Buffer | null;
   tls: TlsMaterial;
 }
 
@@ -140,7 +142,8 @@ function webResources(t: TopologySpec, h: HostSpec): Resource[] {
 }
 
 function appResources(t: TopologySpec, h: HostSpec): Resource[] {
-  const workdir = t.app.source === "sample" ? `${APP_DIR}/sample` : t.app.path!;
+  if (t.app.source === "tarball" && (!t.app.artifact || !t.appArchive)) throw new Error("the app's archive is missing: upload it again");
+  const workdir = t.app.source === "sample" ? `${APP_DIR}/sample` : t.app.source === "tarball" ? `${APP_DIR}/releases/${t.app.artifact}` : t.app.path!;
   const out: Resource[] = [];
   if (t.app.source === "sample") out.push({ kind: "package", tier: "app", name: "python3" });
   out.push(
@@ -152,6 +155,10 @@ function appResources(t: TopologySpec, h: HostSpec): Resource[] {
   if (t.app.source === "sample") {
     out.push({ kind: "directory", tier: "app", path: `${APP_DIR}/sample`, mode: 0o755, owner: "root", group: "root" });
     watched.push(file("app", SAMPLE_APP_FILE, SAMPLE_APP));
+  }
+  if (t.app.source === "tarball") {
+    out.push({ kind: "directory", tier: "app", path: `${APP_DIR}/releases`, mode: 0o755, owner: "root", group: "root" });
+    watched.push({ kind: "archive", tier: "app", path: workdir, sha256: t.app.artifact!, data: t.appArchive! });
   }
   const env: Array<[string, string]> = [["PORT", String(t.app.port)], ["RAMPART_SERVER", h.name], ["RAMPART_SITE", t.name], ...t.appEnv];
   const unit = file("app", APP_UNIT, renderAppUnit({ siteName: t.name, user: APP_USER, workingDirectory: workdir, startCommand: t.app.startCommand, envFile: APP_ENV }));

@@ -129,7 +129,7 @@ export const PlanStepDto = z.object({
   tier: Tier,
   /** e.g. "file /etc/nginx/conf.d/rampart.conf", "package nginx". */
   resource: z.string(),
-  kind: z.enum(["package", "file", "directory", "service", "user"]),
+  kind: z.enum(["package", "file", "directory", "service", "user", "archive"]),
   /** install | create | update | remove | enable | start | reload | restart */
   action: z.string(),
   summary: z.string(),
@@ -181,8 +181,10 @@ export const AppEnvVar = z.object({
 
 export const AppSpec = z
   .object({
-    /** sample: Rampart's sample app (answers with the host's name); path: a directory already on each app server. */
-    source: z.enum(["sample", "path"]).default("sample"),
+    /** sample: Rampart's sample app (answers with the host's name); path: a directory already on each app server; tarball: an uploaded .tar.gz. */
+    source: z.enum(["sample", "path", "tarball"]).default("sample"),
+    /** For source "tarball": the uploaded archive (its SHA-256, from the upload). */
+    artifact: z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of an uploaded archive").nullable().default(null),
     /** For source "path": the application's directory on every app server. */
     path: z
       .string()
@@ -206,6 +208,7 @@ export const AppSpec = z
   })
   .superRefine((a, ctx) => {
     if (a.source === "path" && !a.path) ctx.addIssue({ code: "custom", path: ["path"], message: "is required when the app is a directory on the servers" });
+    if (a.source === "tarball" && !a.artifact) ctx.addIssue({ code: "custom", path: ["artifact"], message: "upload the app's .tar.gz first" });
     const seen = new Set<string>();
     a.env.forEach((v, i) => {
       if (seen.has(v.name)) ctx.addIssue({ code: "custom", path: ["env", i, "name"], message: "is listed twice" });
@@ -220,13 +223,24 @@ export const AppUpdateInput = z.object({ id: z.string().min(1), app: AppSpec });
 
 /** The app as the console sees it: secret values are never sent, only whether they are set. */
 export const AppDto = z.object({
-  source: z.enum(["sample", "path"]),
+  source: z.enum(["sample", "path", "tarball"]),
   path: z.string().nullable(),
+  artifact: z.string().nullable(),
   startCommand: z.string(),
   port: z.number(),
   healthPath: z.string(),
   env: z.array(z.object({ name: z.string(), value: z.string().nullable(), secret: z.boolean(), isSet: z.boolean() })),
 });
+
+/** Max size of an uploaded app archive. */
+export const MAX_ARTIFACT_BYTES = 50 * 1024 * 1024;
+export const ArtifactUploadInput = z.object({
+  id: z.string().min(1),
+  filename: z.string().trim().min(1).max(255).regex(/\.(tar\.gz|tgz)$/, "must be a .tar.gz or .tgz archive"),
+  /** The archive, base64-encoded. */
+  contentBase64: z.string().min(1, "the archive is empty").max(Math.ceil((MAX_ARTIFACT_BYTES * 4) / 3) + 4, "is larger than 50 MB"),
+});
+export const ArtifactDto = z.object({ sha256: z.string(), size: z.number(), filename: z.string() });
 
 export const DrainInput = z.object({ id: z.string().min(1), serverId: z.string().min(1), drained: z.boolean() });
 

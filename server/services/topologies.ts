@@ -1,7 +1,10 @@
 // Topologies: the desired shape of a site (which server has which roles), and
 // starting plan and apply runs for it.
+import { createHash } from "node:crypto";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { Db } from "../db";
-import { type TopologyDto, type TopologyValues, Role, PlanDto, AppSpec, DEFAULT_APP, LbHealth } from "../schemas/topology";
+import { type TopologyDto, type TopologyValues, Role, PlanDto, AppSpec, DEFAULT_APP, LbHealth, MAX_ARTIFACT_BYTES } from "../schemas/topology";
 import type { SecretBox } from "../secrets/envelope";
 import { ServiceError } from "./errors";
 import { startRun, type Caller, type RunsDeps } from "./runs";
@@ -184,4 +187,23 @@ export async function setDrained(deps: RunsDeps, caller: Caller, input: { id: st
   if (running) throw new ServiceError("CONFLICT", `An apply of this topology is ${running.status} (run ${running.id}); try again when it has finished`);
   await deps.db.topologyMember.update({ where: { serverId: input.serverId }, data: { drained: input.drained } });
   return startTopologyRun(deps, caller, input.id, "topology-apply");
+}
+
+// ---- Uploaded app archives, kept in DATA_DIR/artifacts by their SHA-256
+
+export const artifactPath = (dataDir: string, sha256: string) => path.join(dataDir, "artifacts", `${sha256}.tar.gz`);
+
+/** Stores an uploaded .tar.gz (checked to be gzip data); the app form then refers to it by hash. */
+export async function uploadArtifact(db: Db, dataDir: string, input: { id: string; filename: string; contentBase64: string }) {
+  await getTopology(db, input.id);
+  const data = Buffer.from(input.contentBase64, "base64");
+  if (data.length === 0) throw new ServiceError("BAD_REQUEST", "the archive is empty", "contentBase64");
+  if (data.length > MAX_ARTIFACT_BYTES) throw new ServiceError("BAD_REQUEST", "the archive is larger than 50 MB", "contentBase64");
+  if (data[0] !== 0x1f || data[1] !== 0x8b) throw new ServiceError("BAD_REQUEST", `${input.filename} is not a gzip-compressed archive (.tar.gz)`, "contentBase64");
+  const sha256 = createHash("sha256").update(data).digest("hex");
+  const file = artifactPath(dataDir, sha256);
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(`${file}.tmp`, data, { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+  return { sha256, size: data.length, filename: input.filename };
 }

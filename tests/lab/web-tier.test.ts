@@ -7,7 +7,8 @@
 // load and a stopped nginx lose no request beyond the health-check window.
 import { execFileSync, spawnSync } from "node:child_process";
 import https from "node:https";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
@@ -19,7 +20,7 @@ import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
 import { importKey } from "@/server/services/ssh-keys";
 import { createServer, pinKnownHostKey } from "@/server/services/servers";
-import { applyTopologyRun, createTopology, getTopology, setDrained, updateTopology } from "@/server/services/topologies";
+import { applyTopologyRun, createTopology, getTopology, setApp, setDrained, updateTopology, uploadArtifact } from "@/server/services/topologies";
 import { caCertificate, uploadSiteCertificate } from "@/server/services/certificates";
 import { createCa, issueServerCert } from "@/server/pki/x509";
 import { TopologyInput } from "@/server/schemas/topology";
@@ -294,5 +295,39 @@ describe("the web tier with end-to-end TLS", () => {
     expect([...r.byApp.keys()]).toEqual(["lab2"]);
     await finished((await setDrained({ db, queue }, caller, { id: topologyId, serverId: ids[2]!, drained: false })).id);
     await waitUntil(async () => (await backendStatus("lab3")) === "UP", 10_000, "lab3 to be back");
+  });
+
+  it("deploys the operator's app from an uploaded archive, with secret environment values kept out of runs", async () => {
+    const src = mkdtempSync(path.join(os.tmpdir(), "rampart-app-"));
+    writeFileSync(
+      path.join(src, "app.py"),
+      [
+        "import http.server, os",
+        "class H(http.server.BaseHTTPRequestHandler):",
+        "    def do_GET(self):",
+        "        body = ('ok\\n' if self.path == '/up' else 'tarball app on %s (%s, token %s)\\n' % (os.environ['RAMPART_SERVER'], os.environ['GREETING'], 'set' if os.environ.get('API_TOKEN') == 'tok-123456' else 'missing')).encode()",
+        "        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)",
+        "http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()",
+        "",
+      ].join("\n"),
+    );
+    const tarball = path.join(src, "app.tar.gz");
+    execFileSync("tar", ["-czf", tarball, "-C", src, "app.py"]);
+    const art = await uploadArtifact(db, dir, { id: topologyId, filename: "app.tar.gz", contentBase64: readFileSync(tarball).toString("base64") });
+    await expect(uploadArtifact(db, dir, { id: topologyId, filename: "x.tar.gz", contentBase64: Buffer.from("plain text").toString("base64") })).rejects.toMatchObject({ message: expect.stringContaining("not a gzip-compressed archive") });
+    await setApp(db, box, {
+      id: topologyId,
+      app: { source: "tarball", artifact: art.sha256, path: null, startCommand: "/usr/bin/python3 app.py", port: 8100, healthPath: "/up", env: [{ name: "GREETING", value: "hello", secret: false }, { name: "API_TOKEN", value: "tok-123456", secret: true }] },
+    });
+    expect(JSON.stringify(await getTopology(db, topologyId))).not.toContain("tok-123456");
+    const run = await apply();
+    await waitUntil(async () => (await get(chain.root)).body.startsWith("tarball app"), 20_000, "the new app to answer");
+    const bodies = await Promise.all(Array.from({ length: 4 }, () => get(chain.root)));
+    expect(new Set(bodies.map((b) => b.body.trim()))).toEqual(new Set(["tarball app on lab2 (hello, token set)", "tarball app on lab3 (hello, token set)"]));
+    // The secret is on the hosts only in a root-only file, and in no run event or plan.
+    expect((await labSsh("lab2", ["stat", "-c", "%a %U", "/etc/rampart/app.env"])).stdout.trim()).toBe("600 root");
+    expect((await labSsh("lab2", ["systemctl", "show", "-p", "User", "--value", "rampart-app"])).stdout.trim()).toBe("rampart-app");
+    const events = await db.runEvent.findMany({ where: { runId: run.id } });
+    expect(JSON.stringify(events) + (run.result ?? "")).not.toContain("tok-123456");
   });
 });

@@ -5,7 +5,7 @@
 // logic; the lab tests prove the commands on real hosts.
 import { createHash } from "node:crypto";
 import type { Action, Resource } from "@/server/provision/resources";
-import { PENDING_DIR, pendingPath } from "@/server/provision/resources";
+import { ARCHIVE_MARKER, PENDING_DIR, pendingPath } from "@/server/provision/resources";
 import { OBSERVE_CONTENT_LIMIT } from "@/server/provision/observe";
 
 export interface SimPath {
@@ -75,6 +75,10 @@ export class SimHost {
       case "useradd":
         this.users.add(a.name);
         return;
+      case "unpack":
+        this.paths.set(a.path, { type: "directory", content: "", mode: 0o755, owner: "root", group: "root" });
+        this.paths.set(`${a.path}/${ARCHIVE_MARKER}`, { type: "file", content: a.sha256, mode: 0o644, owner: "root", group: "root" });
+        return;
       case "systemctl": {
         const s = this.service(a.unit);
         if (!s) throw new Error(`systemctl ${a.verb}: unit ${a.unit} not found`);
@@ -113,7 +117,10 @@ export class SimHost {
     const out: string[] = [];
     resources.forEach((r, n) => {
       if (r.kind === "package") out.push(this.packages.has(r.name) ? `@@ ${n} pkg installed 1.0-1` : `@@ ${n} pkg absent`);
-      else if (r.kind === "file" || r.kind === "directory") {
+      else if (r.kind === "archive") {
+        const p = this.paths.get(`${r.path}/${ARCHIVE_MARKER}`);
+        out.push(p ? `@@ ${n} path file 644 root root ${sha(p.content)}` : `@@ ${n} path absent`);
+      } else if (r.kind === "file" || r.kind === "directory") {
         const p = this.paths.get(r.path);
         if (!p) return out.push(`@@ ${n} path absent`);
         const want = r.kind === "file" && r.content !== null ? sha(r.content) : "-";

@@ -250,16 +250,23 @@ describe("topology validation", () => {
 // ---- Properties
 
 const roleSets: Role[][] = [["load-balancer"], ["web"], ["web", "app"], ["load-balancer", "web"], ["app"], ["db-primary"], ["web", "db-replica"]];
+const archive = Buffer.from("not really a tarball");
+const apps: Array<Pick<TopologySpec, "app" | "appArchive">> = [
+  { app: DEFAULT_APP },
+  { app: { ...DEFAULT_APP, source: "path", path: "/srv/app", startCommand: "/usr/bin/node server.js" } },
+  { app: { ...DEFAULT_APP, source: "tarball", artifact: "a".repeat(64), startCommand: "/usr/bin/python3 app.py" }, appArchive: archive },
+];
 const arbSpec = fc
-  .array(fc.constantFrom(...roleSets), { minLength: 1, maxLength: 6 })
-  .map((sets): TopologySpec =>
-    withTls({
+  .tuple(fc.array(fc.constantFrom(...roleSets), { minLength: 1, maxLength: 6 }), fc.constantFrom(...apps))
+  .map(([sets, app]): TopologySpec => ({
+    ...withTls({
       id: "t",
       name: "www.prop.test",
       balance: "roundrobin",
       hosts: sets.map((roles, i) => ({ serverId: `s${i}`, name: `h${i}`, address: `10.0.0.${i + 1}`, roles, monitoring: true, drained: i % 3 === 2 })),
     }),
-  );
+    ...app,
+  }));
 
 /** Random starting states: packages already there, services stopped or disabled, files wrong, a stale pending reload. */
 const arbMess = fc.record({

@@ -12,7 +12,8 @@ import type { Target } from "@/server/exec/ssh-executor";
 import { backendNames, desiredState, needsBackendCert, type HostDesired, type TopologySpec } from "@/server/provision/roles";
 import type { SecretBox } from "@/server/secrets/envelope";
 import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
-import { appSecretsContext, readApp } from "@/server/services/topologies";
+import { appSecretsContext, artifactPath, readApp } from "@/server/services/topologies";
+import { readFile } from "node:fs/promises";
 import { observeCommand, parseObservation } from "@/server/provision/observe";
 import { type HostObservation, type Plan, type PlannedStep, planTopology, tiersWithWork, toPlanDto } from "@/server/provision/planner";
 import { renderAction } from "@/server/provision/resources";
@@ -32,7 +33,7 @@ const OBSERVE_TIMEOUT_S = 60;
 const OBSERVE_PARALLEL = 20;
 
 /** The topology as the planner needs it: members, the app (its secret values decrypted), and no TLS material yet. */
-export async function loadTopologySpec(db: Db, box: SecretBox, topologyId: string): Promise<Omit<TopologySpec, "tls"> | null> {
+export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, topologyId: string): Promise<Omit<TopologySpec, "tls"> | null> {
   const t = await db.topology.findUnique({ where: { id: topologyId }, include: { members: { include: { server: true } } } });
   if (!t) return null;
   const members = [...t.members].sort((a, b) => a.server.name.localeCompare(b.server.name));
@@ -43,6 +44,7 @@ export async function loadTopologySpec(db: Db, box: SecretBox, topologyId: strin
     name: t.name,
     balance: t.balance === "leastconn" ? "leastconn" : "roundrobin",
     app,
+    appArchive: app.source === "tarball" && app.artifact ? await readFile(artifactPath(dataDir, app.artifact)).catch(() => null) : null,
     appEnv: app.env.flatMap((v): Array<[string, string]> => (v.secret ? (secrets[v.name] !== undefined ? [[v.name, secrets[v.name]!]] : []) : [[v.name, v.value ?? ""]])),
     hosts: members.map((m) => ({
       serverId: m.serverId,
@@ -151,7 +153,7 @@ async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target
 }
 
 async function prepare(ctx: Ctx): Promise<TopologySpec | KindResult> {
-  const spec = await loadTopologySpec(ctx.db, ctx.box, ctx.input.topologyId);
+  const spec = await loadTopologySpec(ctx.db, ctx.box, ctx.env.DATA_DIR, ctx.input.topologyId);
   if (!spec) return { status: "failed", outcome: "the topology no longer exists" };
   if (spec.hosts.length === 0) return { status: "failed", outcome: "the topology has no servers" };
   const blocked = await unpinnedHosts(ctx.db, spec);

@@ -1,11 +1,11 @@
 // Topologies: the desired shape of a site, and its plan and apply runs.
 import { z } from "zod";
 import { router, readProcedure, operateProcedure } from "../trpc";
-import { AppUpdateInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
+import { AppUpdateInput, ArtifactDto, ArtifactUploadInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
 import { secretBox } from "../../secrets/master-key";
 import { env } from "../../env";
 import { RunDto, RunIdInput } from "../../schemas/run";
-import { applyTopologyRun, createTopology, deleteTopology, getTopology, listTopologies, planTopologyRun, runPlan, setApp, setDrained, updateTopology } from "../../services/topologies";
+import { applyTopologyRun, createTopology, deleteTopology, getTopology, listTopologies, planTopologyRun, runPlan, setApp, setDrained, updateTopology, uploadArtifact } from "../../services/topologies";
 import { runsQueue } from "../../queue/producer";
 import { principalLabel } from "../../auth/principal";
 
@@ -69,4 +69,10 @@ export const topologiesRouter = router({
     .input(DrainInput)
     .output(RunDto)
     .mutation(({ ctx, input }) => setDrained({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input)),
+
+  uploadArtifact: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/topologies/{id}/artifacts", protect: true, tags: ["topologies"], summary: "Upload the app as a .tar.gz (base64 in JSON); then set the app's source to tarball with its sha256" } })
+    .input(ArtifactUploadInput)
+    .output(ArtifactDto)
+    .mutation(({ ctx, input }) => uploadArtifact(ctx.db, env().DATA_DIR, input)),
 });
