@@ -103,5 +103,7 @@ test("draining a web server from the console: HAProxy stops sending it requests,
   await expect(lab3.getByTestId("lb-health")).toHaveAttribute("data-status", "DRAIN", { timeout: 20_000 });
   await page.getByRole("button", { name: "Undrain lab3", exact: true }).click();
   await page.getByRole("button", { name: "Undrain now" }).click();
+  await expect(page).toHaveURL(/\/runs\/[a-z0-9]+$/);
   await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 60_000 });
+  await expect.poll(() => new Set(Array.from({ length: 6 }, () => /app on (lab\d)/.exec(viaLb())?.[1])), { timeout: 20_000 }).toEqual(new Set(["lab2", "lab3"]));
 });
