@@ -19,24 +19,30 @@ export async function scheduleCertificateRenewal(queue: Queue): Promise<void> {
 }
 
 /**
- * Starts an apply for every topology with a certificate from the internal CA past
- * two-thirds of its life (the apply re-issues and deploys it). Uploaded
- * certificates are the operator's: they are reported, not replaced.
+ * Starts an apply for every topology whose internal-CA certificates need one:
+ * one past two-thirds of its life (the apply re-issues and deploys it), or one
+ * issued after the topology's last successful apply ended (a renewal whose
+ * apply failed: it is not on the servers yet). Only certificates the topology still
+ * uses count. Uploaded certificates are the operator's: reported, not replaced.
+ * A renewal apply applies the topology as it is stored.
  */
 export async function scanForRenewals(db: Db, queue: Queue, now = new Date()): Promise<string[]> {
-  const certs = await db.certificate.findMany({ where: { replacedAt: null, source: "internal" }, include: { server: { include: { membership: true } } } });
-  const due = new Set<string>();
-  for (const c of certs) {
-    if (!needsRenewal(c, now)) continue;
-    const topologyId = c.topologyId ?? c.server?.membership?.topologyId;
-    if (topologyId) due.add(topologyId);
-  }
+  const topologies = await db.topology.findMany({ include: { members: true } });
   const started: string[] = [];
-  for (const topologyId of due) {
-    const busy = await db.run.findFirst({ where: { topologyId, kind: "topology-apply", status: { in: ["queued", "running"] } } });
+  for (const t of topologies) {
+    const roles = new Map(t.members.map((m) => [m.serverId, JSON.parse(m.roles) as string[]]));
+    const backendIds = [...roles].filter(([, r]) => r.includes("web") || r.includes("app")).map(([id]) => id);
+    const hasLb = [...roles.values()].some((r) => r.includes("load-balancer"));
+    const certs = await db.certificate.findMany({
+      where: { replacedAt: null, source: "internal", OR: [{ serverId: { in: backendIds }, purpose: "backend" }, ...(hasLb ? [{ topologyId: t.id, purpose: "site" }] : [])] },
+    });
+    const lastApply = await db.run.findFirst({ where: { topologyId: t.id, kind: "topology-apply", status: "succeeded" }, orderBy: { finishedAt: "desc" } });
+    const due = certs.some((c) => needsRenewal(c, now) || (lastApply?.finishedAt ? c.createdAt > lastApply.finishedAt : false));
+    if (!due) continue;
+    const busy = await db.run.findFirst({ where: { topologyId: t.id, kind: "topology-apply", status: { in: ["queued", "running"] } } });
     if (busy) continue;
     try {
-      started.push((await startTopologyRun({ db, queue }, { name: "certificate renewal (schedule)" }, topologyId, "topology-apply")).id);
+      started.push((await startTopologyRun({ db, queue }, { name: "certificate renewal (schedule)" }, t.id, "topology-apply")).id);
     } catch {
       // The topology has no servers, or Redis is down: the next scan tries again.
     }

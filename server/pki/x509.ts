@@ -155,6 +155,16 @@ export function validateUpload(input: { certificatePem: string; privateKeyPem: s
     else problems.push({ field: "privateKey", message: "the private key does not match the certificate (its public key is different)" });
   }
   if (leaf.ca) problems.push({ field: "certificate", message: "the first certificate is a CA certificate; put the site's own certificate first, then its intermediates" });
+  // What OpenSSL 3 on the servers refuses to load (Debian's default security level), and a certificate not for servers.
+  const bits = leaf.publicKey.asymmetricKeyDetails?.modulusLength;
+  if (leaf.publicKey.asymmetricKeyType === "rsa" && bits !== undefined && bits < 2048)
+    problems.push({ field: "certificate", message: `the certificate's RSA key has ${bits} bits; at least 2048 are needed` });
+  certs.forEach((c, i) => {
+    const hash = new x509.X509Certificate(c.raw).signatureAlgorithm.hash?.name ?? "";
+    if (/^(SHA-1|MD5)$/i.test(hash)) problems.push({ field: "certificate", message: `${i === 0 ? "the site's certificate" : `certificate ${i + 1} in the chain`} is signed with ${hash}, which servers refuse; have it re-issued with SHA-256` });
+  });
+  if (Array.isArray(leaf.keyUsage) && leaf.keyUsage.length > 0 && !leaf.keyUsage.includes("1.3.6.1.5.5.7.3.1") && !leaf.keyUsage.includes("2.5.29.37.0"))
+    problems.push({ field: "certificate", message: "the certificate is not for TLS servers (its extended key usage lacks serverAuth)" });
   certs.forEach((c, i) => {
     const which = i === 0 ? "the site's certificate" : `certificate ${i + 1} in the chain`;
     if (new Date(c.validTo).getTime() <= now.getTime()) problems.push({ field: "certificate", message: `${which} expired on ${new Date(c.validTo).toISOString().slice(0, 10)}` });

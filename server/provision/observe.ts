@@ -2,7 +2,7 @@
 // should have. The script is a constant; every path, package and unit name
 // arrives as a positional argument. The parser is pure, so it has golden tests.
 import type { Command } from "../exec/command";
-import { type Observed, type Resource, ARCHIVE_MARKER, PENDING_DIR, resourceId, sha256 } from "./resources";
+import { type Observed, type Resource, archiveMarker, PENDING_DIR, resourceId, sha256 } from "./resources";
 
 /** Files larger than this are compared by hash only (the plan then cannot show their diff). */
 export const OBSERVE_CONTENT_LIMIT = 256 * 1024;
@@ -56,7 +56,7 @@ function probe(r: Resource): string[] {
       return ["user", r.name];
     case "archive":
       // Its marker file holds the archive's hash: compared, never read back.
-      return ["path", `${r.path}/${ARCHIVE_MARKER}`, sha256(r.sha256), "0"];
+      return ["path", archiveMarker(r.path), sha256(r.sha256), "0"];
   }
 }
 

@@ -64,8 +64,8 @@ export interface ArchiveRes extends Base {
 }
 export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes | ArchiveRes;
 
-/** The file inside an unpacked archive that records which archive it came from. */
-export const ARCHIVE_MARKER = ".rampart-archive";
+/** Next to an unpacked archive (outside it, so no archive can replace it): which archive it came from. */
+export const archiveMarker = (dir: string) => `${dir}.unpacked`;
 
 export function resourceId(r: Resource): string {
   switch (r.kind) {
@@ -199,7 +199,8 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
   if (p && p.type !== "absent" && p.type !== "file") throw new Error(`${r.path} exists but is not a regular file; Rampart will not replace it`);
   // A file Rampart did not write (the package's, the operator's) is kept once in the backup directory.
   // (A package this plan installs may create it before it is written: back that up too.)
-  const backup = exists ? p!.content === null || !p!.content.includes(MANAGED_MARK) : installing.length > 0;
+  // Secret files Rampart writes (keys, the app's environment) are never kept: a rotated secret must not survive.
+  const backup = r.secret ? false : exists ? p!.content === null || !p!.content.includes(MANAGED_MARK) : installing.length > 0;
   const write: Action = { op: "write", path: r.path, content: r.content, mode: r.mode, owner: r.owner, group: r.group, secret: !!r.secret, notify, backup, ...(r.check ? { check: r.check } : {}) };
   if (!exists) {
     return { resource: r, action: write, verb: "create", summary: `create ${r.path}`, reason: `${r.path} does not exist`, diff: r.secret ? null : unifiedDiff(r.path, "", r.content) };
@@ -335,8 +336,9 @@ export const BACKUP_DIR = "/var/lib/rampart/backup";
 const BACKUP_SCRIPT = 'b="$1$2"; [ -e "$b" ] || [ ! -e "$2" ] || { mkdir -p -m 0700 -- "$1" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$2" "$b"; }';
 const backupCommand = (path: string): Command => ({ argv: ["sh", "-c", BACKUP_SCRIPT, "rampart-backup", BACKUP_DIR, path] });
 
+// (The archive was checked when it was uploaded: files, directories and symbolic links inside it only.)
 const UNPACK_SCRIPT =
-  'set -e; rm -rf -- "$1"; mkdir -p -- "$1"; tar -xzf "$2" -C "$1" --no-same-owner --no-same-permissions; chmod -R u+rwX,go+rX,go-w -- "$1"; printf "%s" "$3" > "$1/$4"; rm -f -- "$2"';
+  'set -e; rm -f -- "$4"; rm -rf -- "$1"; mkdir -p -- "$1"; tar -xzf "$2" -C "$1" --no-same-owner --no-same-permissions; chmod -R u+rwX,go+rX,go-w -- "$1"; printf "%s" "$3" > "$4"; rm -f -- "$2"';
 
 // Keeps the file being replaced next to it until the new one passes its check.
 const KEEP_PREVIOUS_SCRIPT = 'rm -f -- "$2"; [ ! -e "$1" ] || cp -a -- "$1" "$2"';
@@ -382,7 +384,7 @@ export function renderAction(a: Action): RenderedAction {
         before: [{ argv: ["mkdir", "-p", "--", path.posix.dirname(a.path)] }],
         upload: { path: `${a.path}.tar.gz`, content: a.data, mode: 0o600, owner: "root", group: "root" },
         // Unpacked afresh, owned by root (the app only reads it), then marked with the archive's hash.
-        after: [{ argv: ["sh", "-c", UNPACK_SCRIPT, "rampart-unpack", a.path, `${a.path}.tar.gz`, a.sha256, ARCHIVE_MARKER] }],
+        after: [{ argv: ["sh", "-c", UNPACK_SCRIPT, "rampart-unpack", a.path, `${a.path}.tar.gz`, a.sha256, archiveMarker(a.path)] }],
       };
     case "useradd":
       return { ...none, before: [{ argv: ["useradd", "--system", "--home-dir", a.home, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", a.name] }] };

@@ -181,7 +181,8 @@ const appTlsFront = (t: TopologySpec, tier: Resource["tier"]) =>
 function loadBalancerResources(t: TopologySpec): Resource[] {
   if (!t.tls.siteBundle) throw new Error("the site has no certificate yet");
   const backends = t.hosts.filter((h) => h.roles.includes("web")).map((h) => ({ name: h.name, address: h.address, port: webPort(h), drained: h.drained }));
-  const bundle = file("load-balancer", SITE_BUNDLE, t.tls.siteBundle, 0o600, true);
+  // A bundle HAProxy cannot load is rolled back, never left for the next restart to trip on.
+  const bundle = checked(file("load-balancer", SITE_BUNDLE, t.tls.siteBundle, 0o600, true), HAPROXY_CHECK);
   const ca = file("load-balancer", CA_FILE, t.tls.caPem);
   const config = checked(
     file("load-balancer", HAPROXY_CONFIG, renderHaproxyConfig({ siteName: t.name, balance: t.balance, backends, checkIntervalMs: HEALTH_CHECK_INTERVAL_MS, siteCertFile: SITE_BUNDLE, caFile: CA_FILE })),

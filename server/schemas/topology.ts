@@ -200,9 +200,16 @@ export const AppSpec = z
       .min(1, "is required")
       .max(1024)
       .refine((c) => !/[\r\n\0]/.test(c), "must be one line")
+      .refine((c) => !c.endsWith("\\"), "must not end with a backslash")
       .refine((c) => c.startsWith("/"), "must start with the program's absolute path, e.g. /usr/bin/node server.js")
       .default("/usr/bin/python3 /opt/rampart-app/sample/app.py"),
-    port: z.number({ error: "must be a number" }).int().min(1024, "must be 1024 or more (the app runs unprivileged)").max(65535).default(8000),
+    port: z
+      .number({ error: "must be a number" })
+      .int()
+      .min(1024, "must be 1024 or more (the app runs unprivileged)")
+      .max(65535)
+      .refine((p) => p !== 8443 && p !== 9443, "8443 and 9443 are nginx's (web server next to a load balancer, TLS front of the app)")
+      .default(8000),
     healthPath: z.string().trim().regex(/^\/[A-Za-z0-9._~/-]*$/, "must be a path such as /healthz").default("/healthz"),
     env: z.array(AppEnvVar).max(100).default([]),
   })

@@ -58,31 +58,45 @@ async function store(
 
 const usable = (row: CertRow | null, names: string[], now: Date) => !!row && sameNames(JSON.parse(row.names) as string[], names) && !needsRenewal(row, now) && row.notAfter > now;
 
-/** A backend's certificate from the internal CA for these names, issued or re-issued when needed. */
-export async function ensureBackendCert(db: Db, box: SecretBox, ca: CaMaterial, serverId: string, names: string[], now = new Date()) {
-  let row = await current(db, { serverId, purpose: "backend" });
-  if (!usable(row, names, now) || !row!.issuer.includes("Rampart internal CA")) {
-    const c = await issueServerCert(ca, names, now, INTERNAL_CERT_DAYS);
-    row = await store(db, box, { purpose: "backend", source: "internal", serverId, names, certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: "CN=Rampart internal CA, O=Rampart", notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
-  }
-  return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
+/**
+ * A backend's certificate from the internal CA for these names, issued or
+ * re-issued when needed. With `store: false` (a plan, which must change nothing)
+ * a due certificate is made in memory only: the plan shows the file changing,
+ * and the apply issues the one it deploys.
+ */
+export async function ensureBackendCert(db: Db, box: SecretBox, ca: CaMaterial, serverId: string, names: string[], now = new Date(), store_ = true) {
+  const row = await current(db, { serverId, purpose: "backend" });
+  if (usable(row, names, now) && row!.issuer.includes("Rampart internal CA")) return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
+  const c = await issueServerCert(ca, names, now, INTERNAL_CERT_DAYS);
+  if (store_)
+    await store(db, box, { purpose: "backend", source: "internal", serverId, names, certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: INTERNAL_ISSUER, notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
+  return { certPem: c.certPem, keyPem: c.keyPem };
 }
+
+const INTERNAL_ISSUER = "CN=Rampart internal CA, O=Rampart";
+const bundleOf = (certPem: string, chainPem: string, keyPem: string) => `${certPem.trim()}\n${chainPem.trim() ? `${chainPem.trim()}\n` : ""}${keyPem.trim()}\n`;
 
 /**
  * The site's certificate bundle for HAProxy (certificate, chain, key). An uploaded
  * certificate is used as it is (an expired one is an error the operator must fix);
- * without one, the internal CA issues one for the site's name and renews it.
+ * without one, the internal CA issues one for the site's name and renews it
+ * (in memory only when `store` is false, as for backends).
  */
-export async function ensureSiteBundle(db: Db, box: SecretBox, ca: CaMaterial, topology: { id: string; name: string }, now = new Date()): Promise<{ bundle: string; source: string; notAfter: Date }> {
-  let row = await current(db, { topologyId: topology.id, purpose: "site" });
+export async function ensureSiteBundle(db: Db, box: SecretBox, ca: CaMaterial, topology: { id: string; name: string }, now = new Date(), store_ = true): Promise<{ bundle: string; source: string; notAfter: Date }> {
+  const row = await current(db, { topologyId: topology.id, purpose: "site" });
   if (row?.source === "uploaded") {
     if (row.notAfter <= now) throw new ServiceError("CONFLICT", `the uploaded certificate of ${topology.name} expired on ${row.notAfter.toISOString().slice(0, 10)}: upload a new one`);
-  } else if (!usable(row, [topology.name], now)) {
+    if (!(JSON.parse(row.names) as string[]).some((n) => n === topology.name || (n.startsWith("*.") && topology.name.endsWith(n.slice(1)) && topology.name.split(".").length === n.split(".").length)))
+      throw new ServiceError("CONFLICT", `the uploaded certificate is for ${(JSON.parse(row.names) as string[]).join(", ")}, not ${topology.name}: upload one for the site's name`);
+  } else if (usable(row, [topology.name], now)) {
+    // keep it
+  } else {
     const c = await issueServerCert(ca, [topology.name], now, INTERNAL_CERT_DAYS);
-    row = await store(db, box, { purpose: "site", source: "internal", topologyId: topology.id, names: [topology.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: "CN=Rampart internal CA, O=Rampart", notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
+    if (store_)
+      await store(db, box, { purpose: "site", source: "internal", topologyId: topology.id, names: [topology.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: INTERNAL_ISSUER, notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
+    return { bundle: bundleOf(c.certPem, "", c.keyPem), source: "internal", notAfter: c.notAfter };
   }
-  const key = box.decrypt(row!.keyEnc, certContext(row!.id)).reveal();
-  return { bundle: `${row!.certPem.trim()}\n${row!.chainPem.trim() ? `${row!.chainPem.trim()}\n` : ""}${key.trim()}\n`, source: row!.source, notAfter: row!.notAfter };
+  return { bundle: bundleOf(row!.certPem, row!.chainPem, box.decrypt(row!.keyEnc, certContext(row!.id)).reveal()), source: row!.source, notAfter: row!.notAfter };
 }
 
 // ---- For the console and the API (no private key ever)
@@ -153,6 +167,6 @@ export async function issueSiteCertificate(db: Db, box: SecretBox, caller: Calle
   if (!t) throw new ServiceError("NOT_FOUND", `No topology with id ${topologyId}`, "topologyId");
   const ca = await ensureCa(db, box);
   const c = await issueServerCert(ca, [t.name], new Date(), INTERNAL_CERT_DAYS);
-  const row = await store(db, box, { purpose: "site", source: "internal", topologyId: t.id, names: [t.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: "CN=Rampart internal CA, O=Rampart", notBefore: c.notBefore, notAfter: c.notAfter, createdBy: caller.name });
+  const row = await store(db, box, { purpose: "site", source: "internal", topologyId: t.id, names: [t.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: INTERNAL_ISSUER, notBefore: c.notBefore, notAfter: c.notAfter, createdBy: caller.name });
   return toDto(row);
 }

@@ -7,6 +7,7 @@ import type { Db } from "../db";
 import { type TopologyDto, type TopologyValues, Role, PlanDto, AppSpec, DEFAULT_APP, LbHealth, MAX_ARTIFACT_BYTES } from "../schemas/topology";
 import type { SecretBox } from "../secrets/envelope";
 import { ServiceError } from "./errors";
+import { ArchiveError, inspectArchive } from "../provision/archive";
 import { startRun, type Caller, type RunsDeps } from "./runs";
 
 const ACTIVE = ["queued", "running"];
@@ -200,6 +201,12 @@ export async function uploadArtifact(db: Db, dataDir: string, input: { id: strin
   if (data.length === 0) throw new ServiceError("BAD_REQUEST", "the archive is empty", "contentBase64");
   if (data.length > MAX_ARTIFACT_BYTES) throw new ServiceError("BAD_REQUEST", "the archive is larger than 50 MB", "contentBase64");
   if (data[0] !== 0x1f || data[1] !== 0x8b) throw new ServiceError("BAD_REQUEST", `${input.filename} is not a gzip-compressed archive (.tar.gz)`, "contentBase64");
+  try {
+    inspectArchive(data);
+  } catch (err) {
+    if (err instanceof ArchiveError) throw new ServiceError("BAD_REQUEST", `${input.filename}: ${err.message}`, "contentBase64");
+    throw err;
+  }
   const sha256 = createHash("sha256").update(data).digest("hex");
   const file = artifactPath(dataDir, sha256);
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });

@@ -48,6 +48,27 @@ describe("certificate renewal scan", () => {
     expect(await scanForRenewals(db, queue, now)).toEqual([]);
   });
 
+  it("a certificate issued after the last successful apply (its own apply failed) starts another apply", async () => {
+    const ca = await ensureCa(db, box);
+    const { t, server } = await topologyWithServer("failed.test");
+    const applied = new Date(Date.now() - 3600_000);
+    await db.run.create({ data: { kind: "topology-apply", topologyId: t.id, requestedBy: "x", status: "succeeded", startedAt: applied, finishedAt: applied } });
+    expect(await scanForRenewals(db, queue)).toEqual([]);
+    await ensureBackendCert(db, box, ca, server.id, ["web-failed.test"]); // issued by an apply that then failed
+    const started = await scanForRenewals(db, queue);
+    expect(started).toHaveLength(1);
+    expect((await db.run.findUniqueOrThrow({ where: { id: started[0]! } })).topologyId).toBe(t.id);
+  });
+
+  it("a plan never stores a certificate: a due one is made in memory only", async () => {
+    const ca = await ensureCa(db, box);
+    const { server } = await topologyWithServer("plan.test");
+    const before = await db.certificate.count();
+    const a = await ensureBackendCert(db, box, ca, server.id, ["x"], new Date(), false);
+    expect(a.certPem).toContain("BEGIN CERTIFICATE");
+    expect(await db.certificate.count()).toBe(before);
+  });
+
   it("the apply's certificate step re-issues what is due and keeps what is not", async () => {
     const ca = await ensureCa(db, box);
     const { server } = await topologyWithServer("keep.test");

@@ -5,7 +5,7 @@
 // logic; the lab tests prove the commands on real hosts.
 import { createHash } from "node:crypto";
 import type { Action, Resource } from "@/server/provision/resources";
-import { ARCHIVE_MARKER, PENDING_DIR, pendingPath } from "@/server/provision/resources";
+import { archiveMarker, PENDING_DIR, pendingPath } from "@/server/provision/resources";
 import { OBSERVE_CONTENT_LIMIT } from "@/server/provision/observe";
 
 export interface SimPath {
@@ -77,7 +77,7 @@ export class SimHost {
         return;
       case "unpack":
         this.paths.set(a.path, { type: "directory", content: "", mode: 0o755, owner: "root", group: "root" });
-        this.paths.set(`${a.path}/${ARCHIVE_MARKER}`, { type: "file", content: a.sha256, mode: 0o644, owner: "root", group: "root" });
+        this.paths.set(archiveMarker(a.path), { type: "file", content: a.sha256, mode: 0o644, owner: "root", group: "root" });
         return;
       case "systemctl": {
         const s = this.service(a.unit);
@@ -118,7 +118,7 @@ export class SimHost {
     resources.forEach((r, n) => {
       if (r.kind === "package") out.push(this.packages.has(r.name) ? `@@ ${n} pkg installed 1.0-1` : `@@ ${n} pkg absent`);
       else if (r.kind === "archive") {
-        const p = this.paths.get(`${r.path}/${ARCHIVE_MARKER}`);
+        const p = this.paths.get(archiveMarker(r.path));
         out.push(p ? `@@ ${n} path file 644 root root ${sha(p.content)}` : `@@ ${n} path absent`);
       } else if (r.kind === "file" || r.kind === "directory") {
         const p = this.paths.get(r.path);

@@ -2,7 +2,7 @@
 // with openssl (an independent implementation); uploads are checked against a
 // root → intermediate → leaf chain that openssl makes.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -81,5 +81,22 @@ describe("validating an uploaded site certificate", () => {
   it("garbage", () => {
     expect(problems({ certificatePem: "hello" })).toEqual(["certificate: no PEM certificate found (expected -----BEGIN CERTIFICATE----- blocks, the site's certificate first)"]);
     expect(problems({ privateKeyPem: "nope" })).toEqual(["privateKey: this is not a readable private key in PEM format (an encrypted key must be decrypted first)"]);
+  });
+
+  it("certificates the servers' OpenSSL would refuse, or not for servers", () => {
+    const make = (...args: string[]) => {
+      const d = mkdtempSync(path.join(os.tmpdir(), "rampart-weak-"));
+      execFileSync("openssl", ["req", "-x509", "-nodes", "-keyout", "k", "-out", "c", "-subj", `/CN=${site}`, "-addext", `subjectAltName=DNS:${site}`, "-addext", "basicConstraints=CA:FALSE", "-days", "5", ...args], { cwd: d, stdio: "pipe" });
+      return { cert: readFileSync(path.join(d, "c"), "utf8"), key: readFileSync(path.join(d, "k"), "utf8") };
+    };
+    const check = (c: { cert: string; key: string }) => problems({ certificatePem: c.cert, privateKeyPem: c.key });
+    expect(check(make("-newkey", "rsa:1024"))).toContain("certificate: the certificate's RSA key has 1024 bits; at least 2048 are needed");
+    expect(check(make("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-sha1"))).toContain(
+      "certificate: the site's certificate is signed with SHA-1, which servers refuse; have it re-issued with SHA-256",
+    );
+    expect(check(make("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-addext", "extendedKeyUsage=clientAuth"))).toContain(
+      "certificate: the certificate is not for TLS servers (its extended key usage lacks serverAuth)",
+    );
+    expect(check(make("-newkey", "rsa:2048"))).toEqual([]);
   });
 });

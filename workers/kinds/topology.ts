@@ -62,18 +62,19 @@ export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, 
  * certificate, each web/app server's certificate (issued, or re-issued past
  * two-thirds of its life), and the site's bundle for the load balancers.
  */
-async function withTls(ctx: Ctx, spec: Omit<TopologySpec, "tls">): Promise<TopologySpec> {
+async function withTls(ctx: Ctx, spec: Omit<TopologySpec, "tls">, store: boolean): Promise<TopologySpec> {
   const ca = await ensureCa(ctx.db, ctx.box);
   const backends = new Map<string, { certPem: string; keyPem: string }>();
-  for (const h of spec.hosts) if (needsBackendCert(h)) backends.set(h.serverId, await ensureBackendCert(ctx.db, ctx.box, ca, h.serverId, backendNames(h)));
+  for (const h of spec.hosts) if (needsBackendCert(h)) backends.set(h.serverId, await ensureBackendCert(ctx.db, ctx.box, ca, h.serverId, backendNames(h), new Date(), store));
   let siteBundle: string | null = null;
   if (spec.hosts.some((h) => h.roles.includes("load-balancer"))) {
-    const site = await ensureSiteBundle(ctx.db, ctx.box, ca, { id: spec.id, name: spec.name });
+    const site = await ensureSiteBundle(ctx.db, ctx.box, ca, { id: spec.id, name: spec.name }, new Date(), store);
     siteBundle = site.bundle;
-    ctx.reporter.addSecret(site.bundle.slice(site.bundle.indexOf("-----BEGIN PRIVATE KEY-----")));
+    ctx.reporter.addSecret(site.bundle.slice(site.bundle.search(/-----BEGIN [A-Z ]*PRIVATE KEY-----/)));
   }
   for (const b of backends.values()) ctx.reporter.addSecret(b.keyPem);
-  for (const [, v] of spec.appEnv) ctx.reporter.addSecret(v);
+  const secretNames = new Set(spec.app.env.filter((v) => v.secret).map((v) => v.name));
+  for (const [k, v] of spec.appEnv) if (secretNames.has(k)) ctx.reporter.addSecret(v);
   return { ...spec, tls: { caPem: ca.certPem, siteBundle, backends } };
 }
 
@@ -152,7 +153,8 @@ async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target
   return planTopology(scoped, desired, observations, new Date());
 }
 
-async function prepare(ctx: Ctx): Promise<TopologySpec | KindResult> {
+/** Loads the topology and its certificates; a plan (`store` false) issues no certificate for good. */
+async function prepare(ctx: Ctx, store: boolean): Promise<TopologySpec | KindResult> {
   const spec = await loadTopologySpec(ctx.db, ctx.box, ctx.env.DATA_DIR, ctx.input.topologyId);
   if (!spec) return { status: "failed", outcome: "the topology no longer exists" };
   if (spec.hosts.length === 0) return { status: "failed", outcome: "the topology has no servers" };
@@ -163,7 +165,7 @@ async function prepare(ctx: Ctx): Promise<TopologySpec | KindResult> {
     return { status: "failed", outcome: `${blocked.length} server(s) cannot be reached safely yet: ${blocked.join("; ")}` };
   }
   try {
-    return await withTls(ctx, spec);
+    return await withTls(ctx, spec, store);
   } catch (err) {
     await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus: "error", driftCheckedAt: new Date() } });
     return { status: "failed", outcome: `certificates: ${err instanceof Error ? err.message : String(err)}` };
@@ -173,7 +175,7 @@ async function prepare(ctx: Ctx): Promise<TopologySpec | KindResult> {
 export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
   input: TopologyRunInput,
   async run(ctx) {
-    const spec = await prepare(ctx);
+    const spec = await prepare(ctx, false);
     if ("status" in spec) return spec;
     await ctx.reporter.info(`${ctx.input.drift ? "Drift check" : "Planning"} ${spec.name}: observing ${spec.hosts.length} host(s)`);
     const plan = await planFor(ctx, spec, new Map());
@@ -223,7 +225,7 @@ async function runHostSteps(ctx: Ctx, target: Target, steps: PlannedStep[], prog
 export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {
   input: TopologyRunInput,
   async run(ctx) {
-    const spec = await prepare(ctx);
+    const spec = await prepare(ctx, true);
     if ("status" in spec) return spec;
     if (ctx.resumed) await ctx.reporter.info("Resuming: observing every host again, so steps already done are not repeated");
 
