@@ -4,9 +4,8 @@
 //    3-host topology (load balancer + 2 web servers, packages installed from the
 //    lab's apt cache) and the second apply of the converged topology (target < 1 s).
 // Run: bash bench/engine.sh (needs root: it brings the lab up and resets its hosts).
-import { readFileSync } from "node:fs";
 import { Queue } from "bullmq";
-import { ensureLab, labSsh } from "@/e2e/lab/fixture";
+import { ensureLab } from "@/e2e/lab/fixture";
 import { desiredState, needsBackendCert, type HostSpec, type TopologySpec } from "@/server/provision/roles";
 import { DEFAULT_APP } from "@/server/schemas/topology";
 import { planTopology, type HostObservation } from "@/server/provision/planner";
@@ -16,15 +15,13 @@ import { RUNS_QUEUE, type RunJobData } from "@/server/queue/names";
 import { redisOptions } from "@/server/queue/redis";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
-import { importKey } from "@/server/services/ssh-keys";
-import { createServer, pinKnownHostKey } from "@/server/services/servers";
 import { applyTopologyRun, createTopology } from "@/server/services/topologies";
 import { TopologyInput } from "@/server/schemas/topology";
 import { SimHost } from "@/tests/support/host-sim";
 import { createTestDb } from "@/tests/support/test-db";
 import { startRedis } from "@/tests/support/redis-server";
 import { startWorker, waitUntil } from "@/tests/support/processes";
-import { FRESH_HOST_COMMAND } from "@/tests/support/fresh-host";
+import { registerFreshLabHosts } from "@/tests/support/lab-hosts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -71,20 +68,13 @@ async function labBench() {
   const lab = await ensureLab(3);
   const hosts = lab.hosts.slice(0, 3);
   // Fresh hosts: remove what the topology installs.
-  for (const h of hosts) await labSsh(h.name, FRESH_HOST_COMMAND);
   const redis = await startRedis();
   const { db, dir, url } = await createTestDb();
   const box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
   const queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
   const worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
   try {
-    const key = await importKey(db, box, "bench", { name: "lab", privateKey: readFileSync(lab.sshKey, "utf8") });
-    const ids: string[] = [];
-    for (const h of hosts) {
-      const s = await createServer(db, { name: h.name, address: h.address, port: h.port, user: "root", sshKeyId: key.id, labels: [] });
-      await pinKnownHostKey(db, { id: s.id, knownHostsLine: `${h.address} ${h.hostKey}` }, true);
-      ids.push(s.id);
-    }
+    const ids = await registerFreshLabHosts(db, box, lab, hosts);
     const t = await createTopology(db, TopologyInput.parse({ name: "www.foobar.test", members: [{ serverId: ids[0], roles: ["load-balancer"] }, { serverId: ids[1], roles: ["web"] }, { serverId: ids[2], roles: ["web"] }] }));
     const apply = async () => {
       const t0 = performance.now();

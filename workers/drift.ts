@@ -31,7 +31,7 @@ export async function scanForRenewals(db: Db, queue: Queue, now = new Date()): P
   const started: string[] = [];
   for (const t of topologies) {
     const roles = new Map(t.members.map((m) => [m.serverId, JSON.parse(m.roles) as string[]]));
-    const backendIds = [...roles].filter(([, r]) => r.includes("web") || r.includes("app")).map(([id]) => id);
+    const backendIds = [...roles].filter(([, r]) => r.includes("web") || r.includes("app") || r.includes("load-balancer")).map(([id]) => id);
     const hasLb = [...roles.values()].some((r) => r.includes("load-balancer"));
     const certs = await db.certificate.findMany({
       where: { replacedAt: null, source: "internal", OR: [{ serverId: { in: backendIds }, purpose: "backend" }, ...(hasLb ? [{ topologyId: t.id, purpose: "site" }] : [])] },

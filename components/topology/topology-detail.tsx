@@ -17,8 +17,8 @@ import { Card, CardHeader } from "../ui/card";
 import { FormError } from "../ui/field";
 import { ConfirmDialog } from "../ui/confirm";
 import { RunStatusBadge } from "../runs/status-badge";
-import { runKindLabel } from "../runs/runs-table";
-import { formatDuration, formatTime } from "../runs/time";
+import { runKindLabel, RunRowsTable } from "../runs/runs-table";
+import { formatTime } from "../runs/time";
 import { DriftBadge } from "./drift-badge";
 import { TopologyDiagram } from "./topology-diagram";
 import { TopologyForm } from "./topology-form";
@@ -255,38 +255,5 @@ function TopologyRuns({ topologyId }: { topologyId: string }) {
   if (runs.error) return <p role="alert" className="px-4 py-3 text-sm text-rose-700">Could not load runs: {runs.error.message}</p>;
   if (runs.data.items.length === 0)
     return <p className="px-4 py-3 text-sm text-slate-500">No runs yet. Plan and Apply runs of this topology, and scheduled drift checks, are listed here.</p>;
-  return (
-    <table className="w-full text-left text-sm" aria-label="Recent runs">
-      <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-        <tr>
-          <th className="px-4 py-2 font-medium">Run</th>
-          <th className="px-4 py-2 font-medium">Status</th>
-          <th className="px-4 py-2 font-medium">Requested by</th>
-          <th className="px-4 py-2 font-medium">Started</th>
-          <th className="px-4 py-2 font-medium">Duration</th>
-          <th className="px-4 py-2 font-medium">Outcome</th>
-        </tr>
-      </thead>
-      <tbody className="divide-y divide-slate-100">
-        {runs.data.items.map((run) => (
-          <tr key={run.id} data-testid="topology-run-row" className="hover:bg-slate-50">
-            <td className="px-4 py-2">
-              <Link href={`/runs/${run.id}`} className="font-medium text-sky-700 hover:underline">
-                {runKindLabel(run.kind)}
-              </Link>
-            </td>
-            <td className="px-4 py-2">
-              <RunStatusBadge status={run.status} />
-            </td>
-            <td className="px-4 py-2 text-slate-600">{run.requestedBy}</td>
-            <td className="px-4 py-2 text-slate-600">{formatTime(run.startedAt ?? run.createdAt)}</td>
-            <td className="px-4 py-2 text-slate-600">{formatDuration(run.startedAt, run.finishedAt)}</td>
-            <td className="max-w-xs truncate px-4 py-2 text-slate-600" title={run.outcome ?? undefined}>
-              {run.outcome ?? "—"}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <RunRowsTable runs={runs.data.items} rowTestId="topology-run-row" label="Recent runs" />;
 }

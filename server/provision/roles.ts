@@ -3,7 +3,7 @@
 // and notes out.
 //
 //   Internet ─HTTPS─▶ load balancer (HAProxy :443, site certificate)
-//            ─TLS, verified against Rampart's CA─▶ web servers (nginx :443)
+//            ─TLS, both sides' certificates from Rampart's CA─▶ web servers (nginx :443)
 //            ─loopback─▶ the app on the same host, or
 //            ─TLS, verified─▶ app servers elsewhere (nginx TLS front :9443 → app on loopback)
 import type { AppSpec, Role } from "../schemas/topology";
@@ -59,6 +59,7 @@ export const CA_FILE = `${TLS_DIR}/ca.pem`;
 export const SERVER_CERT = `${TLS_DIR}/server.pem`;
 export const SERVER_KEY = `${TLS_DIR}/server.key`;
 export const SITE_BUNDLE = "/etc/haproxy/site.pem";
+export const LB_CLIENT_BUNDLE = "/etc/haproxy/client.pem";
 export const APP_DIR = "/opt/rampart-app";
 export const SAMPLE_APP_FILE = `${APP_DIR}/sample/app.py`;
 export const APP_UNIT = "/etc/systemd/system/rampart-app.service";
@@ -78,8 +79,8 @@ export function backendNames(h: HostSpec): string[] {
   return [h.name, h.address, ...(h.roles.includes("app") ? [APP_TLS_NAME] : [])];
 }
 
-/** Does this host need a certificate from the internal CA? */
-export const needsBackendCert = (h: HostSpec) => h.roles.includes("web") || h.roles.includes("app");
+/** Does this host need a certificate from the internal CA? (The load balancer shows its own to the web servers.) */
+export const needsBackendCert = (h: HostSpec) => h.roles.includes("web") || h.roles.includes("app") || h.roles.includes("load-balancer");
 
 const NGINX_CHECK = ["nginx", "-t", "-q"];
 const HAPROXY_CHECK = ["haproxy", "-c", "-q", "-f", HAPROXY_CONFIG];
@@ -178,14 +179,17 @@ function appResources(t: TopologySpec, h: HostSpec): Resource[] {
 const appTlsFront = (t: TopologySpec, tier: Resource["tier"]) =>
   checked(file(tier, NGINX_APP_FRONT, renderAppTlsFront({ siteName: t.name, port: APP_TLS_PORT, appPort: t.app.port, tls: { cert: SERVER_CERT, key: SERVER_KEY, ca: CA_FILE } })), NGINX_CHECK);
 
-function loadBalancerResources(t: TopologySpec): Resource[] {
+function loadBalancerResources(t: TopologySpec, h: HostSpec): Resource[] {
   if (!t.tls.siteBundle) throw new Error("the site has no certificate yet");
+  const mine = t.tls.backends.get(h.serverId);
+  if (!mine) throw new Error(`no certificate from the internal CA for ${h.name}`);
+  const client = file("load-balancer", LB_CLIENT_BUNDLE, `${mine.certPem.trim()}\n${mine.keyPem.trim()}\n`, 0o600, true);
   const backends = t.hosts.filter((h) => h.roles.includes("web")).map((h) => ({ name: h.name, address: h.address, port: webPort(h), drained: h.drained }));
   // A bundle HAProxy cannot load is rolled back, never left for the next restart to trip on.
   const bundle = checked(file("load-balancer", SITE_BUNDLE, t.tls.siteBundle, 0o600, true), HAPROXY_CHECK);
   const ca = file("load-balancer", CA_FILE, t.tls.caPem);
   const config = checked(
-    file("load-balancer", HAPROXY_CONFIG, renderHaproxyConfig({ siteName: t.name, balance: t.balance, backends, checkIntervalMs: HEALTH_CHECK_INTERVAL_MS, siteCertFile: SITE_BUNDLE, caFile: CA_FILE })),
+    file("load-balancer", HAPROXY_CONFIG, renderHaproxyConfig({ siteName: t.name, balance: t.balance, backends, checkIntervalMs: HEALTH_CHECK_INTERVAL_MS, siteCertFile: SITE_BUNDLE, caFile: CA_FILE, clientCertFile: LB_CLIENT_BUNDLE })),
     HAPROXY_CHECK,
   );
   return [
@@ -196,8 +200,9 @@ function loadBalancerResources(t: TopologySpec): Resource[] {
     { kind: "directory", tier: "load-balancer", path: TLS_DIR, mode: 0o755, owner: "root", group: "root" },
     ca,
     bundle,
+    client,
     config,
-    { kind: "service", tier: "load-balancer", name: "haproxy", reloadOn: [resourceId(ca), resourceId(bundle), resourceId(config)], restartOn: [], check: HAPROXY_CHECK },
+    { kind: "service", tier: "load-balancer", name: "haproxy", reloadOn: [resourceId(ca), resourceId(bundle), resourceId(client), resourceId(config)], restartOn: [], check: HAPROXY_CHECK },
   ];
 }
 
@@ -214,7 +219,7 @@ export function desiredState(t: TopologySpec): Map<string, HostDesired> {
     const notes: string[] = [];
     if (h.roles.includes("app")) resources.push(...appResources(t, h));
     if (h.roles.includes("web")) resources.push(...webResources(t, h));
-    if (h.roles.includes("load-balancer")) resources.push(...loadBalancerResources(t));
+    if (h.roles.includes("load-balancer")) resources.push(...loadBalancerResources(t, h));
     for (const r of h.roles) if (LATER[r]) notes.push(LATER[r]!);
     if (h.monitoring) notes.push("monitoring client: not installed yet (it comes with the monitoring issue)");
     out.set(h.serverId, { resources: dedupe(resources), notes });

@@ -139,6 +139,7 @@ describe("every tRPC procedure", () => {
       "topologies.startApply",
       "topologies.startPlan",
       "topologies.update",
+      "topologies.uploadArtifact",
       "users.invite",
       "users.reinvite",
       "users.setDisabled",

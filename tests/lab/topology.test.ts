@@ -5,7 +5,7 @@
 // second apply that plans nothing, and a scheduled drift check that reports a
 // hand edit as a diff which the next apply undoes.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
@@ -16,8 +16,6 @@ import { RUNS_QUEUE, type RunJobData } from "@/server/queue/names";
 import { redisOptions } from "@/server/queue/redis";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
-import { importKey } from "@/server/services/ssh-keys";
-import { createServer, pinKnownHostKey } from "@/server/services/servers";
 import { applyTopologyRun, createTopology, getTopology, planTopologyRun, runPlan } from "@/server/services/topologies";
 import { cancelRun, retryRun } from "@/server/services/runs";
 import { caCertificate } from "@/server/services/certificates";
@@ -27,7 +25,7 @@ import { TopologyInput } from "@/server/schemas/topology";
 import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
-import { FRESH_HOST_COMMAND } from "../support/fresh-host";
+import { registerFreshLabHosts } from "../support/lab-hosts";
 
 let lab: LabInfo;
 let db: Db;
@@ -86,14 +84,8 @@ beforeAll(async () => {
   writeFileSync(caFile, (await caCertificate(db, box)).certPem);
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
   worker = startWorker(workerEnv());
-  const key = await importKey(db, box, "admin@example.test", { name: "lab", privateKey: readFileSync(lab.sshKey, "utf8") });
-  for (const h of lab.hosts) {
-    const s = await createServer(db, { name: h.name, address: h.address, port: h.port, user: "root", sshKeyId: key.id, labels: [] });
-    await pinKnownHostKey(db, { id: s.id, knownHostsLine: `${h.address} ${h.hostKey}` }, true);
-    serverIds.push(s.id);
-  }
   // Fresh hosts: nothing of what the topology installs is there yet.
-  for (const h of lab.hosts) await labSsh(h.name, FRESH_HOST_COMMAND);
+  serverIds.push(...(await registerFreshLabHosts(db, box, lab, lab.hosts)));
 }, 600_000);
 
 afterAll(async () => {

@@ -18,8 +18,6 @@ import { RUNS_QUEUE, type RunJobData } from "@/server/queue/names";
 import { redisOptions } from "@/server/queue/redis";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
-import { importKey } from "@/server/services/ssh-keys";
-import { createServer, pinKnownHostKey } from "@/server/services/servers";
 import { applyTopologyRun, createTopology, getTopology, setApp, setDrained, updateTopology, uploadArtifact } from "@/server/services/topologies";
 import { caCertificate, uploadSiteCertificate } from "@/server/services/certificates";
 import { createCa, issueServerCert } from "@/server/pki/x509";
@@ -31,7 +29,7 @@ import { Secret } from "@/server/secrets/secret";
 import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
-import { FRESH_HOST_COMMAND } from "../support/fresh-host";
+import { registerFreshLabHosts } from "../support/lab-hosts";
 import { makeChain, type TestChain } from "../support/cert-fixtures";
 
 const SITE = "www.foobar.test";
@@ -126,13 +124,7 @@ beforeAll(async () => {
   box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
   worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
-  const key = await importKey(db, box, "admin@example.test", { name: "lab", privateKey: readFileSync(lab.sshKey, "utf8") });
-  for (const h of lab.hosts) {
-    const s = await createServer(db, { name: h.name, address: h.address, port: h.port, user: "root", sshKeyId: key.id, labels: [] });
-    await pinKnownHostKey(db, { id: s.id, knownHostsLine: `${h.address} ${h.hostKey}` }, true);
-    ids.push(s.id);
-  }
-  for (const h of lab.hosts) await labSsh(h.name, FRESH_HOST_COMMAND);
+  ids.push(...(await registerFreshLabHosts(db, box, lab, lab.hosts)));
   topologyId = (
     await createTopology(
       db,
@@ -198,7 +190,7 @@ describe("the web tier with end-to-end TLS", () => {
     expect(tls11.status).not.toBe(0);
   });
 
-  it("each web server presents a certificate from Rampart's CA on :443, and serves nothing over plain HTTP", async () => {
+  it("each web server presents a certificate from Rampart's CA on :443, serves nothing over plain HTTP, and nothing to a client without a certificate from that CA", async () => {
     for (const h of lab.hosts.slice(1)) {
       const out = spawnSync("openssl", ["s_client", "-connect", `${h.address}:443`, "-servername", h.name, "-CAfile", internalCaFile, "-verify_hostname", h.name, "-showcerts"], {
         input: "",
@@ -212,6 +204,10 @@ describe("the web tier with end-to-end TLS", () => {
       const plainOn443 = spawnSync("curl", ["-sS", "--max-time", "3", `http://${h.address}:443/`], { encoding: "utf8" });
       expect(plainOn443.stdout).not.toContain("app on");
       expect(plainOn443.stdout).toMatch(/400|plain HTTP request was sent to HTTPS port/);
+      // Only the tier in front may connect: without a certificate from Rampart's CA, nothing is served.
+      const noClientCert = spawnSync("curl", ["-sS", "--max-time", "3", "--cacert", internalCaFile, "--resolve", `${h.name}:443:${h.address}`, `https://${h.name}/`], { encoding: "utf8" });
+      expect(noClientCert.stdout).not.toContain("app on");
+      expect(noClientCert.stdout).toMatch(/No required SSL certificate was sent/);
     }
   });
 
@@ -329,5 +325,21 @@ describe("the web tier with end-to-end TLS", () => {
     expect((await labSsh("lab2", ["systemctl", "show", "-p", "User", "--value", "rampart-app"])).stdout.trim()).toBe("rampart-app");
     const events = await db.runEvent.findMany({ where: { runId: run.id } });
     expect(JSON.stringify(events) + (run.result ?? "")).not.toContain("tok-123456");
+  });
+
+  it("a web server reaches an app server on another host over mutual TLS (the app server's TLS front)", async () => {
+    const t = await getTopology(db, topologyId);
+    const roles: Record<string, Array<"load-balancer" | "web" | "app">> = { lab1: ["load-balancer"], lab2: ["web"], lab3: ["app"] };
+    await updateTopology(db, { id: topologyId, name: t.name, balance: "roundrobin", members: t.members.map((m) => ({ serverId: m.serverId, roles: roles[m.serverName]!, monitoring: m.monitoring })) });
+    await apply();
+    // Every request: LB → lab2 (web only) → lab3's app, over TLS verified both ways.
+    await waitUntil(async () => (await get(chain.root)).body.trim() === "tarball app on lab3 (hello, token set)", 20_000, "the path LB → lab2 → lab3");
+    const bodies = await Promise.all(Array.from({ length: 4 }, () => get(chain.root)));
+    expect(new Set(bodies.map((b) => b.body.trim()))).toEqual(new Set(["tarball app on lab3 (hello, token set)"]));
+    // The app front refuses a client without a certificate from Rampart's CA.
+    const direct = spawnSync("curl", ["-sS", "--max-time", "3", "--cacert", internalCaFile, "--resolve", `rampart-app:9443:${lab.hosts[2]!.address}`, "https://rampart-app:9443/"], { encoding: "utf8" });
+    expect(direct.stdout).toMatch(/No required SSL certificate was sent/);
+    // And the app itself listens on loopback only.
+    expect((await labSsh("lab3", ["sh", "-c", "ss -ltnH 'sport = :8100' | awk '{print $4}'"])).stdout.trim()).toBe("127.0.0.1:8100");
   });
 });

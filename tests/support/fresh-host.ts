@@ -1,5 +1,6 @@
 // Makes a lab host "fresh" for the engine's tests: removes what a topology
-// installs and writes, so an apply starts from nothing.
+// installs and writes, so an apply starts from nothing. (No imports: Playwright
+// specs use it too.)
 export const FRESH_HOST_COMMAND = [
   "sh",
   "-c",
@@ -7,3 +8,4 @@ export const FRESH_HOST_COMMAND = [
     "rm -rf /etc/nginx /etc/haproxy /etc/rampart /etc/systemd/system/rampart-app.service /opt/rampart-app /var/www/rampart /var/lib/rampart; " +
     "userdel rampart-app >/dev/null 2>&1; systemctl daemon-reload; true",
 ];
+

@@ -70,6 +70,8 @@ describe("renderers (golden)", () => {
     const conf = renderNginxSite({ ...site, app: { kind: "remote", servers: [{ address: "10.0.0.7", port: 9443 }, { address: "10.0.0.8", port: 9443 }], verifyName: "rampart-app" } });
     await expect(conf).toMatchFileSnapshot("golden/nginx-site-remote-app.conf");
     expect(conf).toContain("proxy_ssl_verify on;");
+    expect(conf).toContain("proxy_ssl_certificate /etc/rampart/tls/server.pem;");
+    expect(conf).toContain("ssl_verify_client on;");
   });
   it("renders the nginx site without app servers, and the app servers' TLS front", async () => {
     await expect(renderNginxSite({ ...site, app: { kind: "none" } })).toMatchFileSnapshot("golden/nginx-site-static.conf");
@@ -92,6 +94,7 @@ describe("renderers (golden)", () => {
       checkIntervalMs: 2000,
       siteCertFile: "/etc/haproxy/site.pem",
       caFile: "/etc/rampart/tls/ca.pem",
+      clientCertFile: "/etc/haproxy/client.pem",
       backends: [
         { name: "lab2", address: "10.213.47.12", port: 443, drained: false },
         { name: "web6", address: "2001:db8::6", port: 8443, drained: true },
@@ -99,7 +102,7 @@ describe("renderers (golden)", () => {
     });
     await expect(cfg).toMatchFileSnapshot("golden/haproxy.cfg");
     expect(cfg).toContain("server web6 [2001:db8::6]:8443 verifyhost web6 sni str(web6) weight 0");
-    expect(cfg).toContain("ssl verify required ca-file /etc/rampart/tls/ca.pem");
+    expect(cfg).toContain("ssl verify required ca-file /etc/rampart/tls/ca.pem crt /etc/haproxy/client.pem");
   });
 });
 
@@ -116,6 +119,7 @@ describe("plans (golden)", () => {
       "create /etc/rampart/tls",
       "create /etc/rampart/tls/ca.pem",
       "create /etc/haproxy/site.pem",
+      "create /etc/haproxy/client.pem",
       "create /etc/haproxy/haproxy.cfg",
       "enable haproxy",
       "start haproxy",

@@ -22,6 +22,8 @@ export interface LoadBalancer {
   /** PEM bundle (certificate, chain, key) of the site. */
   siteCertFile: string;
   caFile: string;
+  /** The load balancer's own certificate and key from the internal CA, shown to the web servers (they require one). */
+  clientCertFile: string;
 }
 
 export const HAPROXY_SOCKET = "/run/haproxy/admin.sock";
@@ -81,8 +83,8 @@ backend web
     balance ${lb.balance}
     option httpchk GET /healthz
     http-check expect status 200
-    # Re-encrypted to every web server; its certificate must be signed by Rampart's CA.
-    default-server check inter ${lb.checkIntervalMs} fall 2 rise 2 ssl verify required ca-file ${lb.caFile}
+    # Re-encrypted to every web server; each side proves itself with a certificate from Rampart's CA.
+    default-server check inter ${lb.checkIntervalMs} fall 2 rise 2 ssl verify required ca-file ${lb.caFile} crt ${lb.clientCertFile}
 ${servers}
 
 backend acme_challenge

@@ -33,6 +33,10 @@ export interface WebSite {
 function tlsLines(tls: TlsFiles): string {
   return `    ssl_certificate ${tls.cert};
     ssl_certificate_key ${tls.key};
+    # Only the tier in front (a certificate from Rampart's CA) may connect.
+    ssl_client_certificate ${tls.ca};
+    ssl_verify_client on;
+    ssl_verify_depth 1;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ciphers ${TLS12_CIPHERS};
     ssl_conf_command Ciphersuites ${TLS13_SUITES};
@@ -72,6 +76,8 @@ ${proxyCommon}
 ${proxyCommon}
         proxy_ssl_verify on;
         proxy_ssl_trusted_certificate ${s.tls.ca};
+        proxy_ssl_certificate ${s.tls.cert};
+        proxy_ssl_certificate_key ${s.tls.key};
         proxy_ssl_name ${s.app.verifyName};
         proxy_ssl_server_name on;
         proxy_ssl_protocols TLSv1.2 TLSv1.3;
