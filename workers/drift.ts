@@ -4,7 +4,7 @@
 import type { Queue } from "bullmq";
 import type { Db } from "@/server/db";
 import { startRun } from "@/server/services/runs";
-import { startTopologyRun } from "@/server/services/topologies";
+import { memberRoles, startTopologyRun } from "@/server/services/topologies";
 import { needsRenewal } from "@/server/pki/x509";
 
 export const DRIFT_SCHEDULER_ID = "drift-check";
@@ -30,7 +30,7 @@ export async function scanForRenewals(db: Db, queue: Queue, now = new Date()): P
   const topologies = await db.topology.findMany({ include: { members: true } });
   const started: string[] = [];
   for (const t of topologies) {
-    const roles = new Map(t.members.map((m) => [m.serverId, JSON.parse(m.roles) as string[]]));
+    const roles = new Map(t.members.map((m) => [m.serverId, memberRoles(m)]));
     const backendIds = [...roles].filter(([, r]) => r.includes("web") || r.includes("app") || r.includes("load-balancer")).map(([id]) => id);
     const hasLb = [...roles.values()].some((r) => r.includes("load-balancer"));
     const certs = await db.certificate.findMany({

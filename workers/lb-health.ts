@@ -8,6 +8,7 @@ import type { Logger } from "@/server/log";
 import { loadTarget } from "@/server/services/targets";
 import { parseShowStat, showStatCommand } from "@/server/provision/haproxy-stat";
 import type { LbHealth } from "@/server/schemas/topology";
+import { memberRoles } from "@/server/services/topologies";
 
 export const LB_HEALTH_INTERVAL_MS = 3000;
 
@@ -17,7 +18,7 @@ export async function collectLbHealth(deps: { db: Db; executor: SshExecutor; box
   const topologies = await db.topology.findMany({ where: { lastApplyRunId: { not: null } }, include: { members: { include: { server: true } } } });
   let asked = 0;
   for (const t of topologies) {
-    const lbs = t.members.filter((m) => m.server.hostKeyStatus === "pinned" && (JSON.parse(m.roles) as string[]).includes("load-balancer"));
+    const lbs = t.members.filter((m) => m.server.hostKeyStatus === "pinned" && memberRoles(m).includes("load-balancer"));
     if (lbs.length === 0) continue;
     const loadBalancers: LbHealth["loadBalancers"] = await Promise.all(
       lbs.map(async (m) => {

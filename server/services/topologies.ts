@@ -37,7 +37,7 @@ function toDto(t: Row): TopologyDto {
       serverId: m.serverId,
       serverName: m.server.name,
       address: m.server.address,
-      roles: Role.array().catch([]).parse(JSON.parse(m.roles)),
+      roles: memberRoles(m),
       monitoring: m.monitoring,
       hostKeyStatus: m.server.hostKeyStatus,
       lastCheckError: m.server.lastCheckError,
@@ -74,6 +74,9 @@ async function checkName(db: Db, name: string, id: string | null): Promise<void>
   const other = await db.topology.findUnique({ where: { name } });
   if (other && other.id !== id) throw new ServiceError("CONFLICT", `A topology for ${name} already exists`, "name");
 }
+
+/** A member's roles as stored (JSON); anything unreadable counts as no role. */
+export const memberRoles = (m: { roles: string }): Role[] => Role.array().catch([]).parse(JSON.parse(m.roles));
 
 const memberRows = (input: TopologyValues) => input.members.map((m) => ({ serverId: m.serverId, roles: JSON.stringify(m.roles), monitoring: m.monitoring }));
 
@@ -182,7 +185,7 @@ export async function setApp(db: Db, box: SecretBox, input: { id: string; app: A
 export async function setDrained(deps: RunsDeps, caller: Caller, input: { id: string; serverId: string; drained: boolean }) {
   const member = await deps.db.topologyMember.findUnique({ where: { serverId: input.serverId }, include: { server: { select: { name: true } } } });
   if (!member || member.topologyId !== input.id) throw new ServiceError("NOT_FOUND", "That server is not in this topology", "serverId");
-  if (!(Role.array().catch([]).parse(JSON.parse(member.roles)) as string[]).includes("web"))
+  if (!memberRoles(member).includes("web"))
     throw new ServiceError("BAD_REQUEST", `${member.server.name} is not a web server: only web servers sit behind the load balancer`, "serverId");
   const running = await activeRun(deps.db, input.id, ["topology-apply"]);
   if (running) throw new ServiceError("CONFLICT", `An apply of this topology is ${running.status} (run ${running.id}); try again when it has finished`);

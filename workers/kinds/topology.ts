@@ -5,14 +5,14 @@
 // re-observes to prove the hosts converged. A resumed apply simply starts over:
 // it re-observes, so work already done plans nothing and is never repeated.
 import { TopologyRunInput } from "@/server/schemas/run";
-import { Role, type Tier } from "@/server/schemas/topology";
+import type { Tier } from "@/server/schemas/topology";
 import type { Db } from "@/server/db";
 import { loadTarget } from "@/server/services/targets";
 import type { Target } from "@/server/exec/ssh-executor";
 import { backendNames, desiredState, needsBackendCert, type HostDesired, type TopologySpec } from "@/server/provision/roles";
 import type { SecretBox } from "@/server/secrets/envelope";
 import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
-import { appSecretsContext, artifactPath, readApp } from "@/server/services/topologies";
+import { appSecretsContext, artifactPath, memberRoles, readApp } from "@/server/services/topologies";
 import { readFile } from "node:fs/promises";
 import { observeCommand, parseObservation } from "@/server/provision/observe";
 import { type HostObservation, type Plan, type PlannedStep, planTopology, tiersWithWork, toPlanDto } from "@/server/provision/planner";
@@ -50,7 +50,7 @@ export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, 
       serverId: m.serverId,
       name: m.server.name,
       address: m.server.address,
-      roles: Role.array().catch([]).parse(JSON.parse(m.roles)),
+      roles: memberRoles(m),
       monitoring: m.monitoring,
       drained: m.drained,
     })),
