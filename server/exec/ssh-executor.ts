@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 import type { Secret } from "../secrets/secret";
-import { type Command, describeCommand, PGID_MARKER, renderCancellable, renderKillGroup } from "./command";
+import { type Command, describeCommand, PGID_MARKER, renderCancellable, renderKillGroup } from "../provision/command";
 import { fingerprintOfBlob } from "./keys";
 import {
   AuthFailedError,

@@ -1,6 +1,6 @@
 // Facts about a server: the commands that read them, and the pure parser of their
 // output. Only reads; safe to run at any time.
-import type { Command } from "../exec/command";
+import type { Command } from "./command";
 import type { Facts } from "../schemas/servers";
 
 /** The packages Rampart cares about, by Debian package name. */

@@ -1,6 +1,6 @@
 // Reading HAProxy's view of its backends through its runtime API ("show stat",
 // CSV). The command is constant; the parser is pure.
-import type { Command } from "../exec/command";
+import type { Command } from "./command";
 import type { LbHealth } from "../schemas/topology";
 import { HAPROXY_SOCKET } from "./render/haproxy";
 

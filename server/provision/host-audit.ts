@@ -1,6 +1,6 @@
 // The audit log Rampart keeps on each host: one line per run that touched it, so
 // someone on the machine can see what Rampart did, and when, without Rampart.
-import type { Command } from "../exec/command";
+import type { Command } from "./command";
 
 export const HOST_AUDIT_LOG = "/var/lib/rampart/audit.log";
 

@@ -1,7 +1,7 @@
 // Observation: one command per host reads the state of every resource the host
 // should have. The script is a constant; every path, package and unit name
 // arrives as a positional argument. The parser is pure, so it has golden tests.
-import type { Command } from "../exec/command";
+import type { Command } from "./command";
 import { type Observed, type Resource, archiveMarker, PENDING_DIR, resourceId, sha256 } from "./resources";
 
 /** Files larger than this are compared by hash only (the plan then cannot show their diff). */

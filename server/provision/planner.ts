@@ -1,6 +1,6 @@
 // The planner: desired state + what was observed → an ordered plan per host.
 // Pure and synchronous (no I/O, no clock): the same inputs give the same plan.
-import { describeCommand } from "../exec/command";
+import { describeCommand } from "./command";
 import { type Tier, TIERS, type PlanDto, type HostPlanDto, type PlanStepDto } from "../schemas/topology";
 import type { HostDesired, TopologySpec } from "./roles";
 import {

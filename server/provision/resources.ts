@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
-import type { Command } from "../exec/command";
+import type { Command } from "./command";
 import type { Tier } from "../schemas/topology";
 
 // ---- Desired state

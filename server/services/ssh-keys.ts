@@ -3,7 +3,7 @@
 import type { Db } from "../db";
 import type { SecretBox } from "../secrets/envelope";
 import { generateEd25519, importPrivateKey, KeyImportError } from "../exec/keys";
-import { shellQuote } from "../exec/command";
+import { shellQuote } from "../provision/command";
 import { ServiceError } from "./errors";
 
 type KeyRow = Awaited<ReturnType<Db["sshKey"]["findUniqueOrThrow"]>> & { _count: { servers: number } };

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CommandBuildError, renderCommand, shellQuote } from "@/server/exec/command";
+import { CommandBuildError, renderCommand, shellQuote } from "@/server/provision/command";
 import { HOSTILE } from "../support/hostile";
 
 describe("renderCommand (golden)", () => {
@@ -45,7 +45,7 @@ describe("quoting under a real shell", () => {
 
 describe("cancellable commands (golden)", () => {
   it("run in their own process group and announce it first on stderr", async () => {
-    const { renderCancellable, renderKillGroup } = await import("@/server/exec/command");
+    const { renderCancellable, renderKillGroup } = await import("@/server/provision/command");
     expect(renderCancellable({ argv: ["apt-get", "install", "-y", "nginx"], env: { DEBIAN_FRONTEND: "noninteractive" } }, "root")).toBe(
       `exec setsid -w sh -c 'echo "RAMPART_PGID=$$" >&2; exec "$@"' rampart env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx`,
     );
@@ -55,7 +55,7 @@ describe("cancellable commands (golden)", () => {
   });
 
   it("still pass hostile values through literally", async () => {
-    const { renderCancellable } = await import("@/server/exec/command");
+    const { renderCancellable } = await import("@/server/provision/command");
     const res = spawnSync("sh", ["-c", renderCancellable({ argv: ["printf", "%s\\0", ...HOSTILE] }, "root")], { encoding: "buffer" });
     expect(res.stderr.toString()).toMatch(/^RAMPART_PGID=\d+\n$/);
     expect(res.stdout.toString("utf8").split("\0").slice(0, -1)).toEqual(HOSTILE);

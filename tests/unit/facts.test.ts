@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FactsParseError, parseFacts, type FactOutputs } from "@/server/provision/facts";
 import { hostAuditCommand } from "@/server/provision/host-audit";
-import { renderCommand } from "@/server/exec/command";
+import { renderCommand } from "@/server/provision/command";
 
 const outputs: FactOutputs = {
   osRelease: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',

@@ -19,7 +19,7 @@ import { type HostObservation, type Plan, type PlannedStep, planTopology, tiersW
 import { renderAction } from "@/server/provision/resources";
 import { hostAuditCommand } from "@/server/provision/host-audit";
 import { acquireHostLocks, HostLockBusyError } from "@/server/queue/host-locks";
-import { describeCommand } from "@/server/exec/command";
+import { describeCommand } from "@/server/provision/command";
 import { TimeoutError } from "@/server/exec/errors";
 import type { KindContext, KindResult, RunKindHandler } from "./types";
 import { recordConnectionProblem } from "./server-check";
