@@ -3,6 +3,7 @@
 // arrives as a positional argument. The parser is pure, so it has golden tests.
 import type { Command } from "./command";
 import { type Observed, type Resource, archiveMarker, PENDING_DIR, resourceId, sha256 } from "./resources";
+import { type Listener, parseListeners } from "./listeners";
 
 /** Files larger than this are compared by hash only (the plan then cannot show their diff). */
 export const OBSERVE_CONTENT_LIMIT = 256 * 1024;
@@ -32,6 +33,32 @@ while [ $# -gt 0 ]; do
     shift;;
   user)
     printf '@@ %d user\\n' "$n"; getent passwd "$1" || true; shift;;
+  listen)
+    printf '@@ %d listen\\n' "$n"
+    l=$(ss -Htlnp 2>/dev/null) || l=
+    printf '%s\\n' "$l"
+    for p in $(printf '%s\\n' "$l" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+      u=$(sed -n -e 's#^0::.*/##p' -e 's#^[0-9]*:name=systemd:.*/##p' "/proc/$p/cgroup" 2>/dev/null | head -n1)
+      printf 'unit %s %s\\n' "$p" "\${u:--}"
+    done;;
+  fresh)
+    u=$1; c=$2; shift 2
+    printf '@@ %d fresh\\n' "$n"
+    cg=$(systemctl show -p ControlGroup --value "$u" 2>/dev/null) || cg=
+    for d in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
+      if [ -n "$cg" ] && [ -f "$d$cg/cgroup.procs" ]; then
+        for p in $(cat "$d$cg/cgroup.procs"); do
+          t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f20)
+          [ -n "$t" ] && printf 'start %s\\n' "$t"
+        done
+        break
+      fi
+    done
+    printf 'clock %s %s %s\\n' "$(date +%s.%N)" "$(cut -d' ' -f1 /proc/uptime)" "$(getconf CLK_TCK)"
+    while [ "$c" -gt 0 ]; do
+      [ -e "$1" ] && printf 'mtime %s %s\\n' "$(stat -c %.3Y -- "$1")" "$1"
+      shift; c=$((c-1))
+    done;;
   *) echo "rampart-observe: unknown probe $k" >&2; exit 2;;
   esac
   n=$((n+1))
@@ -60,23 +87,100 @@ function probe(r: Resource): string[] {
   }
 }
 
-/** One command that observes every resource in `resources`, in order. */
-export function observeCommand(resources: readonly Resource[]): Command {
-  return { argv: ["sh", "-c", OBSERVE_SCRIPT, "rampart-observe", PENDING_DIR, ...resources.flatMap(probe)], timeoutMs: 60_000 };
+/** A service whose processes must have started after the files it reads last changed (else it runs an older configuration). */
+export interface FreshnessProbe {
+  unit: string;
+  files: string[];
+}
+
+/** What else to read besides the resources: who listens where, and how fresh each service's configuration is. */
+export interface ObserveExtras {
+  listeners?: boolean;
+  fresh?: FreshnessProbe[];
+}
+
+function extraProbes(extras: ObserveExtras): string[] {
+  return [...(extras.listeners ? ["listen"] : []), ...(extras.fresh ?? []).flatMap((f) => ["fresh", f.unit, String(f.files.length), ...f.files])];
+}
+
+/** One command that observes every resource in `resources`, in order (then the extras). */
+export function observeCommand(resources: readonly Resource[], extras: ObserveExtras = {}): Command {
+  return { argv: ["sh", "-c", OBSERVE_SCRIPT, "rampart-observe", PENDING_DIR, ...resources.flatMap(probe), ...extraProbes(extras)], timeoutMs: 60_000 };
+}
+
+/** When a service's processes started, and when the files it reads last changed (epoch seconds). */
+export interface Freshness {
+  /** The youngest process of the unit; null when it has none (stopped). */
+  youngestStart: number | null;
+  files: Array<{ path: string; mtime: number }>;
+}
+
+export interface HostObserved {
+  resources: Map<string, Observed>;
+  listeners: Listener[] | null;
+  fresh: Map<string, Freshness>;
+}
+
+/** Parses the output of observeCommand(resources, extras). */
+export function parseHostObservation(resources: readonly Resource[], extras: ObserveExtras, stdout: string): HostObserved {
+  const records = splitRecords(stdout);
+  const want = resources.length + (extras.listeners ? 1 : 0) + (extras.fresh?.length ?? 0);
+  if (records.length !== want) throw new ObserveParseError(`expected ${want} observations, got ${records.length}`);
+  const observed = parseRecords(resources, records.slice(0, resources.length));
+  let i = resources.length;
+  let listeners: Listener[] | null = null;
+  if (extras.listeners) {
+    const rec = records[i++]!;
+    if (rec.head[1] !== "listen") throw new ObserveParseError(`observation ${i - 1} should list listening sockets`);
+    listeners = parseListeners(rec.body);
+  }
+  const fresh = new Map<string, Freshness>();
+  for (const f of extras.fresh ?? []) {
+    const rec = records[i++]!;
+    if (rec.head[1] !== "fresh") throw new ObserveParseError(`observation ${i - 1} should be the freshness of ${f.unit}`);
+    fresh.set(f.unit, parseFreshness(rec.body));
+  }
+  return { resources: observed, listeners, fresh };
+}
+
+/** Process start times are clock ticks since boot: turned into epoch seconds with one reading of the clock and the uptime. */
+export function parseFreshness(body: readonly string[]): Freshness {
+  const starts: number[] = [];
+  let clock: { now: number; uptime: number; hz: number } | null = null;
+  const files: Freshness["files"] = [];
+  for (const l of body) {
+    const [k, a, b, c] = l.split(" ");
+    if (k === "start" && a) starts.push(Number(a));
+    else if (k === "clock") clock = { now: Number(a), uptime: Number(b), hz: Number(c) || 100 };
+    else if (k === "mtime" && a) files.push({ mtime: Number(a), path: l.slice(k.length + a.length + 2) });
+  }
+  const youngest = starts.length > 0 && clock ? clock.now - (clock.uptime - Math.max(...starts) / clock.hz) : null;
+  return { youngestStart: youngest, files };
 }
 
 export class ObserveParseError extends Error {
   override name = "ObserveParseError";
 }
 
-/** Parses the observe command's output into resource id → observed state. */
-export function parseObservation(resources: readonly Resource[], stdout: string): Map<string, Observed> {
-  const records: Array<{ head: string[]; body: string[] }> = [];
+type ObserveRecord = { head: string[]; body: string[] };
+
+function splitRecords(stdout: string): ObserveRecord[] {
+  const records: ObserveRecord[] = [];
   for (const line of stdout.split("\n")) {
     if (line.startsWith("@@ ")) records.push({ head: line.slice(3).split(" "), body: [] });
     else if (records.length > 0 && line !== "") records[records.length - 1]!.body.push(line);
   }
+  return records;
+}
+
+/** Parses the observe command's output into resource id → observed state. */
+export function parseObservation(resources: readonly Resource[], stdout: string): Map<string, Observed> {
+  const records = splitRecords(stdout);
   if (records.length !== resources.length) throw new ObserveParseError(`expected ${resources.length} observations, got ${records.length}`);
+  return parseRecords(resources, records);
+}
+
+function parseRecords(resources: readonly Resource[], records: ObserveRecord[]): Map<string, Observed> {
   const out = new Map<string, Observed>();
   records.forEach((rec, i) => {
     const r = resources[i]!;

@@ -3,6 +3,8 @@
 import { describeCommand } from "./command";
 import { type Tier, TIERS, type PlanDto, type HostPlanDto, type PlanStepDto } from "../schemas/topology";
 import type { HostDesired, TopologySpec } from "./roles";
+import type { FreshnessProbe, Freshness, ObserveExtras } from "./observe";
+import { type Listener, portFindings } from "./listeners";
 import {
   type Action,
   type Change,
@@ -21,7 +23,34 @@ import {
   resourceId,
 } from "./resources";
 
-export type HostObservation = { ok: true; observed: Map<string, Observed> } | { ok: false; error: string };
+export type HostObservation =
+  | { ok: true; observed: Map<string, Observed>; listeners?: Listener[] | null; fresh?: Map<string, Freshness> }
+  /** unreachable: the host did not answer (skipped by an apply); otherwise it answered and could not be read. */
+  | { ok: false; error: string; unreachable?: boolean };
+
+/** How much older than the newest file a daemon's youngest process may be (clock readings are taken a few ms apart). */
+const FRESHNESS_SLACK_S = 0.05;
+
+/** The services whose running configuration is compared with their files: each service and the files it reloads or restarts for. */
+export function freshnessProbes(resources: readonly Resource[]): FreshnessProbe[] {
+  const files = new Map(resources.filter((r) => r.kind === "file" && r.content !== null).map((r) => [resourceId(r), (r as { path: string }).path]));
+  return resources.flatMap((r) => (r.kind === "service" ? [{ unit: r.name, files: [...r.reloadOn, ...r.restartOn].flatMap((id) => (files.has(id) ? [files.get(id)!] : [])) }] : [])).filter((p) => p.files.length > 0);
+}
+
+/** What the observe command reads on a host besides its resources. */
+export const observeExtras = (d: HostDesired): ObserveExtras => ({ listeners: true, fresh: freshnessProbes(d.resources) });
+
+/** The newest file a daemon reads that changed after its youngest process started, if any. */
+export function staleFile(f: Freshness | undefined): { path: string; changedAt: number } | null {
+  if (!f || f.youngestStart === null || f.files.length === 0) return null;
+  const newest = f.files.reduce((a, b) => (b.mtime > a.mtime ? b : a));
+  return newest.mtime > f.youngestStart + FRESHNESS_SLACK_S ? { path: newest.path, changedAt: newest.mtime } : null;
+}
+
+/** A plan cannot be made for a host: the reasons, each naming what and where. */
+export class PlanRefusedError extends Error {
+  override name = "PlanRefusedError";
+}
 
 export interface PlannedStep {
   id: string;
@@ -41,6 +70,8 @@ export interface HostPlan {
   address: string;
   roles: TopologySpec["hosts"][number]["roles"];
   error: string | null;
+  /** The host did not answer: an apply skips it. */
+  unreachable?: boolean;
   steps: PlannedStep[];
   notes: string[];
 }
@@ -70,7 +101,7 @@ function notifications(resources: readonly Resource[]): Map<string, PendingMark[
 }
 
 /** The steps that converge one host, in the order they must run. */
-export function planHost(desired: HostDesired, observed: Map<string, Observed>): PlannedStep[] {
+export function planHost(desired: HostDesired, observed: Map<string, Observed>, extra: { listeners?: Listener[] | null; fresh?: Map<string, Freshness> } = {}): PlannedStep[] {
   for (const r of desired.resources) checkResource(r);
   const notify = notifications(desired.resources);
   const changes: Change[] = [];
@@ -91,7 +122,9 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>):
     if (c) changes.push(c);
   }
   const changed = new Set(changes.map((c) => resourceId(c.resource)));
-  for (const r of desired.resources) if (r.kind === "service") changes.push(...diffService(r, observed.get(resourceId(r)), changed));
+  const services: Change[] = [];
+  for (const r of desired.resources) if (r.kind === "service") services.push(...diffService(r, observed.get(resourceId(r)), changed, staleFile(extra.fresh?.get(r.name))));
+  changes.push(...portConflicts(desired, extra.listeners ?? null, services), ...services);
 
   // Order: by tier; within a tier, one apt step for all its packages first, then the
   // rest in the order the role lists them (users, directories, files, then services).
@@ -120,15 +153,45 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>):
   return steps;
 }
 
+/**
+ * What the plan does about the ports this host's roles need: nothing when they are
+ * free or held by the right daemon; an explicit stop-and-disable step for a known
+ * daemon the roles do not use; a refusal (naming process and port) for anything else.
+ */
+function portConflicts(desired: HostDesired, listeners: Listener[] | null, services: Change[]): Change[] {
+  if (!listeners) return [];
+  const managed = new Set(desired.resources.flatMap((r) => (r.kind === "service" ? [`${r.name}.service`] : [])));
+  const reconfigured = new Set(services.filter((c) => c.action.op === "systemctl" && c.action.verb !== "enable").map((c) => `${(c.resource as { name: string }).name}.service`));
+  const out: Change[] = [];
+  const refusals: string[] = [];
+  for (const claim of desired.ports) {
+    for (const f of portFindings([claim], listeners, managed, reconfigured)) {
+      if (f.kind === "refuse") refusals.push(f.message);
+      if (f.kind !== "stop" || out.some((c) => c.action.op === "systemctl" && c.action.unit === f.unit)) continue;
+      const name = f.unit.replace(/\.service$/, "");
+      out.push({
+        resource: { kind: "service", tier: claim.tier, name, reloadOn: [], restartOn: [] },
+        action: { op: "systemctl", verb: "disable-now", unit: f.unit, clears: false },
+        verb: "stop",
+        summary: `stop and disable ${name}`,
+        reason: f.message,
+        diff: null,
+      });
+    }
+  }
+  if (refusals.length > 0) throw new PlanRefusedError(refusals.join("; "));
+  return out;
+}
+
 export function planTopology(spec: TopologySpec, desired: Map<string, HostDesired>, observations: Map<string, HostObservation>, observedAt: Date): Plan {
   const hosts: HostPlan[] = spec.hosts.map((h) => {
-    const d = desired.get(h.serverId) ?? { resources: [], notes: [] };
+    const d = desired.get(h.serverId) ?? { resources: [], notes: [], ports: [], checks: [] };
     const base = { serverId: h.serverId, name: h.name, address: h.address, roles: h.roles, notes: d.notes };
     const obs = observations.get(h.serverId);
     if (!obs) return { ...base, error: "not observed", steps: [] };
-    if (!obs.ok) return { ...base, error: obs.error, steps: [] };
+    if (!obs.ok) return { ...base, error: obs.error, unreachable: !!obs.unreachable, steps: [] };
     try {
-      return { ...base, error: null, steps: planHost(d, obs.observed) };
+      return { ...base, error: null, steps: planHost(d, obs.observed, { listeners: obs.listeners, fresh: obs.fresh }) };
     } catch (err) {
       return { ...base, error: err instanceof Error ? err.message : String(err), steps: [] };
     }
@@ -160,6 +223,10 @@ export function toPlanDto(plan: Plan): PlanDto {
     address: h.address,
     roles: h.roles,
     error: h.error,
+    unreachable: !!h.unreachable,
+    checks: [],
+    outcome: null,
+    outcomeReason: null,
     notes: h.notes,
     steps: h.steps.map(
       (s): PlanStepDto => ({ id: s.id, tier: s.tier, resource: s.resource, kind: s.kind, action: s.verb, summary: s.summary, reason: s.reason, diff: s.diff, commands: describeStep(s.action) }),

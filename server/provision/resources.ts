@@ -105,7 +105,8 @@ export type Action =
   | { op: "unpack"; path: string; sha256: string; data: Buffer }
   | {
       op: "systemctl";
-      verb: "enable" | "start" | "reload" | "restart";
+      /** disable-now: stop a daemon that holds a port a role needs, and keep it from starting at boot. */
+      verb: "enable" | "start" | "reload" | "restart" | "disable-now";
       unit: string;
       check?: string[];
       clears: boolean;
@@ -232,7 +233,7 @@ function attributeProblems(r: { mode: number; owner: string; group: string }, p:
  * A service's actions, given what else this plan changes. `changed` holds the ids
  * of resources this plan changes on the same host.
  */
-export function diffService(r: ServiceRes, o: Observed | undefined, changed: ReadonlySet<string>): Change[] {
+export function diffService(r: ServiceRes, o: Observed | undefined, changed: ReadonlySet<string>, stale: { path: string; changedAt: number } | null = null): Change[] {
   const s = o?.kind === "service" ? o : { kind: "service" as const, load: "not-found", unitFile: "", active: "inactive", pending: "" as const };
   const out: Change[] = [];
   const base = { resource: r, diff: null };
@@ -261,6 +262,13 @@ export function diffService(r: ServiceRes, o: Observed | undefined, changed: Rea
   } else if (reloadFor.length > 0 || s.pending === "reload") {
     const why = reloadFor.length > 0 ? `${reloadFor.map((id) => id.replace(":", " ")).join(", ")} changes` : "an earlier run changed its configuration and did not get to reload it";
     out.push({ ...base, action: { op: "systemctl", verb: "reload", unit: r.name, check, clears: true }, verb: "reload", summary: `reload ${r.name}`, reason: why });
+  } else if (stale) {
+    // The files match, but the daemon runs an older version of them (edited and never
+    // reloaded, or a reload the daemon refused while systemd reported success).
+    const restart = r.restartOn.includes(`file:${stale.path}`);
+    const verb = restart ? "restart" : "reload";
+    const why = `${r.name} runs a configuration older than ${stale.path} (changed ${new Date(stale.changedAt * 1000).toISOString()})`;
+    out.push({ ...base, action: { op: "systemctl", verb, unit: r.name, check, clears: true, daemonReload: restart && daemonReload }, verb, summary: `${verb} ${r.name}`, reason: why });
   }
   return out;
 }
@@ -393,6 +401,7 @@ export function renderAction(a: Action): RenderedAction {
       if (a.daemonReload) cmds.push({ argv: ["systemctl", "daemon-reload"] });
       if (a.check) cmds.push({ argv: a.check });
       if (a.verb === "enable") cmds.push({ argv: ["systemctl", "enable", "--", a.unit] });
+      else if (a.verb === "disable-now") cmds.push({ argv: ["systemctl", "disable", "--now", "--", a.unit] });
       else cmds.push({ argv: ["systemctl", a.verb, "--", a.unit] });
       if (a.verb === "start" && a.thenReload) cmds.push({ argv: ["systemctl", "reload", "--", a.unit] });
       if (a.clears) cmds.push({ argv: ["rm", "-f", "--", pendingPath(a.unit)] });

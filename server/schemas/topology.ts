@@ -73,6 +73,10 @@ export function topologyProblems(members: readonly { serverId: string; roles: re
 const topologyFields = {
   name: SiteName,
   balance: BalanceMethod.default("roundrobin"),
+  /** Rollout within a tier: one host first, then batches of this many hosts. */
+  rolloutBatchSize: z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(100, "must be at most 100").default(5),
+  /** How many hosts may fail before a rollout stops (0: the first failure stops it). */
+  failureBudget: z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(0, "must be 0 or more").max(1000, "must be at most 1000").default(0),
   members: z.array(TopologyMemberInput).max(1000, "at most 1000 servers"),
 };
 
@@ -86,8 +90,13 @@ export type TopologyValues = z.output<typeof TopologyInput>;
 
 export const TopologyUpdateInput = z.object({ id: z.string().min(1), ...topologyFields }).superRefine(refineTopology);
 export const TopologyIdInput = z.object({ id: z.string().min(1, "a topology id is required").max(64) });
+export const TopologyApplyInput = TopologyIdInput.extend({
+  /** All or nothing: change nothing when a server cannot be reached or planned (by default such servers are skipped and the run ends partial). */
+  strict: z.boolean().default(false),
+});
 
-export const DRIFT_STATUSES = ["unknown", "in-sync", "drifted", "error"] as const;
+/** failing: files and services match, but a role's check fails (the hosts do not serve as they should). */
+export const DRIFT_STATUSES = ["unknown", "in-sync", "drifted", "failing", "error"] as const;
 export const DriftStatus = z.enum(DRIFT_STATUSES);
 
 export const TopologyMemberDto = z.object({
@@ -100,10 +109,25 @@ export const TopologyMemberDto = z.object({
   lastCheckError: z.string().nullable(),
   drained: z.boolean(),
 });
+/** One hop of traffic into a server's role, as the role modules declare it (the diagram draws these). */
+export const HopDto = z.object({
+  toServerId: z.string(),
+  toRole: Role,
+  port: z.number(),
+  /** "internet", "same-host", "control-plane", or the role the traffic comes from. */
+  from: z.string(),
+  protection: z.enum(["https", "tls", "loopback", "plain"]),
+  label: z.string(),
+  detail: z.string(),
+});
+export type HopDto = z.infer<typeof HopDto>;
+
 export const TopologyDto = z.object({
   id: z.string(),
   name: z.string(),
   balance: BalanceMethod,
+  rolloutBatchSize: z.number(),
+  failureBudget: z.number(),
   createdAt: z.date(),
   updatedAt: z.date(),
   driftStatus: DriftStatus,
@@ -114,6 +138,7 @@ export const TopologyDto = z.object({
   members: z.array(TopologyMemberDto),
   app: z.lazy(() => AppDto),
   lbHealth: z.lazy(() => LbHealth.nullable()),
+  hops: z.array(HopDto).default([]),
 });
 export type TopologyDto = z.infer<typeof TopologyDto>;
 
@@ -130,7 +155,7 @@ export const PlanStepDto = z.object({
   /** e.g. "file /etc/nginx/conf.d/rampart.conf", "package nginx". */
   resource: z.string(),
   kind: z.enum(["package", "file", "directory", "service", "user", "archive"]),
-  /** install | create | update | remove | enable | start | reload | restart */
+  /** install | create | update | remove | enable | start | reload | restart | stop */
   action: z.string(),
   summary: z.string(),
   /** Why this step is needed (what was observed). */
@@ -142,15 +167,31 @@ export const PlanStepDto = z.object({
 });
 export type PlanStepDto = z.infer<typeof PlanStepDto>;
 
+export const CheckResultDto = z.object({
+  role: Role,
+  name: z.string(),
+  ok: z.boolean(),
+  expected: z.string(),
+  found: z.string(),
+});
+export type CheckResultDto = z.infer<typeof CheckResultDto>;
+
 export const HostPlanDto = z.object({
   serverId: z.string(),
   name: z.string(),
   address: z.string(),
   roles: z.array(Role),
-  /** Set when the host could not be observed: nothing is planned for it. */
+  /** Set when the host could not be observed or planned: nothing is planned for it. */
   error: z.string().nullable(),
+  /** The host did not answer: an apply skips it (and the hosts that depend on it). */
+  unreachable: z.boolean().default(false),
   steps: z.array(PlanStepDto),
   notes: z.array(z.string()),
+  /** The checks of the host's roles, as the run found them (what was expected, what was found). */
+  checks: z.array(CheckResultDto).default([]),
+  /** For an apply: how the host ended, and why. */
+  outcome: z.enum(["converged", "failed", "skipped", "not-started"]).nullable().default(null),
+  outcomeReason: z.string().nullable().default(null),
 });
 export type HostPlanDto = z.infer<typeof HostPlanDto>;
 

@@ -156,7 +156,7 @@ describe("plans (golden)", () => {
     expect(out).not.toContain(Buffer.from("old secret").toString("base64"));
     const plan = planTopology(
       withTls({ id: "t", name: "a.test", balance: "roundrobin", hosts: [{ serverId: "x", name: "x", address: "10.0.0.1", roles: [], monitoring: false, drained: false }] }),
-      new Map([["x", { resources, notes: [] }]]),
+      new Map([["x", { resources, notes: [], ports: [], checks: [] }]]),
       new Map([["x", { ok: true, observed: parseObservation(resources, out) }]]),
       new Date(0),
     );
@@ -174,7 +174,7 @@ describe("files found on a host", () => {
     sim.paths.set(res.path, { type: "file", content, mode: 0o644, owner: "root", group: "root" });
     return planTopology(
       { ...spec3, hosts: [spec3.hosts[0]!] },
-      new Map([["s1", { resources: [res], notes: [] }]]),
+      new Map([["s1", { resources: [res], notes: [], ports: [], checks: [] }]]),
       new Map([["s1", { ok: true, observed: parseObservation([res], sim.observeOutput([res])) }]]),
       new Date(0),
     ).hosts[0]!.steps[0]!;

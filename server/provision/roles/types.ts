@@ -1,0 +1,99 @@
+// What a role is, declared in one place: the resources it puts on a host, the
+// ports it must own, the checks that prove it works, the certificates it needs,
+// the traffic it receives and where it sits in the rollout. The planner, the
+// verify phase, the drift check and the diagram read these declarations.
+import type { AppSpec, Role, Tier } from "../../schemas/topology";
+import type { Resource } from "../resources";
+
+export interface TlsMaterial {
+  /** The internal CA's certificate (public). */
+  caPem: string;
+  /** The site's certificate bundle for HAProxy: certificate, chain, then key. */
+  siteBundle: string | null;
+  /** Each web or app server's certificate and key, from the internal CA. */
+  backends: Map<string, { certPem: string; keyPem: string }>;
+}
+
+export interface HostSpec {
+  serverId: string;
+  name: string;
+  address: string;
+  roles: Role[];
+  monitoring: boolean;
+  drained: boolean;
+}
+
+export interface TopologySpec {
+  id: string;
+  name: string;
+  balance: "roundrobin" | "leastconn";
+  hosts: HostSpec[];
+  app: AppSpec;
+  /** The app's environment with secret values decrypted: only ever written to a secret file. */
+  appEnv: Array<[string, string]>;
+  /** The uploaded archive's bytes, when the app's source is "tarball". */
+  appArchive?: Buffer | null;
+  tls: TlsMaterial;
+}
+
+/** A TCP port a role's daemon must listen on. */
+export interface PortClaim {
+  port: number;
+  /** The systemd unit whose processes must hold it. */
+  unit: string;
+  /** Loopback only (the app behind nginx) or every address. */
+  scope: "loopback" | "any";
+  /** Why, for messages: "HTTPS for www.example.com". */
+  purpose: string;
+  /** The tier of the role that claims it (set by desiredState). */
+  tier?: Tier;
+}
+
+/** Where traffic to a role comes from (the diagram now, firewall rules next). */
+export type TrafficSource = { kind: "internet" } | { kind: "role"; role: Role } | { kind: "control-plane" } | { kind: "same-host" };
+
+export interface InboundTraffic {
+  port: number;
+  from: TrafficSource;
+  /** How the hop is protected: the diagram's badge ("HTTPS", "TLS (internal CA)", "loopback", "plain"). */
+  protection: "https" | "tls" | "loopback" | "plain";
+  /** Short label and the full story of the hop, as the diagram shows them. */
+  label: string;
+  detail: string;
+  purpose: string;
+}
+
+/** The certificates a role needs from Rampart. */
+export interface CertificateNeed {
+  kind: "backend" | "site";
+  /** For "backend": the names it is issued for. */
+  names?: string[];
+}
+
+/**
+ * A check that proves a role works, run after the host's steps and by every
+ * drift check. "host" checks are judged from the host's observation (listening
+ * sockets, the running configuration); the others are carried out by the worker.
+ */
+export type CheckSpec =
+  | { kind: "listening"; claim: PortClaim }
+  | { kind: "running-config"; unit: string }
+  | { kind: "https-site"; port: number }
+  | { kind: "backends-up" }
+  | { kind: "served-certificate"; port: number; serverName: string };
+
+export interface RoleModule {
+  role: Role;
+  label: string;
+  tier: Tier;
+  /** The resources this role wants on the host, in the order they apply. */
+  resources(t: TopologySpec, h: HostSpec): Resource[];
+  ports(t: TopologySpec, h: HostSpec): PortClaim[];
+  checks(t: TopologySpec, h: HostSpec): CheckSpec[];
+  certificates(t: TopologySpec, h: HostSpec): CertificateNeed[];
+  inbound(t: TopologySpec, h: HostSpec): InboundTraffic[];
+  /** Other hosts this host cannot be converged without (an unreachable one skips this one too). */
+  dependsOn?(t: TopologySpec, h: HostSpec): string[];
+  /** Shown in the plan while the role installs nothing yet. */
+  note?: string;
+}
