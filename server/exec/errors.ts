@@ -1,6 +1,6 @@
 // What can go wrong talking to a server, as types callers can act on.
 export abstract class ExecError extends Error {
-  abstract readonly kind: "unreachable" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "command-failed" | "timeout" | "cancelled";
+  abstract readonly kind: "unreachable" | "auth-failed" | "host-key-unknown" | "host-key-mismatch" | "command-failed" | "forward-failed" | "timeout" | "cancelled";
   constructor(
     message: string,
     readonly host: string,
@@ -62,6 +62,12 @@ export class CommandFailedError extends ExecError {
       host,
     );
   }
+}
+
+/** The host is reachable, but it could not connect a forwarded channel to the address and port asked for (nothing listens there, or forwarding is disabled). */
+export class ForwardFailedError extends ExecError {
+  override name = "ForwardFailedError";
+  readonly kind = "forward-failed";
 }
 
 export class TimeoutError extends ExecError {

@@ -1,14 +1,18 @@
 // The SSH executor against real OpenSSH servers (the lab's Debian hosts): quoting
-// under a real remote shell, host-key pinning, pooling, cancel, uploads, streaming.
+// under a real remote shell, host-key pinning, pooling, cancel, uploads, streaming,
+// fresh connections, port forwarding, and hosts cut off the network.
 import { execFileSync } from "node:child_process";
 import { readFileSync, existsSync, mkdtempSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureLab, labSsh, type LabInfo } from "@/e2e/lab/fixture";
 import { SshExecutor, type Target } from "@/server/exec/ssh-executor";
 import { Secret } from "@/server/secrets/secret";
-import { HostKeyMismatchError, HostKeyUnknownError, CancelledError, CommandFailedError, AuthFailedError, UnreachableError, TimeoutError } from "@/server/exec/errors";
+import { HostKeyMismatchError, HostKeyUnknownError, CancelledError, CommandFailedError, AuthFailedError, UnreachableError, TimeoutError, ForwardFailedError } from "@/server/exec/errors";
 import { generateEd25519 } from "@/server/exec/keys";
 import { HOSTILE } from "../support/hostile";
 
@@ -173,5 +177,260 @@ describe("uploads", () => {
     }
     const leftovers = await labSsh(lab.hosts[0]!.name, ["sh", "-c", "ls -a /etc | grep -c rampart- || true"]);
     expect(leftovers.stdout.trim()).toBe("2");
+  });
+});
+
+describe("timeouts by default", () => {
+  it("a command without timeoutMs gets the executor's default", async () => {
+    const quick = new SshExecutor({ commandTimeoutMs: 500 });
+    const t0 = Date.now();
+    await expect(quick.run(targets[1]!, { argv: ["sleep", "30"] })).rejects.toBeInstanceOf(TimeoutError);
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    expect((await quick.run(targets[1]!, { argv: ["echo", "still here"] })).stdout).toBe("still here\n");
+    await quick.close();
+  });
+
+  it("an SFTP upload that does not finish in time fails with a TimeoutError, leaves no temporary file, and the connection stays usable", async () => {
+    const dir = `/tmp/rampart-upload-timeout-${process.pid}`;
+    await executor.run(targets[1]!, { argv: ["mkdir", "-p", dir] });
+    try {
+      const big = Buffer.alloc(64 * 1024 * 1024, "x");
+      await expect(executor.upload(targets[1]!, { path: `${dir}/big`, content: big, mode: 0o600 }, { timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+      expect((await executor.run(targets[1]!, { argv: ["echo", "ok"] })).stdout).toBe("ok\n");
+      let left = "?";
+      for (let i = 0; i < 30 && left !== ""; i++) {
+        left = (await labSsh(lab.hosts[1]!.name, ["ls", "-A", dir])).stdout.trim();
+        if (left !== "") await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(left).toBe("");
+    } finally {
+      await labSsh(lab.hosts[1]!.name, ["rm", "-rf", dir]);
+    }
+  });
+});
+
+describe("fresh connections (execFresh)", () => {
+  it("runs on a new connection each time, closed afterwards, while the pool keeps its own", async () => {
+    const ex = new SshExecutor();
+    const t = targets[0]!;
+    // SSH_CONNECTION is "client-ip client-port server-ip server-port": the client port names the connection.
+    const from = async (r: Promise<{ stdout: string }>) => (await r).stdout.trim().split(" ")[1];
+    const pooled1 = await from(ex.run(t, { argv: ["sh", "-c", 'echo "$SSH_CONNECTION"'] }));
+    expect(ex.stats.connectionsOpened).toBe(1);
+    const fresh1 = await from(ex.execFresh(t, { argv: ["sh", "-c", 'echo "$SSH_CONNECTION"'] }));
+    const fresh2 = await from(ex.runFresh(t, { argv: ["sh", "-c", 'echo "$SSH_CONNECTION"'] }));
+    expect(ex.stats.connectionsOpened).toBe(3);
+    const pooled2 = await from(ex.run(t, { argv: ["sh", "-c", 'echo "$SSH_CONNECTION"'] }));
+    expect(ex.stats.connectionsOpened).toBe(3);
+    expect(pooled2).toBe(pooled1);
+    expect(new Set([pooled1, fresh1, fresh2]).size).toBe(3);
+    // Closed afterwards: the host no longer has a connection from those ports.
+    await new Promise((r) => setTimeout(r, 300));
+    const established = (await labSsh(lab.hosts[0]!.name, ["ss", "-Htn", "state", "established", "( sport = :22 )"])).stdout;
+    const peerPorts = established.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/).at(-1)!.split(":").at(-1));
+    expect(peerPorts).toContain(pooled1);
+    expect(peerPorts).not.toContain(fresh1);
+    expect(peerPorts).not.toContain(fresh2);
+    // Exit codes come back as with exec.
+    expect((await ex.execFresh(t, { argv: ["sh", "-c", "exit 3"] })).exitCode).toBe(3);
+    await ex.close();
+  });
+
+  it("refuses a host that presents another key than the pinned one, before anything runs", async () => {
+    const marker = "/root/rampart-fresh-mismatch-marker";
+    const err = await executor.execFresh(target(2, { hostKey: lab.hosts[0]!.hostKey }), { argv: ["touch", marker] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    expect((err as HostKeyMismatchError).presented.fingerprint).toBe(lab.hosts[2]!.fingerprint);
+    expect(existsSync(path.join(lab.hosts[2]!.root, marker))).toBe(false);
+    await expect(executor.execFresh(target(2, { hostKey: null }), { argv: ["true"] })).rejects.toBeInstanceOf(HostKeyUnknownError);
+  });
+});
+
+/** Reads a whole HTTP/1.0 response from a stream. */
+function httpGet(stream: Duplex, host: string, pathName: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (d: string) => (body += d));
+    stream.once("end", () => resolve(body));
+    stream.once("error", reject);
+    stream.write(`GET ${pathName} HTTP/1.0\r\nHost: ${host}\r\n\r\n`);
+  });
+}
+
+describe("port forwarding (forward)", () => {
+  const h = () => lab.hosts[1]!;
+  const port = 20_000 + Math.floor(Math.random() * 10_000);
+  const unit = `rampart-forward-test-${port}`;
+  const dir = `/tmp/${unit}`;
+  let cert = "";
+
+  beforeAll(async () => {
+    // An HTTPS server on the host's loopback only, with a certificate made there.
+    const server = [
+      "import http.server, ssl, sys",
+      "port, d = int(sys.argv[1]), sys.argv[2]",
+      "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(d + '/cert.pem', d + '/key.pem')",
+      "h = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=d + '/www', **k)",
+      "s = http.server.HTTPServer(('127.0.0.1', port), h); s.socket = ctx.wrap_socket(s.socket, server_side=True); s.serve_forever()",
+    ].join("\n");
+    await labSsh(h().name, [
+      "sh",
+      "-c",
+      'set -e; d=$1; mkdir -p "$d/www"; echo "hello through the tunnel" > "$d/www/marker.txt"; ' +
+        'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" -days 1 -subj /CN=forward.test -addext subjectAltName=DNS:forward.test 2>/dev/null; ' +
+        'systemd-run --quiet --unit "$2" python3 -c "$3" "$4" "$d"; ' +
+        'for i in $(seq 100); do ss -Hltn "sport = :$4" | grep -q . && exit 0; sleep 0.05; done; echo "the test server did not start" >&2; exit 1',
+      "x",
+      dir,
+      unit,
+      server,
+      String(port),
+    ]);
+    cert = (await labSsh(h().name, ["cat", `${dir}/cert.pem`])).stdout;
+  });
+
+  afterAll(async () => {
+    await labSsh(h().name, ["sh", "-c", 'systemctl stop "$1" 2>/dev/null; systemctl reset-failed "$1" 2>/dev/null; rm -rf "$2"; true', "x", unit, dir]);
+  });
+
+  it("reaches a TLS service bound to the host's 127.0.0.1, usable as tls.connect({ socket })", async () => {
+    // Not reachable from outside: it listens on the host's loopback only.
+    const direct = await new Promise<string>((resolve) => {
+      const s = net.connect({ host: h().address, port }, () => (s.destroy(), resolve("connected")));
+      s.once("error", (e: Error & { code?: string }) => resolve(e.code ?? e.message));
+    });
+    expect(direct).toBe("ECONNREFUSED");
+
+    const ex = new SshExecutor();
+    const socket = await ex.forward(targets[1]!, "127.0.0.1", port);
+    const secure = tls.connect({ socket, servername: "forward.test", ca: cert });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", resolve);
+      secure.once("error", reject);
+    });
+    expect(secure.authorized).toBe(true);
+    expect(secure.getPeerCertificate().subject.CN).toBe("forward.test");
+    const response = await httpGet(secure, "forward.test", "/marker.txt");
+    expect(response).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(response).toContain("hello through the tunnel");
+    expect(ex.stats.forwardsOpened).toBe(1);
+    expect(ex.stats.connectionsOpened).toBe(1);
+    await ex.close(); // waits for the forward's channel: it closed with the response
+  });
+
+  it("takes a channel slot until it closes, and an abort closes it", async () => {
+    const ex = new SshExecutor({ maxChannels: 1 });
+    const controller = new AbortController();
+    const socket = await ex.forward(targets[1]!, "127.0.0.1", port, { signal: controller.signal });
+    let ran = false;
+    const queued = ex.run(targets[1]!, { argv: ["true"] }).then(() => (ran = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(ran).toBe(false); // the forward holds the only slot
+    const closed = new Promise((r) => socket.once("close", r));
+    controller.abort();
+    await closed;
+    await queued;
+    expect(ran).toBe(true);
+    await ex.close();
+  });
+
+  it("a port where nothing listens is a ForwardFailedError naming the host and port", async () => {
+    const err = await executor.forward(targets[1]!, "127.0.0.1", port + 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ForwardFailedError);
+    expect((err as Error).message).toContain(`127.0.0.1:${port + 1}`);
+    expect((err as Error).message).toContain(lab.hosts[1]!.name);
+    // The connection is fine: the host was reachable, the port was not.
+    expect((await executor.run(targets[1]!, { argv: ["echo", "ok"] })).stdout).toBe("ok\n");
+  });
+});
+
+describe("a host cut off the network", () => {
+  // The host gets a second address, and only packets to that address are dropped
+  // (in the host's own network namespace, before anything answers): to Rampart the
+  // host is gone, while other tests keep using its usual address.
+  const h = () => lab.hosts[2]!;
+  let alias = "";
+  const table = `rampart_exec_cut_${process.pid}`;
+  const nsRun = (args: string[]) => execFileSync("ip", ["netns", "exec", h().netns, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const cut = () => execFileSync("ip", ["netns", "exec", h().netns, "nft", "-f", "-"], { input: `table inet ${table} {\n chain input { type filter hook input priority -400; policy accept; ip daddr ${alias} drop; }\n}\n` });
+  const restore = () => {
+    try {
+      nsRun(["nft", "delete", "table", "inet", table]);
+    } catch {
+      // not there (never cut, or already restored)
+    }
+  };
+  const t = (over: Partial<Target> = {}) => target(2, { address: alias, ...over });
+  const sleepFor = String(7000 + Math.floor(Math.random() * 2000)); // a process no one else runs
+
+  beforeAll(() => {
+    const taken = new Set(lab.hosts.map((x) => x.address));
+    const base = lab.bridgeAddress.split(".").slice(0, 3).join(".");
+    alias = [`${base}.250`, `${base}.249`, `${base}.248`].find((a) => !taken.has(a))!;
+    nsRun(["ip", "addr", "add", `${alias}/32`, "dev", "eth0"]);
+  });
+
+  afterAll(() => {
+    restore();
+    try {
+      nsRun(["ip", "addr", "del", `${alias}/32`, "dev", "eth0"]);
+    } catch {
+      // already gone
+    }
+  });
+
+  it("is reported unreachable within 12 s (new connections and pooled ones), and works again once restored", async () => {
+    const pooled = new SshExecutor();
+    const others = [new SshExecutor(), new SshExecutor(), new SshExecutor()];
+    try {
+      expect((await pooled.run(t(), { argv: ["hostname"] })).stdout.trim()).toBe(h().name);
+      expect((await pooled.reachable(t())).ms).toBeLessThan(2_000);
+      const running = pooled.run(t(), { argv: ["sleep", sleepFor] }).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      cut();
+      try {
+        const t0 = Date.now();
+        const timed = <T>(p: Promise<T>) => p.then(
+          () => ({ err: null as unknown, ms: Date.now() - t0 }),
+          (err: unknown) => ({ err, ms: Date.now() - t0 }),
+        );
+        const [onPool, probe, singleAttempt, fresh, probeNew] = await Promise.all([
+          // The pooled connection: the channel cannot open, so it is declared dead.
+          timed(pooled.run(t(), { argv: ["true"] })),
+          timed(pooled.reachable(t())),
+          // No pooled connection: one connect attempt, its packets dropped.
+          timed(others[0]!.exec(t(), { argv: ["true"] }, { connectAttempts: 1 })),
+          timed(others[1]!.execFresh(t(), { argv: ["true"] })),
+          timed(others[2]!.reachable(t(), { timeoutMs: 5_000 })),
+        ]);
+        for (const r of [onPool, probe, singleAttempt, fresh]) {
+          expect(r.err).toBeInstanceOf(UnreachableError);
+          expect((r.err as Error).message).toContain(`${h().name} (${alias}:22)`);
+          expect(r.ms).toBeLessThan(12_000);
+        }
+        expect((onPool.err as Error).message).toMatch(/did not open a channel|connection was lost/);
+        expect((singleAttempt.err as Error).message).toMatch(/no answer within 10 s/);
+        expect(probeNew.err).toBeInstanceOf(UnreachableError);
+        expect(probeNew.ms).toBeLessThan(6_000);
+        // The command that was running when the host went away fails as unreachable too.
+        const during = await running;
+        expect(during).toBeInstanceOf(UnreachableError);
+        expect(Date.now() - t0).toBeLessThan(16_000);
+      } finally {
+        restore();
+      }
+      // Back on the network: the dead connection was dropped, a new one is made.
+      const opened = pooled.stats.connectionsOpened;
+      expect((await pooled.run(t(), { argv: ["hostname"] })).stdout.trim()).toBe(h().name);
+      expect(pooled.stats.connectionsOpened).toBe(opened + 1);
+      await pooled.reachable(t());
+      expect((await others[1]!.execFresh(t(), { argv: ["hostname"] })).stdout.trim()).toBe(h().name);
+    } finally {
+      restore();
+      await Promise.all([pooled, ...others].map((e) => e.close()));
+    }
+    // The server side of the cut-off session does not know yet: stop its command, as the host was before.
+    await labSsh(h().name, ["pkill", "-f", `sleep ${sleepFor}`], { check: false });
   });
 });
