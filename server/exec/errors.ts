@@ -57,10 +57,7 @@ export class CommandFailedError extends ExecError {
     readonly signal: string | null,
     readonly lastLines: string[],
   ) {
-    super(
-      `${command} failed on ${host} with ${signal ? `signal ${signal}` : `exit code ${exitCode}`}${lastLines.length ? `:\n${lastLines.join("\n")}` : ""}`,
-      host,
-    );
+    super(`${command} failed on ${host} with ${signal ? `signal ${signal}` : `exit code ${exitCode}`}${lastLines.length ? `:\n${lastLines.join("\n")}` : ""}`, host);
   }
 }
 

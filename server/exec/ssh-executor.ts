@@ -16,17 +16,7 @@ import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 import type { Secret } from "../secrets/secret";
 import { type Command, describeCommand, PGID_MARKER, renderCancellable, renderKillGroup } from "../provision/command";
 import { fingerprintOfBlob } from "./keys";
-import {
-  AuthFailedError,
-  CancelledError,
-  CommandFailedError,
-  ExecError,
-  ForwardFailedError,
-  HostKeyMismatchError,
-  HostKeyUnknownError,
-  TimeoutError,
-  UnreachableError,
-} from "./errors";
+import { AuthFailedError, CancelledError, CommandFailedError, ExecError, ForwardFailedError, HostKeyMismatchError, HostKeyUnknownError, TimeoutError, UnreachableError } from "./errors";
 
 export interface Target {
   /** For messages: the server's name. */
@@ -274,7 +264,10 @@ export class SshExecutor {
     try {
       conn = await bounded(connecting, { signal: opts.signal, cancelled: () => this.cancelled(target, describeCommand(cmd)) });
     } catch (err) {
-      void connecting.then((c) => this.endNow(c), () => {});
+      void connecting.then(
+        (c) => this.endNow(c),
+        () => {},
+      );
       throw err;
     }
     conn.channels++;
@@ -463,7 +456,10 @@ export class SshExecutor {
   forget(target: Target): void {
     const entry = this.pool.get(keyOf(target));
     this.pool.delete(keyOf(target));
-    void entry?.promise.then((c) => this.endWhenIdle(c), () => {});
+    void entry?.promise.then(
+      (c) => this.endWhenIdle(c),
+      () => {},
+    );
   }
 
   private checked(target: Target, cmd: Command, result: RunResult): RunResult {
@@ -519,7 +515,10 @@ export class SshExecutor {
       // Dead, or the pinned key changed: a new connection, verified against today's pin.
       this.pool.delete(key);
       const old = entry;
-      void old.promise.then((c) => (c.closed ? undefined : this.endWhenIdle(c)), () => {});
+      void old.promise.then(
+        (c) => (c.closed ? undefined : this.endWhenIdle(c)),
+        () => {},
+      );
       entry = undefined;
     }
     if (!entry) {
@@ -740,7 +739,12 @@ export class SshExecutor {
             const reason = (err as Error & { reason?: number | string }).reason;
             if (o.forward && typeof reason === "number") {
               const hint = reason === 1 ? " (is AllowTcpForwarding disabled in its sshd_config?)" : "";
-              return finish(new ForwardFailedError(`${where} could not connect to ${o.forward.address}:${o.forward.port}: ${err.message.replace(/^\(SSH\) Channel open failure: /, "") || "refused"}${hint}`, where));
+              return finish(
+                new ForwardFailedError(
+                  `${where} could not connect to ${o.forward.address}:${o.forward.port}: ${err.message.replace(/^\(SSH\) Channel open failure: /, "") || "refused"}${hint}`,
+                  where,
+                ),
+              );
             }
             if (o.requestErrorsAsIs && reason === undefined && !conn.closed) return finish(err);
             if (!o.forward && /open failed/i.test(err.message) && attempt < 6 && !conn.closed) {

@@ -74,7 +74,16 @@ describe("commands on a real host", () => {
     const small = new SshExecutor({ captureLimit: 64 * 1024, maxLineLength: 1000 });
     let count = 0;
     let longest = 0;
-    const r = await small.run(targets[1]!, { argv: ["sh", "-c", "seq 1 200000; head -c 5000 /dev/zero | tr '\\0' x; echo"] }, { onLine: (_s, l) => { count++; longest = Math.max(longest, l.length); } });
+    const r = await small.run(
+      targets[1]!,
+      { argv: ["sh", "-c", "seq 1 200000; head -c 5000 /dev/zero | tr '\\0' x; echo"] },
+      {
+        onLine: (_s, l) => {
+          count++;
+          longest = Math.max(longest, l.length);
+        },
+      },
+    );
     await small.close();
     expect(r.truncated).toBe(true);
     expect(r.stdout.length).toBeLessThan(70 * 1024);
@@ -167,7 +176,10 @@ describe("connections", () => {
 
 describe("uploads", () => {
   it("writes files atomically with mode and owner, by SFTP as root and by stdin through sudo", async () => {
-    for (const [user, file] of [["root", "/etc/rampart-test-root.conf"], ["deploy", "/etc/rampart-test-sudo.conf"]] as const) {
+    for (const [user, file] of [
+      ["root", "/etc/rampart-test-root.conf"],
+      ["deploy", "/etc/rampart-test-sudo.conf"],
+    ] as const) {
       const content = `hello from ${user}\nline with 'quotes' and $(dollars)\n`;
       await executor.upload(target(0, { user }), { path: file, content, mode: 0o640, owner: "root", group: "www-data" });
       const root = lab.hosts[0]!.root;
@@ -227,7 +239,10 @@ describe("fresh connections (execFresh)", () => {
     // Closed afterwards: the host no longer has a connection from those ports.
     await new Promise((r) => setTimeout(r, 300));
     const established = (await labSsh(lab.hosts[0]!.name, ["ss", "-Htn", "state", "established", "( sport = :22 )"])).stdout;
-    const peerPorts = established.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/).at(-1)!.split(":").at(-1));
+    const peerPorts = established
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/).at(-1)!.split(":").at(-1));
     expect(peerPorts).toContain(pooled1);
     expect(peerPorts).not.toContain(fresh1);
     expect(peerPorts).not.toContain(fresh2);
@@ -353,7 +368,10 @@ describe("a host cut off the network", () => {
   let alias = "";
   const table = `rampart_exec_cut_${process.pid}`;
   const nsRun = (args: string[]) => execFileSync("ip", ["netns", "exec", h().netns, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  const cut = () => execFileSync("ip", ["netns", "exec", h().netns, "nft", "-f", "-"], { input: `table inet ${table} {\n chain input { type filter hook input priority -400; policy accept; ip daddr ${alias} drop; }\n}\n` });
+  const cut = () =>
+    execFileSync("ip", ["netns", "exec", h().netns, "nft", "-f", "-"], {
+      input: `table inet ${table} {\n chain input { type filter hook input priority -400; policy accept; ip daddr ${alias} drop; }\n}\n`,
+    });
   const restore = () => {
     try {
       nsRun(["nft", "delete", "table", "inet", table]);
@@ -391,10 +409,11 @@ describe("a host cut off the network", () => {
       cut();
       try {
         const t0 = Date.now();
-        const timed = <T>(p: Promise<T>) => p.then(
-          () => ({ err: null as unknown, ms: Date.now() - t0 }),
-          (err: unknown) => ({ err, ms: Date.now() - t0 }),
-        );
+        const timed = <T>(p: Promise<T>) =>
+          p.then(
+            () => ({ err: null as unknown, ms: Date.now() - t0 }),
+            (err: unknown) => ({ err, ms: Date.now() - t0 }),
+          );
         const [onPool, probe, singleAttempt, fresh, probeNew] = await Promise.all([
           // The pooled connection: the channel cannot open, so it is declared dead.
           timed(pooled.run(t(), { argv: ["true"] })),

@@ -23,8 +23,6 @@ describe("renderCommand (golden)", () => {
   });
 });
 
-
-
 describe("quoting under a real shell", () => {
   it("every hostile value arrives as one literal argument, byte for byte", () => {
     const line = renderCommand({ argv: ["printf", "%s\\0", ...HOSTILE] }, "root");
