@@ -1,9 +1,9 @@
 // Drift checks: a BullMQ job scheduler (upserted at worker start) fires a scan
-// job; the scan starts a plan run for every topology that has no plan or apply
-// in progress. A plan never changes anything: drift is shown, not fixed.
+// job; the scan starts a plan run for every topology that has no run in progress
+// (a plan, an apply, an operation). A plan never changes anything: drift is shown, not fixed.
 import type { Queue } from "bullmq";
 import type { Db } from "@/server/db";
-import { startRun } from "@/server/services/runs";
+import { activeTopologyRun, conflictingRun, startRun } from "@/server/services/runs";
 import { memberRoles, startTopologyRun } from "@/server/services/topologies";
 import { needsRenewal } from "@/server/pki/x509";
 
@@ -39,8 +39,8 @@ export async function scanForRenewals(db: Db, queue: Queue, now = new Date()): P
     const lastApply = await db.run.findFirst({ where: { topologyId: t.id, kind: "topology-apply", status: "succeeded" }, orderBy: { finishedAt: "desc" } });
     const due = certs.some((c) => needsRenewal(c, now) || (lastApply?.finishedAt ? c.createdAt > lastApply.finishedAt : false));
     if (!due) continue;
-    const busy = await db.run.findFirst({ where: { topologyId: t.id, kind: "topology-apply", status: { in: ["queued", "running"] } } });
-    if (busy) continue;
+    // Whatever an apply would conflict with (another apply, an operation) makes the renewal wait for the next scan.
+    if (await conflictingRun(db, t.id, "topology-apply")) continue;
     try {
       started.push((await startTopologyRun({ db, queue }, { name: "certificate renewal (schedule)" }, t.id, "topology-apply")).id);
     } catch {
@@ -64,8 +64,8 @@ export async function scanForDrift(db: Db, queue: Queue): Promise<string[]> {
   const started: string[] = [];
   for (const t of topologies) {
     if (t.members.length === 0) continue;
-    const busy = await db.run.findFirst({ where: { topologyId: t.id, kind: { in: ["topology-plan", "topology-apply"] }, status: { in: ["queued", "running"] } } });
-    if (busy) continue;
+    // A plan during another run would report that run's changes in flight as drift.
+    if (await activeTopologyRun(db, t.id)) continue;
     // A server whose host key is not trusted would fail every check: the topology already says so.
     const unpinned = await db.server.count({ where: { id: { in: t.members.map((m) => m.serverId) }, hostKeyStatus: { not: "pinned" } } });
     if (unpinned > 0) continue;

@@ -1,5 +1,7 @@
-// Runs one job: owns the run's lifecycle (running → succeeded/failed), its
-// heartbeat, and the report of a takeover when a previous worker died.
+// Runs one job: owns the run's lifecycle (running → succeeded/failed/partial, or
+// awaiting-confirmation for an operation's preview), its heartbeat, and the report
+// of a takeover when a previous worker died — refused, with the reason, for a kind
+// the registry says does not resume and that died in the middle of a phase.
 import { DelayedError, type Job, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Db } from "@/server/db";
@@ -8,9 +10,11 @@ import type { Logger } from "@/server/log";
 import type { SshExecutor } from "@/server/exec/ssh-executor";
 import type { SecretBox } from "@/server/secrets/envelope";
 import { RunJobData } from "@/server/queue/names";
-import { RunReporter, finishRun } from "@/server/queue/run-events";
-import { isTerminal, RunKind } from "@/server/schemas/run";
+import { RunReporter, awaitConfirmation, finishRun } from "@/server/queue/run-events";
+import { CLAIMABLE_STATUSES, PREVIEW_PHASE, isTerminal, RunKind } from "@/server/schemas/run";
+import { interruptedReason, runKindPolicy } from "@/server/schemas/run-kinds";
 import { kinds } from "./kinds";
+import { RunJournal } from "./journal";
 
 export interface ProcessorDeps {
   db: Db;
@@ -67,13 +71,14 @@ export function createProcessor(deps: ProcessorDeps) {
       log.warn(`job ${job.id}: run ${runId} no longer exists; nothing to do`);
       return;
     }
-    if (isTerminal(run.status)) return; // already ended (e.g. by the reconciler): never redo work
+    // Already ended (e.g. by the reconciler), or parked awaiting confirmation: never redo work.
+    if (!(CLAIMABLE_STATUSES as readonly string[]).includes(run.status)) return;
 
     const reporter = await RunReporter.open(db, redis, runId);
     const resumed = run.status === "running";
     // Claim it only if nobody ended it meanwhile (the reconciler, another worker).
     const { count } = await db.run.updateMany({
-      where: { id: runId, status: { in: ["queued", "running"] } },
+      where: { id: runId, status: { in: [...CLAIMABLE_STATUSES] } },
       data: { status: "running", startedAt: run.startedAt ?? new Date(), workerId, heartbeatAt: new Date(), attempts: { increment: 1 } },
     });
     if (count === 0) return;
@@ -115,12 +120,44 @@ export function createProcessor(deps: ProcessorDeps) {
         await finishRun(db, reporter, "failed", `invalid input: ${input.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
         return;
       }
-      const result = await handler.run({ runId, requestedBy: run.requestedBy, input: input.data, reporter, db, redis, queue: deps.queue, env: deps.env, executor: deps.executor, box: deps.box, signal, resumed });
+      const journal = new RunJournal(db, reporter, runId);
+      if (resumed && !runKindPolicy(kind.data)?.resumable) {
+        // The dead worker may have left this phase half done: stop and say so, journal intact.
+        // (A preview only reads; between two phases nothing is half done: both carry on.)
+        const cut = (await journal.list()).find((p) => p.status === "running" && p.name !== PREVIEW_PHASE);
+        if (cut) {
+          await finishRun(db, reporter, "failed", interruptedReason(kind.data, cut.name));
+          return;
+        }
+      }
+      const confirmation = run.confirmedAt ? { by: run.confirmedBy ?? "an operator", at: run.confirmedAt } : null;
+      const result = await handler.run({
+        runId,
+        requestedBy: run.requestedBy,
+        input: input.data,
+        reporter,
+        db,
+        redis,
+        queue: deps.queue,
+        env: deps.env,
+        executor: deps.executor,
+        box: deps.box,
+        signal,
+        resumed,
+        journal,
+        confirmation,
+      });
       if (cancel.signal.reason instanceof LostRunError) {
         log.warn(`${cancel.signal.reason.message}: its outcome is left to the worker that has it`);
         return;
       }
-      if (cancel.signal.aborted && result.status !== "succeeded") await finishRun(db, reporter, "cancelled", `${cancelledBy()}: ${result.outcome}`);
+      if (result.status === "awaiting-confirmation") {
+        // The preview is recorded; the job completes and the run waits for an operator.
+        if (!cancel.signal.aborted && (await awaitConfirmation(db, reporter, result.outcome))) return;
+        // Refused because a cancel was requested (its message may not have reached us yet).
+        const by = cancel.signal.aborted ? cancelledBy() : `cancelled by ${(await db.run.findUnique({ where: { id: runId } }))?.cancelRequestedBy ?? "an operator"}`;
+        await finishRun(db, reporter, "cancelled", `${by} before confirming the preview`);
+      } else if (cancel.signal.aborted && result.status !== "succeeded") await finishRun(db, reporter, "cancelled", `${cancelledBy()}: ${result.outcome}`);
       else await finishRun(db, reporter, result.status, result.outcome);
     } catch (err) {
       if (cancel.signal.reason instanceof LostRunError) {
@@ -133,7 +170,7 @@ export function createProcessor(deps: ProcessorDeps) {
       }
       if (deps.shutdown.aborted) {
         // Put the job back in the queue and leave the run "running": the next worker
-        // takes it over (the kinds are written to be resumed safely).
+        // takes it over (resumable kinds carry on; the others stop there if they were mid-phase).
         await reporter.warn(`Worker ${workerId} is shutting down; the run will continue on the next worker.`).catch(() => {});
         await job.moveToDelayed(Date.now() + 1000, token);
         throw new DelayedError();

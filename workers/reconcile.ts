@@ -1,10 +1,14 @@
 // No run stays "running" (or "queued") forever. BullMQ re-queues a job whose worker
 // died once its lock expires; this catches what that cannot: a job that failed
 // without the processor recording it, or a job that vanished from Redis.
+// A run awaiting confirmation is left alone: its preview job completed on purpose,
+// and it waits for an operator. Once confirmed, its job is the "-confirmed" one.
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Db } from "@/server/db";
-import { RunReporter } from "@/server/queue/run-events";
+import { RunReporter, closeOpenPhases } from "@/server/queue/run-events";
+import { CLAIMABLE_STATUSES } from "@/server/schemas/run";
+import { runJobId } from "@/server/services/runs";
 
 export interface ReconcileDeps {
   db: Db;
@@ -18,23 +22,25 @@ export interface ReconcileDeps {
 export async function reconcileRuns(deps: ReconcileDeps): Promise<Array<{ runId: string; reason: string }>> {
   const now = deps.now?.() ?? new Date();
   const grace = deps.missingGraceMs ?? 60_000;
-  const open = await deps.db.run.findMany({ where: { status: { in: ["queued", "running"] } }, select: { id: true, createdAt: true } });
+  const open = await deps.db.run.findMany({ where: { status: { in: [...CLAIMABLE_STATUSES] } }, select: { id: true, createdAt: true, confirmedAt: true } });
   const ended: Array<{ runId: string; reason: string }> = [];
   for (const run of open) {
-    const job = await deps.queue.getJob(run.id);
+    const job = await deps.queue.getJob(runJobId(run));
     const state = job ? await job.getState() : "missing";
     let reason: string | null = null;
     if (state === "failed") reason = describeJobFailure(job?.failedReason);
     else if (state === "completed") reason = "the worker finished its job without recording an outcome";
-    else if ((state === "missing" || state === "unknown") && now.getTime() - run.createdAt.getTime() > grace)
+    // A confirmed run's job was added at confirmation, not at creation.
+    else if ((state === "missing" || state === "unknown") && now.getTime() - (run.confirmedAt ?? run.createdAt).getTime() > grace)
       reason = "its job is no longer in the queue (was Redis's data lost?)";
     if (!reason) continue;
     // Claim the run first: one that finished meanwhile gets no stray error event.
     const { count } = await deps.db.run.updateMany({
-      where: { id: run.id, status: { in: ["queued", "running"] } },
+      where: { id: run.id, status: { in: [...CLAIMABLE_STATUSES] } },
       data: { status: "failed", outcome: reason, finishedAt: new Date() },
     });
     if (count === 0) continue;
+    await closeOpenPhases(deps.db, run.id, `run ended by the reconciler: ${reason}`);
     const reporter = await RunReporter.open(deps.db, deps.redis, run.id);
     await reporter.error(`Run ended by the reconciler: ${reason}`);
     await reporter.emit("status", "failed");

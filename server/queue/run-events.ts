@@ -4,7 +4,7 @@
 import type { Redis } from "ioredis";
 import type { Db } from "../db";
 import { redisKeys } from "./names";
-import { type EventLevel, type RunEventDto, type RunStatus, isTerminal } from "../schemas/run";
+import { type EventLevel, type RunEventDto, type RunPhaseDto, type TerminalStatus, CLAIMABLE_STATUSES, PhaseStatus, isTerminal } from "../schemas/run";
 
 const REDACTED = "[redacted]";
 
@@ -87,6 +87,11 @@ export function toEventDto(r: { runId: string; seq: number; time: Date; level: s
   return { runId: r.runId, seq: r.seq, time: r.time, level: r.level as RunEventDto["level"], host: r.host, text: r.text, data: parseData(r.data) };
 }
 
+/** A stored journal phase as the API and the worker see it. */
+export function toPhaseDto(r: { name: string; status: string; startedAt: Date; finishedAt: Date | null; attempts: number; data: string | null; error: string | null }): RunPhaseDto {
+  return { name: r.name, status: PhaseStatus.catch("failed").parse(r.status), startedAt: r.startedAt, finishedAt: r.finishedAt, attempts: r.attempts, data: parseData(r.data), error: r.error };
+}
+
 function parseData(s: string | null | undefined): Record<string, unknown> | null {
   if (!s) return null;
   try {
@@ -121,18 +126,36 @@ async function publishEvent(publisher: Redis | null, dto: RunEventDto): Promise<
  * Moves a run to a terminal state exactly once and tells followers. Returns false if
  * the run had already ended (another worker or the reconciler got there first).
  */
-export async function finishRun(
-  db: Db,
-  reporter: RunReporter,
-  status: Extract<RunStatus, "succeeded" | "failed" | "cancelled">,
-  outcome: string,
-): Promise<boolean> {
+export async function finishRun(db: Db, reporter: RunReporter, status: TerminalStatus, outcome: string): Promise<boolean> {
+  const redacted = reporter.redact(outcome);
   const { count } = await db.run.updateMany({
-    where: { id: reporter.runId, status: { in: ["queued", "running"] } },
-    data: { status, outcome: reporter.redact(outcome), finishedAt: new Date() },
+    where: { id: reporter.runId, status: { in: [...CLAIMABLE_STATUSES] } },
+    data: { status, outcome: redacted, finishedAt: new Date() },
   });
   if (count === 0) return false;
+  await closeOpenPhases(db, reporter.runId, redacted);
   await reporter.emit("status", status);
+  return true;
+}
+
+/** A phase still "running" when its run ends was cut short (cancel, failure, a refused takeover): the journal says why. */
+export async function closeOpenPhases(db: Db, runId: string, why: string): Promise<void> {
+  await db.runPhase.updateMany({ where: { runId, status: "running" }, data: { status: "failed", error: why, finishedAt: new Date() } });
+}
+
+/**
+ * Parks a running operation once its preview is recorded: the run waits for an
+ * operator, no worker holds it, and its job completes. Returns false if the run
+ * is no longer running, or a cancel was requested.
+ */
+export async function awaitConfirmation(db: Db, reporter: RunReporter, summary: string): Promise<boolean> {
+  const { count } = await db.run.updateMany({
+    // A cancel requested meanwhile wins: the caller then ends the run cancelled.
+    where: { id: reporter.runId, status: "running", cancelRequestedAt: null },
+    data: { status: "awaiting-confirmation", outcome: reporter.redact(`awaiting confirmation: ${summary}`) },
+  });
+  if (count === 0) return false;
+  await reporter.emit("status", "awaiting-confirmation");
   return true;
 }
 

@@ -3,9 +3,10 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Db } from "../db";
 import { type RunJobData, redisKeys } from "../queue/names";
-import { type RunKind, type RunEventDto, RunStatus } from "../schemas/run";
+import { type RunKind, type RunEventDto, type RunPhaseDto, type SampleOperationInput, ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, isTerminal } from "../schemas/run";
+import { conflictingKinds, runKindLabel, runKindPolicy } from "../schemas/run-kinds";
 import { ServiceError } from "./errors";
-import { RunReporter, toEventDto } from "../queue/run-events";
+import { RunReporter, toEventDto, toPhaseDto } from "../queue/run-events";
 
 export interface Caller {
   /** Shown as "who asked" on runs and (later) in the audit log. */
@@ -35,15 +36,47 @@ export async function startRun(
       runTargets: { create: [...new Set(serverIds)].map((serverId) => ({ serverId })) },
     },
   });
+  await enqueue(deps, run);
+  return toRunDto(run);
+}
+
+/**
+ * The BullMQ job id of a run's current job. jobId = runId makes adding the same
+ * run twice a no-op; an operation's confirmed continuation needs an id of its own,
+ * because the job that computed the preview has completed under the run's id.
+ */
+export const runJobId = (run: { id: string; confirmedAt: Date | null }) => (run.confirmedAt ? `${run.id}-confirmed` : run.id);
+
+async function enqueue(deps: RunsDeps, run: { id: string; kind: string; confirmedAt: Date | null }) {
   try {
-    // jobId = runId: adding the same run twice is a no-op in BullMQ.
-    await deps.queue.add(kind, { runId: run.id }, { jobId: run.id });
+    await deps.queue.add(run.kind, { runId: run.id }, { jobId: runJobId(run) });
   } catch (err) {
     const reason = `could not queue the run: ${err instanceof Error ? err.message : String(err)}`;
     await deps.db.run.update({ where: { id: run.id }, data: { status: "failed", outcome: reason, finishedAt: new Date() } });
     throw new ServiceError("UNAVAILABLE", `The job queue (Redis) is unavailable, so the run was not started: ${reason}`);
   }
-  return toRunDto(run);
+}
+
+/**
+ * The active run on a topology that a new run of `kind` would conflict with (the
+ * registry's policy says which kinds exclude each other), or null. A run awaiting
+ * confirmation counts: its preview was computed against the topology as it is.
+ */
+export async function conflictingRun(db: Db, topologyId: string, kind: RunKind) {
+  const kinds = conflictingKinds(kind);
+  if (kinds.length === 0) return null;
+  return db.run.findFirst({ where: { topologyId, kind: { in: kinds }, status: { in: [...ACTIVE_STATUSES] } }, orderBy: { createdAt: "desc" } });
+}
+
+/** Any run still working on (or waiting to work on) the topology, whatever its kind. */
+export async function activeTopologyRun(db: Db, topologyId: string) {
+  return db.run.findFirst({ where: { topologyId, status: { in: [...ACTIVE_STATUSES] } }, orderBy: { createdAt: "desc" } });
+}
+
+/** "A topology apply (run …) is running" — for conflict messages. */
+export function describeActiveRun(run: { id: string; kind: string; status: string }): string {
+  const status = run.status === "awaiting-confirmation" ? "awaiting confirmation" : run.status;
+  return `a ${runKindLabel(run.kind).toLowerCase()} (run ${run.id}) is ${status}`;
 }
 
 /**
@@ -52,16 +85,20 @@ export async function startRun(
  */
 export async function cancelRun(deps: { db: Db; queue: Pick<Queue<RunJobData>, "remove">; redis: Redis | null }, caller: Caller, id: string) {
   const run = await getRun(deps.db, id);
-  if (TERMINAL.includes(run.status)) throw new ServiceError("CONFLICT", `This run has already ended (${run.status}); there is nothing to cancel`, "id");
-  if (run.status === "queued") {
-    // Only while still queued: a worker may claim it this very moment, and then it
-    // must be stopped like any running run, not marked cancelled behind its back.
-    const outcome = `cancelled by ${caller.name} before it started`;
-    const { count } = await deps.db.run.updateMany({ where: { id, status: "queued" }, data: { status: "cancelled", outcome, finishedAt: new Date(), cancelRequestedAt: new Date(), cancelRequestedBy: caller.name } });
+  if (isTerminal(run.status)) throw new ServiceError("CONFLICT", `This run has already ended (${run.status}); there is nothing to cancel`, "id");
+  if (run.status === "queued" || run.status === "awaiting-confirmation") {
+    // Only while still queued (or waiting for a confirmation nobody gave): a worker may
+    // claim it this very moment, and then it must be stopped like any running run,
+    // not marked cancelled behind its back.
+    const outcome = run.status === "queued" ? `cancelled by ${caller.name} before it started` : `cancelled by ${caller.name} instead of confirming the preview`;
+    const { count } = await deps.db.run.updateMany({
+      where: { id, status: run.status },
+      data: { status: "cancelled", outcome, finishedAt: new Date(), cancelRequestedAt: new Date(), cancelRequestedBy: caller.name },
+    });
     if (count === 1) {
       const reporter = await RunReporter.open(deps.db, deps.redis, id);
       await reporter.emit("status", "cancelled");
-      await deps.queue.remove(id).catch(() => 0); // a worker that picks it up anyway finds it ended
+      if (run.status === "queued") await deps.queue.remove(runJobId(run)).catch(() => 0); // a worker that picks it up anyway finds it ended
       return getRun(deps.db, id);
     }
   }
@@ -71,21 +108,55 @@ export async function cancelRun(deps: { db: Db; queue: Pick<Queue<RunJobData>, "
   return getRun(deps.db, id);
 }
 
-const TERMINAL: string[] = ["succeeded", "failed", "cancelled"];
-const RETRYABLE = ["topology-apply", "topology-plan", "server-check", "system-check"];
+/**
+ * Confirms the preview of a run awaiting confirmation: the run is queued again and
+ * a worker carries out its phases. Only once: a second confirm (or a cancel that
+ * got there first) is refused.
+ */
+export async function confirmRun(deps: RunsDeps & { redis: Redis | null }, caller: Caller, id: string) {
+  const run = await getRun(deps.db, id);
+  if (run.status !== "awaiting-confirmation")
+    throw new ServiceError("CONFLICT", `Only a run awaiting confirmation can be confirmed; this one is ${run.status}`, "id");
+  const confirmedAt = new Date();
+  const { count } = await deps.db.run.updateMany({
+    where: { id, status: "awaiting-confirmation" },
+    data: { status: "queued", confirmedAt, confirmedBy: caller.name, outcome: null },
+  });
+  if (count === 0) throw new ServiceError("CONFLICT", "This run was confirmed or cancelled by someone else meanwhile", "id");
+  const reporter = await RunReporter.open(deps.db, deps.redis, id);
+  await reporter.info(`Preview confirmed by ${caller.name}`);
+  await reporter.emit("status", "queued");
+  await enqueue(deps, { id, kind: run.kind, confirmedAt });
+  return getRun(deps.db, id);
+}
 
-/** Starts the same work again: a new run with the same kind and input (an apply re-plans, so it continues where the last one stopped). */
+/**
+ * Starts the same work again: a new run with the same kind and input (an apply
+ * re-plans, so it continues where the last one stopped; an operation previews again).
+ */
 export async function retryRun(deps: RunsDeps, caller: Caller, id: string) {
   const row = await deps.db.run.findUnique({ where: { id }, include: { runTargets: true } });
   if (!row) throw new ServiceError("NOT_FOUND", `No run with id ${id}`, "id");
-  if (row.status !== "failed" && row.status !== "cancelled") throw new ServiceError("CONFLICT", `Only a failed or cancelled run can be retried; this one is ${row.status}`, "id");
-  if (!RETRYABLE.includes(row.kind)) throw new ServiceError("BAD_REQUEST", `A ${row.kind} run cannot be retried`, "id");
-  if (row.topologyId && (row.kind === "topology-apply" || row.kind === "topology-plan")) {
-    // The same checks as a fresh start (the topology exists, no apply already running), with today's servers.
+  if (!(RETRYABLE_STATUSES as readonly string[]).includes(row.status))
+    throw new ServiceError("CONFLICT", `Only a failed, cancelled or partially applied run can be retried; this one is ${row.status}`, "id");
+  const policy = runKindPolicy(row.kind);
+  if (!policy?.retryable) throw new ServiceError("BAD_REQUEST", `A ${row.kind} run cannot be retried`, "id");
+  const kind = row.kind as RunKind;
+  // A retry is asked for by someone: never a scheduled drift check.
+  const { drift: _scheduled, ...input } = safeJson(row.input) as Record<string, unknown>;
+  if (row.topologyId && policy.topology) {
+    // The same checks as a fresh start (the topology exists, no conflicting run), with today's servers.
     const { startTopologyRun } = await import("./topologies");
-    return startTopologyRun(deps, caller, row.topologyId, row.kind, row.id);
+    return startTopologyRun(deps, caller, row.topologyId, kind, row.id, { input });
   }
-  return startRun(deps, caller, row.kind as RunKind, safeJson(row.input) as object, row.runTargets.map((t) => t.serverId), { topologyId: row.topologyId ?? undefined, retryOf: row.id });
+  return startRun(deps, caller, kind, input, row.runTargets.map((t) => t.serverId), { topologyId: row.topologyId ?? undefined, retryOf: row.id });
+}
+
+/** Starts a sample operation (on a topology if one is given, to show exclusivity and host locks). */
+export async function startSampleOperation(deps: RunsDeps, caller: Caller, kind: "sample-operation" | "sample-operation-strict", input: SampleOperationInput) {
+  if (!input.topologyId) return startRun(deps, caller, kind, input);
+  const { startTopologyRun } = await import("./topologies");
+  return startTopologyRun(deps, caller, input.topologyId, kind, undefined, { input: { ...input } });
 }
 
 export async function listRuns(db: Db, opts: { limit: number; cursor?: string | null; status?: RunStatus; kind?: RunKind; topologyId?: string }) {
@@ -113,6 +184,13 @@ export async function listRunEvents(db: Db, id: string, afterSeq: number, limit:
   return rows.map(toEventDto);
 }
 
+/** A run's journal: its phases in the order they were first started (empty for kinds that keep none). */
+export async function listRunPhases(db: Db, id: string): Promise<RunPhaseDto[]> {
+  await getRun(db, id);
+  const rows = await db.runPhase.findMany({ where: { runId: id }, orderBy: { position: "asc" } });
+  return rows.map(toPhaseDto);
+}
+
 type RunRow = Awaited<ReturnType<Db["run"]["findUniqueOrThrow"]>>;
 
 function toRunDto(r: RunRow) {
@@ -131,6 +209,8 @@ function toRunDto(r: RunRow) {
     retryOf: r.retryOf,
     cancelRequestedAt: r.cancelRequestedAt,
     cancelRequestedBy: r.cancelRequestedBy,
+    confirmedAt: r.confirmedAt,
+    confirmedBy: r.confirmedBy,
   };
 }
 

@@ -8,9 +8,8 @@ import { type TopologyDto, type TopologyValues, Role, PlanDto, AppSpec, DEFAULT_
 import type { SecretBox } from "../secrets/envelope";
 import { ServiceError } from "./errors";
 import { ArchiveError, inspectArchive } from "../provision/archive";
-import { startRun, type Caller, type RunsDeps } from "./runs";
-
-const ACTIVE = ["queued", "running"];
+import { activeTopologyRun, conflictingRun, describeActiveRun, startRun, type Caller, type RunsDeps } from "./runs";
+import type { RunKind } from "../schemas/run";
 const include = { members: { include: { server: true } } } as const;
 type Row = NonNullable<Awaited<ReturnType<typeof findRow>>>;
 
@@ -89,8 +88,9 @@ export async function createTopology(db: Db, input: TopologyValues): Promise<Top
 
 export async function updateTopology(db: Db, input: TopologyValues & { id: string }): Promise<TopologyDto> {
   await getTopology(db, input.id);
-  const running = await activeRun(db, input.id, ["topology-apply"]);
-  if (running) throw new ServiceError("CONFLICT", `An apply of this topology is ${running.status} (run ${running.id}); change the topology when it has finished, or cancel it`);
+  // The change is applied next: refused while a run that an apply would conflict with is going.
+  const running = await conflictingRun(db, input.id, "topology-apply");
+  if (running) throw new ServiceError("CONFLICT", `${capitalise(describeActiveRun(running))}; change the topology when it has finished, or cancel it`);
   await checkName(db, input.name, input.id);
   await checkMembers(db, input, input.id);
   // Replace the members in one transaction: nothing half-changed.
@@ -101,28 +101,31 @@ export async function updateTopology(db: Db, input: TopologyValues & { id: strin
   return getTopology(db, input.id);
 }
 
-async function activeRun(db: Db, topologyId: string, kinds: string[]) {
-  return db.run.findFirst({ where: { topologyId, kind: { in: kinds }, status: { in: ACTIVE } }, orderBy: { createdAt: "desc" } });
-}
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** Deleting a topology changes nothing on its servers; they keep their configuration. */
 export async function deleteTopology(db: Db, id: string): Promise<TopologyDto> {
   const t = await getTopology(db, id);
-  const run = await activeRun(db, id, ["topology-plan", "topology-apply"]);
-  if (run) throw new ServiceError("CONFLICT", `A ${run.kind} run (${run.id}) is working on this topology: wait for it or cancel it, then delete`);
+  const run = await activeTopologyRun(db, id);
+  if (run) throw new ServiceError("CONFLICT", `${capitalise(describeActiveRun(run))} on this topology: wait for it or cancel it, then delete`);
   await db.topology.delete({ where: { id } });
   return t;
 }
 
-export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: "topology-plan" | "topology-apply", retryOf?: string) {
+/**
+ * Starts a run of a kind that works on a topology (plan, apply, an operation) after
+ * the checks every start shares: the topology exists and has servers, and no run the
+ * registry says conflicts with this kind is active on it. `input` is the kind's own
+ * (default: a plan's or an apply's).
+ */
+export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: RunKind, retryOf?: string, opts: { input?: Record<string, unknown> } = {}) {
   const t = await findRow(deps.db, id).then((r) => (r ? toDto(r) : null));
   if (!t) throw new ServiceError(retryOf ? "CONFLICT" : "NOT_FOUND", retryOf ? "The topology of this run has been deleted" : `No topology with id ${id}`, "id");
   if (t.members.length === 0) throw new ServiceError("BAD_REQUEST", "The topology has no servers: add at least one", "id");
-  if (kind === "topology-apply") {
-    const run = await activeRun(deps.db, id, ["topology-apply"]);
-    if (run) throw new ServiceError("CONFLICT", `An apply of ${t.name} is already ${run.status} (run ${run.id}); follow it, or cancel it first`, "id");
-  }
-  return startRun(deps, caller, kind, { topologyId: id, drift: false }, t.members.map((m) => m.serverId), { topologyId: id, retryOf });
+  const run = await conflictingRun(deps.db, id, kind);
+  if (run) throw new ServiceError("CONFLICT", `On ${t.name}, ${describeActiveRun(run)}; follow it, or cancel it first`, "id");
+  const input = { ...(opts.input ?? { drift: false }), topologyId: id };
+  return startRun(deps, caller, kind, input, t.members.map((m) => m.serverId), { topologyId: id, retryOf });
 }
 
 export const planTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-plan");
@@ -187,8 +190,8 @@ export async function setDrained(deps: RunsDeps, caller: Caller, input: { id: st
   if (!member || member.topologyId !== input.id) throw new ServiceError("NOT_FOUND", "That server is not in this topology", "serverId");
   if (!memberRoles(member).includes("web"))
     throw new ServiceError("BAD_REQUEST", `${member.server.name} is not a web server: only web servers sit behind the load balancer`, "serverId");
-  const running = await activeRun(deps.db, input.id, ["topology-apply"]);
-  if (running) throw new ServiceError("CONFLICT", `An apply of this topology is ${running.status} (run ${running.id}); try again when it has finished`);
+  const running = await conflictingRun(deps.db, input.id, "topology-apply");
+  if (running) throw new ServiceError("CONFLICT", `${capitalise(describeActiveRun(running))}; try again when it has finished`);
   await deps.db.topologyMember.update({ where: { serverId: input.serverId }, data: { drained: input.drained } });
   return startTopologyRun(deps, caller, input.id, "topology-apply");
 }

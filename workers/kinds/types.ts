@@ -8,6 +8,7 @@ import type { Env } from "@/server/env";
 import type { RunReporter } from "@/server/queue/run-events";
 import type { SshExecutor } from "@/server/exec/ssh-executor";
 import type { SecretBox } from "@/server/secrets/envelope";
+import type { RunJournal } from "../journal";
 
 export interface KindContext<I> {
   runId: string;
@@ -26,10 +27,19 @@ export interface KindContext<I> {
   signal: AbortSignal;
   /** Is this run being resumed after a worker died? */
   resumed: boolean;
+  /** The run's phases (see workers/operations.ts); any kind may record its phases here. */
+  journal: RunJournal;
+  /** Who confirmed the run's preview, or null (not confirmed yet, or a kind without a preview). */
+  confirmation: { by: string; at: Date } | null;
 }
 
 export interface KindResult {
-  status: "succeeded" | "failed";
+  /**
+   * partial: "partially applied" — some hosts converged, others were skipped or failed.
+   * awaiting-confirmation: an operation recorded its preview; the run waits for an
+   * operator to confirm it (the processor parks it and the worker moves on).
+   */
+  status: "succeeded" | "failed" | "partial" | "awaiting-confirmation";
   outcome: string;
 }
 

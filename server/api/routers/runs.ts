@@ -1,9 +1,22 @@
-// Runs: list, read, follow live, and start the system check.
+// Runs: list, read, follow live, cancel, retry, confirm an operation's preview,
+// and start the system check and the sample operations.
 import { z } from "zod";
 import { tracked } from "@trpc/server";
 import { router, readProcedure, operateProcedure } from "../trpc";
-import { RunDetailDto, RunDto, RunEventOutDto, RunEventsInput, RunFollowInput, RunIdInput, RunListInput, RunPageDto, SystemCheckInput } from "../../schemas/run";
-import { cancelRun, getRun, listRunEvents, listRuns, retryRun, startRun } from "../../services/runs";
+import {
+  RunDetailDto,
+  RunDto,
+  RunEventOutDto,
+  RunEventsInput,
+  RunFollowInput,
+  RunIdInput,
+  RunListInput,
+  RunPageDto,
+  RunPhaseDto,
+  StartSampleOperationInput,
+  SystemCheckInput,
+} from "../../schemas/run";
+import { cancelRun, confirmRun, getRun, listRunEvents, listRunPhases, listRuns, retryRun, startRun, startSampleOperation } from "../../services/runs";
 import { followRun } from "../../queue/run-follow";
 import { eventHub, redis, runsQueue } from "../../queue/producer";
 import { shutdownSignal } from "../../lifecycle";
@@ -27,6 +40,12 @@ export const runsRouter = router({
     .input(RunEventsInput)
     .output(z.array(RunEventOutDto))
     .query(({ ctx, input }) => listRunEvents(ctx.db, input.id, input.afterSeq, input.limit)),
+
+  phases: readProcedure
+    .meta({ openapi: { method: "GET", path: "/runs/{id}/phases", protect: true, tags: ["runs"], summary: "A run's journal: its phases, with status, times, data and error" } })
+    .input(RunIdInput)
+    .output(z.array(RunPhaseDto))
+    .query(({ ctx, input }) => listRunPhases(ctx.db, input.id)),
 
   /** Live events over SSE. The client resends the last tracked id on reconnect. */
   follow: readProcedure.input(RunFollowInput).subscription(async function* ({ ctx, input, signal }) {
@@ -53,14 +72,28 @@ export const runsRouter = router({
     .output(RunDto)
     .mutation(({ ctx, input }) => startRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, "system-check", input)),
 
+  startSampleOperation: operateProcedure
+    .meta({
+      openapi: { method: "POST", path: "/runs/sample-operation", protect: true, tags: ["runs"], summary: "Start a sample operation (a preview, then two phases that only wait): a demonstration of the operation machinery" },
+    })
+    .input(StartSampleOperationInput)
+    .output(RunDto)
+    .mutation(({ ctx, input: { kind, ...input } }) => startSampleOperation({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, kind, input)),
+
+  confirm: operateProcedure
+    .meta({ openapi: { method: "POST", path: "/runs/{id}/confirm", protect: true, tags: ["runs"], summary: "Confirm the preview of a run awaiting confirmation: its phases then run" } })
+    .input(RunIdInput)
+    .output(RunDetailDto)
+    .mutation(({ ctx, input }) => confirmRun({ db: ctx.db, queue: runsQueue(), redis: redis() }, { name: principalLabel(ctx.principal!) }, input.id)),
+
   cancel: operateProcedure
-    .meta({ openapi: { method: "POST", path: "/runs/{id}/cancel", protect: true, tags: ["runs"], summary: "Cancel a run: a queued run ends at once, a running one stops its remote commands" } })
+    .meta({ openapi: { method: "POST", path: "/runs/{id}/cancel", protect: true, tags: ["runs"], summary: "Cancel a run: a queued run (or one awaiting confirmation) ends at once, a running one stops its remote commands" } })
     .input(RunIdInput)
     .output(RunDetailDto)
     .mutation(({ ctx, input }) => cancelRun({ db: ctx.db, queue: runsQueue(), redis: redis() }, { name: principalLabel(ctx.principal!) }, input.id)),
 
   retry: operateProcedure
-    .meta({ openapi: { method: "POST", path: "/runs/{id}/retry", protect: true, tags: ["runs"], summary: "Start a failed or cancelled run again (an apply re-plans and continues)" } })
+    .meta({ openapi: { method: "POST", path: "/runs/{id}/retry", protect: true, tags: ["runs"], summary: "Start a failed, cancelled or partially applied run again (an apply re-plans and continues)" } })
     .input(RunIdInput)
     .output(RunDto)
     .mutation(({ ctx, input }) => retryRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),
