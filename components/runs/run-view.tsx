@@ -3,6 +3,7 @@
 // streams new ones; on reconnect EventSource resends the last seq it saw, so the
 // log never shows a gap or a duplicate. Progress events drive one bar per host;
 // output lines (what remote commands printed) are shown quieter than Rampart's own.
+// An operation also shows its journal: the preview to confirm, then its phases.
 import { useCallback, useEffect, useRef, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -21,8 +22,10 @@ import { RunStatusBadge } from "./status-badge";
 import { runKindLabel } from "./runs-table";
 import { formatDuration, formatTime } from "./time";
 import { PlanView } from "../topology/plan-view";
+import { RunPhases, RunPreview } from "./run-phases";
 import type { RunEventDto } from "@/server/schemas/run";
-import { isTerminal } from "@/server/schemas/run";
+import { PREVIEW_PHASE, RETRYABLE_STATUSES, isTerminal } from "@/server/schemas/run";
+import { runKindPolicy } from "@/server/schemas/run-kinds";
 
 const LEVEL_STYLE: Record<string, string> = {
   debug: "text-slate-500",
@@ -33,8 +36,6 @@ const LEVEL_STYLE: Record<string, string> = {
   output: "text-slate-400",
   progress: "text-sky-300/70",
 };
-
-const TOPOLOGY_KINDS = ["topology-plan", "topology-apply"];
 
 interface HostProgress {
   host: string;
@@ -67,8 +68,14 @@ export function RunView({ id }: { id: string }) {
   const [liveStatus, setLiveStatus] = useState<string | null>(null);
   const [confirmCancel, setConfirmCancel] = useState(false);
 
-  const isTopologyRun = !!run.data && TOPOLOGY_KINDS.includes(run.data.kind);
+  const policy = run.data ? runKindPolicy(run.data.kind) : null;
   const planKey = trpc.topologies.runPlan.queryKey({ id });
+  const phasesKey = trpc.runs.phases.queryKey({ id });
+  const phases = useQuery({
+    ...trpc.runs.phases.queryOptions({ id }),
+    // Phase events refresh it at once; this only catches what the stream missed.
+    refetchInterval: () => (run.data && isTerminal(run.data.status) ? false : 5_000),
+  });
 
   const onData = useCallback(
     (msg: { id: string; data: RunEventDto }) => {
@@ -78,15 +85,16 @@ export function RunView({ id }: { id: string }) {
       setEvents((prev) => [...prev, e]);
       const p = progressOf(e);
       if (p) setProgress((prev) => new Map(prev).set(p.host, p));
+      if (e.data?.phase) void queryClient.invalidateQueries({ queryKey: phasesKey });
       if (e.level === "status") {
         setLiveStatus(e.text);
-        if (isTerminal(e.text)) {
-          void run.refetch();
-          void queryClient.invalidateQueries({ queryKey: planKey });
-        }
+        // Terminal, or awaiting confirmation: the run's row (outcome, confirmation) changed.
+        void run.refetch();
+        void queryClient.invalidateQueries({ queryKey: phasesKey });
+        if (isTerminal(e.text)) void queryClient.invalidateQueries({ queryKey: planKey });
       }
     },
-    [run, queryClient, planKey],
+    [run, queryClient, planKey, phasesKey],
   );
   const sub = useSubscription(trpc.runs.follow.subscriptionOptions({ id }, { onData }));
 
@@ -95,6 +103,14 @@ export function RunView({ id }: { id: string }) {
       onSuccess: (detail) => {
         queryClient.setQueryData(trpc.runs.get.queryKey({ id }), detail);
         setConfirmCancel(false);
+      },
+    }),
+  );
+  const confirm = useMutation(
+    trpc.runs.confirm.mutationOptions({
+      onSuccess: (detail) => {
+        queryClient.setQueryData(trpc.runs.get.queryKey({ id }), detail);
+        setLiveStatus(detail.status);
       },
     }),
   );
@@ -118,8 +134,11 @@ export function RunView({ id }: { id: string }) {
   const r = run.data;
   const status = r && isTerminal(r.status) ? r.status : (liveStatus ?? r?.status ?? "queued");
   const ended = isTerminal(status);
-  const canCancel = !ended && (status === "queued" || status === "running");
-  const canRetry = status === "failed" || status === "cancelled";
+  const awaiting = status === "awaiting-confirmation";
+  const canCancel = !ended && (status === "queued" || status === "running" || awaiting);
+  const canRetry = (RETRYABLE_STATUSES as readonly string[]).includes(status) && !!policy?.retryable;
+  const journal = phases.data ?? [];
+  const preview = journal.find((p) => p.name === PREVIEW_PHASE);
   const denied = canOperate ? undefined : "Only operators and admins can do this";
   const cancelRequestedBy = r?.cancelRequestedBy ?? null;
   const hosts = [...progress.values()];
@@ -179,7 +198,9 @@ export function RunView({ id }: { id: string }) {
         onConfirm={() => cancel.mutate({ id })}
         onClose={() => setConfirmCancel(false)}
       >
-        {status === "queued"
+        {awaiting
+          ? "Nothing has been done yet: the run ends here and its phases never run."
+          : status === "queued"
           ? "The run has not started yet: it ends at once and nothing runs."
           : "The worker stops the commands it is running on the servers. Steps already done stay done; a retry continues from where it stopped."}
       </ConfirmDialog>
@@ -216,11 +237,28 @@ export function RunView({ id }: { id: string }) {
           </p>
         ) : null}
         {r?.outcome ? (
-          <p data-testid="run-outcome" className={cn("border-t border-slate-100 px-4 py-2 text-sm", status === "failed" ? "text-rose-700" : "text-slate-700")}>
+          <p data-testid="run-outcome" className={cn("border-t border-slate-100 px-4 py-2 text-sm", status === "failed" ? "text-rose-700" : status === "partial" ? "text-amber-800" : "text-slate-700")}>
             {r.outcome}
           </p>
         ) : null}
       </Card>
+
+      {preview || awaiting ? (
+        <RunPreview
+          preview={preview}
+          awaiting={awaiting}
+          confirmedBy={r?.confirmedBy ?? null}
+          canOperate={canOperate}
+          pending={confirm.isPending}
+          error={confirm.error?.message}
+          onConfirm={() => confirm.mutate({ id })}
+          onCancel={() => {
+            cancel.reset();
+            setConfirmCancel(true);
+          }}
+        />
+      ) : null}
+      {journal.some((p) => p.name !== PREVIEW_PHASE) || (preview && !awaiting) ? <RunPhases phases={journal} ended={ended} /> : null}
 
       {hosts.length > 0 ? (
         <Card>
@@ -278,7 +316,7 @@ export function RunView({ id }: { id: string }) {
         </div>
       </Card>
 
-      {isTopologyRun ? <RunPlan id={id} kind={r!.kind} ended={ended} /> : null}
+      {policy?.showsPlan ? <RunPlan id={id} kind={r!.kind} ended={ended} /> : null}
     </div>
   );
 }

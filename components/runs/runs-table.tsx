@@ -7,18 +7,10 @@ import { EmptyState } from "../ui/empty-state";
 import { RunStatusBadge } from "./status-badge";
 import { formatDuration, formatTime } from "./time";
 import { StartSystemCheckButton } from "./start-system-check";
+import { runKindLabel } from "@/server/schemas/run-kinds";
 
-const KIND_LABELS: Record<string, string> = {
-  "system-check": "System check",
-  "server-check": "Server check",
-  "topology-plan": "Topology plan",
-  "topology-apply": "Topology apply",
-};
-
-/** A run kind as people read it ("topology-apply" → "Topology apply"). */
-export function runKindLabel(kind: string): string {
-  return KIND_LABELS[kind] ?? kind;
-}
+// The labels live with the kinds' policy, in the one registry.
+export { runKindLabel };
 
 export function RunsTable({ limit = 50 }: { limit?: number }) {
   const trpc = useTRPC();

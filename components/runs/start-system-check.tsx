@@ -6,6 +6,7 @@ import { Stethoscope } from "lucide-react";
 import { useTRPC } from "../trpc";
 import { useCan } from "../auth/me";
 import { Button } from "../ui/button";
+import { StartSampleOperationButton } from "./start-sample-operation";
 
 const PACES = [
   { ms: 0, label: "no pause" },
@@ -16,8 +17,10 @@ const PACES = [
 /**
  * Starts a system check and opens its run page to follow it live. With `pacing`,
  * the operator can pause between checks to watch events arrive one by one.
+ * `samples` (by default on the runs page, where `pacing` is set) also offers the
+ * sample operations: the runs page's tools for watching the run machinery.
  */
-export function StartSystemCheckButton({ pacing = false }: { pacing?: boolean }) {
+export function StartSystemCheckButton({ pacing = false, samples = pacing }: { pacing?: boolean; samples?: boolean }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -31,7 +34,7 @@ export function StartSystemCheckButton({ pacing = false }: { pacing?: boolean })
       },
     }),
   );
-  return (
+  const check = (
     <div className="flex flex-col items-end gap-1">
       <div className="flex items-center gap-2">
         {pacing ? (
@@ -64,6 +67,13 @@ export function StartSystemCheckButton({ pacing = false }: { pacing?: boolean })
           {start.error.message}
         </p>
       ) : null}
+    </div>
+  );
+  if (!samples) return check;
+  return (
+    <div className="flex flex-wrap items-start justify-end gap-3">
+      <StartSampleOperationButton />
+      {check}
     </div>
   );
 }
