@@ -120,7 +120,9 @@ describe("every tRPC procedure", () => {
       "certificates.issueSite",
       "certificates.uploadSite",
       "runs.cancel",
+      "runs.confirm",
       "runs.retry",
+      "runs.startSampleOperation",
       "runs.startSystemCheck",
       "servers.acceptHostKey",
       "servers.check",
@@ -166,7 +168,9 @@ describe("every REST route", () => {
 
   it("is listed in the OpenAPI document built from the routers", () => {
     const paths = ops().map((o) => `${o.method} ${o.path}`);
-    expect(paths).toEqual(expect.arrayContaining(["GET /runs", "POST /runs/system-check", "GET /users", "POST /tokens", "DELETE /tokens/{id}", "GET /audit"]));
+    expect(paths).toEqual(
+      expect.arrayContaining(["GET /runs", "POST /runs/system-check", "GET /runs/{id}/phases", "POST /runs/{id}/confirm", "GET /users", "POST /tokens", "DELETE /tokens/{id}", "GET /audit"]),
+    );
   });
 
   it("answers 401 without credentials, unless public", async () => {
