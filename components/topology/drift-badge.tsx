@@ -14,6 +14,7 @@ export function DriftBadge({ topology }: { topology: Drift }) {
         drifted · {driftChanges ?? "?"} change{driftChanges === 1 ? "" : "s"}
       </Badge>
     );
+  else if (driftStatus === "failing") badge = <Badge tone="danger">not serving · checks fail</Badge>;
   else if (driftStatus === "error") badge = <Badge tone="danger">check failed</Badge>;
   else badge = <Badge>not checked</Badge>;
   return (

@@ -16,6 +16,14 @@ const ACTION_TONES: Record<string, Tone> = {
   reload: "info",
   restart: "warning",
   remove: "danger",
+  stop: "danger",
+};
+
+const OUTCOMES: Record<NonNullable<HostPlanDto["outcome"]>, { label: string; tone: Tone }> = {
+  converged: { label: "converged", tone: "success" },
+  failed: { label: "failed", tone: "danger" },
+  skipped: { label: "skipped", tone: "warning" },
+  "not-started": { label: "not started", tone: "neutral" },
 };
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -28,6 +36,7 @@ export function planSummary(plan: Pick<PlanDto, "changes" | "hosts">): string {
 
 export function PlanView({ plan }: { plan: PlanDto }) {
   const failed = plan.hosts.filter((h) => h.error);
+  const failingChecks = plan.hosts.reduce((n, h) => n + h.checks.filter((c) => !c.ok).length, 0);
   return (
     <div className="space-y-4" data-testid="plan-view">
       <div className="flex flex-wrap items-baseline gap-x-3 gap-y-1">
@@ -35,8 +44,11 @@ export function PlanView({ plan }: { plan: PlanDto }) {
           {planSummary(plan)}
         </p>
         {failed.length > 0 ? (
-          <p className="text-sm font-medium text-rose-700">{plural(failed.length, "host")} could not be observed: nothing is planned there</p>
+          <p className="text-sm font-medium text-rose-700">
+            {plural(failed.length, "host")} could not be planned{failed.some((h) => h.unreachable) ? ` (${failed.filter((h) => h.unreachable).length} unreachable)` : ""}: nothing is planned there
+          </p>
         ) : null}
+        {failingChecks > 0 ? <p data-testid="plan-failing-checks" className="text-sm font-medium text-rose-700">{plural(failingChecks, "check")} failed</p> : null}
         <p className="text-xs text-slate-500">Observed {formatTime(plan.observedAt)}</p>
       </div>
       <div className="space-y-3">
@@ -59,9 +71,17 @@ function HostPlan({ host: h }: { host: HostPlanDto }) {
             <Badge key={r}>{ROLE_LABELS[r]}</Badge>
           ))}
         </span>
+        {h.unreachable ? <Badge tone="danger">unreachable</Badge> : null}
+        {h.outcome ? (
+          <span data-testid="host-outcome" data-outcome={h.outcome}>
+            <Badge tone={OUTCOMES[h.outcome].tone}>{OUTCOMES[h.outcome].label}</Badge>
+          </span>
+        ) : null}
         <span className="ml-auto text-xs text-slate-500">{h.error ? "not planned" : h.steps.length === 0 ? "up to date" : plural(h.steps.length, "step")}</span>
       </header>
       {h.error ? <p className="border-b border-rose-100 bg-rose-50 px-3 py-2 text-sm text-rose-700">{h.error}</p> : null}
+      {h.outcomeReason && h.outcome !== "converged" ? <p className="border-b border-amber-100 bg-amber-50 px-3 py-2 text-sm text-amber-900">{h.outcomeReason}</p> : null}
+      {h.checks.length > 0 ? <Checks checks={h.checks} /> : null}
       {h.notes.length > 0 ? (
         <ul className="space-y-0.5 border-b border-slate-100 px-3 py-2 text-xs text-slate-500">
           {h.notes.map((n, i) => (
@@ -78,6 +98,33 @@ function HostPlan({ host: h }: { host: HostPlanDto }) {
         </ol>
       ) : null}
     </section>
+  );
+}
+
+/** The checks that prove the host's roles work: each with what was expected and what was found. */
+function Checks({ checks }: { checks: HostPlanDto["checks"] }) {
+  const failing = checks.filter((c) => !c.ok);
+  return (
+    <details open={failing.length > 0} className="group border-b border-slate-100 px-3 py-2" data-testid="host-checks">
+      <summary className="flex cursor-pointer list-none items-center gap-1 text-xs font-medium text-slate-600 hover:text-slate-900">
+        <ChevronRight size={14} className="transition-transform group-open:rotate-90" aria-hidden />
+        {failing.length > 0 ? <span className="text-rose-700">{plural(failing.length, "check")} failed</span> : <span className="text-emerald-700">{plural(checks.length, "check")} passed</span>}
+      </summary>
+      <ul className="mt-1 space-y-1">
+        {checks.map((c, i) => (
+          <li key={i} data-testid="host-check" data-ok={c.ok} className="text-xs">
+            <span className={cn("font-medium", c.ok ? "text-emerald-700" : "text-rose-700")}>{c.ok ? "✓" : "✗"} {c.name}</span>
+            {c.ok ? <span className="ml-2 text-slate-500">{c.found}</span> : (
+              <span className="block pl-4 text-slate-700">
+                expected: {c.expected}
+                <br />
+                found: {c.found}
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+    </details>
   );
 }
 

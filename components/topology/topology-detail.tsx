@@ -44,6 +44,7 @@ export function TopologyDetail({ id }: { id: string }) {
       },
     }),
   );
+  const [strict, setStrict] = useState(false);
   const apply = useMutation(
     trpc.topologies.startApply.mutationOptions({
       onSuccess: (run) => {
@@ -86,9 +87,17 @@ export function TopologyDetail({ id }: { id: string }) {
           <Button variant="secondary" onClick={() => plan.mutate({ id: t.id })} disabled={!canOperate || plan.isPending} title={denied ?? "Observe the servers and show what would change (changes nothing)"}>
             <ClipboardList size={16} aria-hidden /> {plan.isPending ? "Planning…" : "Plan"}
           </Button>
-          <Button onClick={() => apply.mutate({ id: t.id })} disabled={!canOperate || apply.isPending} title={denied ?? "Converge every server to this topology"}>
+          <Button
+            onClick={() => apply.mutate({ id: t.id, strict })}
+            disabled={!canOperate || apply.isPending}
+            title={denied ?? "Converge every server to this topology (servers that cannot be reached are skipped unless all-or-nothing is ticked)"}
+          >
             <Rocket size={16} aria-hidden /> {apply.isPending ? "Starting…" : "Apply"}
           </Button>
+          <label className="flex items-center gap-1.5 text-xs text-slate-600" title="Change nothing if any server cannot be reached or planned">
+            <input type="checkbox" checked={strict} onChange={(e) => setStrict(e.target.checked)} data-testid="apply-strict" />
+            all or nothing
+          </label>
           <Button variant="secondary" onClick={() => setEditing((e) => !e)} disabled={!canOperate} title={denied} aria-expanded={editing}>
             <Pencil size={16} aria-hidden /> {editing ? "Close editor" : "Edit"}
           </Button>

@@ -2,7 +2,8 @@
 // The topology drawn left to right, the way a request travels: the Internet, the
 // load balancers, the web tier, the app tier, then the database (primary and
 // replicas). A server with several roles appears once in each of its columns.
-// Every hop says how it is protected (server/provision/roles.ts wires them):
+// Every hop says how it is protected, as the role modules declare it
+// (server/provision/roles/*, served with the topology):
 // HTTPS from the Internet, TLS verified against Rampart's internal CA behind the
 // load balancer, loopback to an app on the web server's own host, and the
 // database hop, still plain. Web servers show their health as the load balancers
@@ -18,7 +19,7 @@ import { ConfirmDialog } from "../ui/confirm";
 import { cn } from "../ui/cn";
 
 type Member = TopologyDto["members"][number];
-type DiagramTopology = Pick<TopologyDto, "id" | "members" | "balance" | "name" | "lbHealth">;
+type DiagramTopology = Pick<TopologyDto, "id" | "members" | "balance" | "name" | "lbHealth" | "hops">;
 
 interface Column {
   key: string;
@@ -54,51 +55,20 @@ interface Hop {
   detail: string;
 }
 
-/** How a request reaches the column `key` from the one before it. */
-function hopInto(key: string, t: Pick<TopologyDto, "members">): Hop {
-  switch (key) {
-    case "load-balancer":
-      return {
-        kind: "https",
-        label: "HTTPS",
-        encrypted: true,
-        detail: "Visitors connect with HTTPS to the load balancer (HAProxy on :443, with the site certificate); plain HTTP on :80 only redirects to HTTPS.",
-      };
-    case "web":
-      return {
-        kind: "tls",
-        label: "TLS (internal CA)",
-        encrypted: true,
-        detail: "The load balancer re-encrypts to each web server (nginx on :443, or :8443 when it shares the load balancer's host) and verifies its certificate against Rampart's internal CA.",
-      };
-    case "app": {
-      const webs = t.members.filter((m) => m.roles.includes("web"));
-      const local = webs.filter((m) => m.roles.includes("app"));
-      if (webs.length > 0 && local.length === webs.length)
-        return {
-          kind: "loopback",
-          label: "loopback",
-          encrypted: false,
-          detail: "Each web server passes requests to the app on its own host over loopback: the traffic never leaves the host.",
-        };
-      return {
-        kind: "tls",
-        label: "TLS (internal CA)",
-        encrypted: true,
-        detail:
-          "Web servers reach the app servers on other hosts over TLS (port 9443), verified against Rampart's internal CA." +
-          (local.length > 0 ? ` ${local.map((m) => m.serverName).join(", ")} also run${local.length === 1 ? "s" : ""} the app and use${local.length === 1 ? "s" : ""} it over loopback.` : ""),
-      };
-    }
-    case "database":
-    default:
-      return {
-        kind: "plain",
-        label: "plain (not yet encrypted)",
-        encrypted: false,
-        detail: "Not encrypted yet: MariaDB is not installed yet, and this hop gets TLS when it is.",
-      };
-  }
+const COLUMN_ROLES: Record<string, Role[]> = { "load-balancer": ["load-balancer"], web: ["web"], app: ["app"], database: ["db-primary", "db-replica"] };
+const STRENGTH: HopKind[] = ["https", "tls", "loopback", "plain"];
+
+/**
+ * How a request reaches the column `key` from the one before it, as the role
+ * modules declare it (server/provision/roles/*): the hops into that column's roles.
+ */
+function hopInto(key: string, t: Pick<TopologyDto, "hops">): Hop {
+  // The load balancer's :80 only redirects: the column's hop is the one requests travel.
+  const into = t.hops.filter((h) => COLUMN_ROLES[key]?.includes(h.toRole) && !(h.toRole === "load-balancer" && h.port === 80));
+  if (into.length === 0) return { kind: "plain", label: "—", encrypted: false, detail: "No traffic is declared into this tier." };
+  const kinds = [...new Set(into.map((h) => h.protection))].sort((a, b) => STRENGTH.indexOf(a) - STRENGTH.indexOf(b));
+  const main = into.find((h) => h.protection === kinds[0])!;
+  return { kind: kinds[0]!, label: main.label, encrypted: kinds[0] === "https" || kinds[0] === "tls", detail: [...new Set(into.map((h) => h.detail))].join(" ") };
 }
 
 // ---- Backend health as the load balancers see it

@@ -48,7 +48,7 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
 
   const form = useForm<TopologyInput, unknown, TopologyValues>({
     resolver: zodResolver(TopologyInput),
-    defaultValues: { name: initial?.name ?? "", balance: initial?.balance ?? "roundrobin", members: initialMembers },
+    defaultValues: { name: initial?.name ?? "", balance: initial?.balance ?? "roundrobin", rolloutBatchSize: initial?.rolloutBatchSize ?? 5, failureBudget: initial?.failureBudget ?? 0, members: initialMembers },
   });
   const errors = form.formState.errors;
   const members = (form.watch("members") ?? []) as Member[];
@@ -72,7 +72,7 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
     form.setValue("members", toMembers(next), { shouldDirty: true, shouldValidate: form.formState.isSubmitted });
   };
 
-  const fieldNames = () => ["name", "balance", "members", ...members.flatMap((_, i) => [`members.${i}`, `members.${i}.serverId`, `members.${i}.roles`, `members.${i}.monitoring`])];
+  const fieldNames = () => ["name", "balance", "rolloutBatchSize", "failureBudget", "members", ...members.flatMap((_, i) => [`members.${i}`, `members.${i}.serverId`, `members.${i}.roles`, `members.${i}.monitoring`])];
   const opts = {
     onSuccess: (t: TopologyDto) => {
       void queryClient.invalidateQueries({ queryKey: trpc.topologies.list.queryKey() });
@@ -118,6 +118,12 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
               </option>
             ))}
           </Select>
+        </Field>
+        <Field label="Rollout batch size" htmlFor="topology-batch" error={errors.rolloutBatchSize?.message} hint="Within a tier, one server changes first, then this many at a time">
+          <Input id="topology-batch" type="number" min={1} max={100} inputMode="numeric" aria-invalid={!!errors.rolloutBatchSize} {...form.register("rolloutBatchSize")} />
+        </Field>
+        <Field label="Failure budget" htmlFor="topology-budget" error={errors.failureBudget?.message} hint="How many servers may fail before the rollout stops (0: stop at the first failure)">
+          <Input id="topology-budget" type="number" min={0} max={1000} inputMode="numeric" aria-invalid={!!errors.failureBudget} {...form.register("failureBudget")} />
         </Field>
       </div>
 

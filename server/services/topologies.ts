@@ -4,7 +4,8 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Db } from "../db";
-import { type TopologyDto, type TopologyValues, Role, PlanDto, AppSpec, DEFAULT_APP, LbHealth, MAX_ARTIFACT_BYTES } from "../schemas/topology";
+import { type TopologyDto, type TopologyValues, DRIFT_STATUSES, Role, PlanDto, AppSpec, DEFAULT_APP, LbHealth, MAX_ARTIFACT_BYTES } from "../schemas/topology";
+import { hops } from "../provision/roles";
 import type { SecretBox } from "../secrets/envelope";
 import { ServiceError } from "./errors";
 import { ArchiveError, inspectArchive } from "../provision/archive";
@@ -23,9 +24,11 @@ function toDto(t: Row): TopologyDto {
     id: t.id,
     name: t.name,
     balance: t.balance === "leastconn" ? "leastconn" : "roundrobin",
+    rolloutBatchSize: t.rolloutBatchSize,
+    failureBudget: t.failureBudget,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
-    driftStatus: (["unknown", "in-sync", "drifted", "error"] as const).find((s) => s === t.driftStatus) ?? "unknown",
+    driftStatus: DRIFT_STATUSES.find((s) => s === t.driftStatus) ?? "unknown",
     driftCheckedAt: t.driftCheckedAt,
     driftChanges: t.driftChanges,
     lastPlanRunId: t.lastPlanRunId,
@@ -42,7 +45,22 @@ function toDto(t: Row): TopologyDto {
       lastCheckError: m.server.lastCheckError,
       drained: m.drained,
     })),
+    hops: hopsOf(t, members),
   };
+}
+
+/** The traffic between the topology's servers, from the role modules' declarations. */
+function hopsOf(t: Row, members: Row["members"]) {
+  const spec = {
+    id: t.id,
+    name: t.name,
+    balance: "roundrobin" as const,
+    app: readApp(t.app),
+    appEnv: [],
+    tls: { caPem: "", siteBundle: null, backends: new Map() },
+    hosts: members.map((m) => ({ serverId: m.serverId, name: m.server.name, address: m.server.address, roles: memberRoles(m), monitoring: m.monitoring, drained: m.drained })),
+  };
+  return hops(spec).map((h) => ({ toServerId: h.to.serverId, toRole: h.to.role, port: h.port, from: h.from.kind === "role" ? h.from.role : h.from.kind, protection: h.protection, label: h.label, detail: h.detail }));
 }
 
 export async function listTopologies(db: Db): Promise<TopologyDto[]> {
@@ -82,7 +100,7 @@ const memberRows = (input: TopologyValues) => input.members.map((m) => ({ server
 export async function createTopology(db: Db, input: TopologyValues): Promise<TopologyDto> {
   await checkName(db, input.name, null);
   await checkMembers(db, input, null);
-  const row = await db.topology.create({ data: { name: input.name, balance: input.balance, members: { create: memberRows(input) } }, include });
+  const row = await db.topology.create({ data: { name: input.name, balance: input.balance, rolloutBatchSize: input.rolloutBatchSize, failureBudget: input.failureBudget, members: { create: memberRows(input) } }, include });
   return toDto(row);
 }
 
@@ -96,7 +114,7 @@ export async function updateTopology(db: Db, input: TopologyValues & { id: strin
   // Replace the members in one transaction: nothing half-changed.
   await db.$transaction([
     db.topologyMember.deleteMany({ where: { topologyId: input.id } }),
-    db.topology.update({ where: { id: input.id }, data: { name: input.name, balance: input.balance, driftStatus: "unknown", driftChanges: null, members: { create: memberRows(input) } } }),
+    db.topology.update({ where: { id: input.id }, data: { name: input.name, balance: input.balance, rolloutBatchSize: input.rolloutBatchSize, failureBudget: input.failureBudget, driftStatus: "unknown", driftChanges: null, members: { create: memberRows(input) } } }),
   ]);
   return getTopology(db, input.id);
 }
@@ -118,18 +136,18 @@ export async function deleteTopology(db: Db, id: string): Promise<TopologyDto> {
  * registry says conflicts with this kind is active on it. `input` is the kind's own
  * (default: a plan's or an apply's).
  */
-export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: RunKind, retryOf?: string, opts: { input?: Record<string, unknown> } = {}) {
+export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: RunKind, retryOf?: string, opts: { strict?: boolean; input?: Record<string, unknown> } = {}) {
   const t = await findRow(deps.db, id).then((r) => (r ? toDto(r) : null));
   if (!t) throw new ServiceError(retryOf ? "CONFLICT" : "NOT_FOUND", retryOf ? "The topology of this run has been deleted" : `No topology with id ${id}`, "id");
   if (t.members.length === 0) throw new ServiceError("BAD_REQUEST", "The topology has no servers: add at least one", "id");
   const run = await conflictingRun(deps.db, id, kind);
   if (run) throw new ServiceError("CONFLICT", `On ${t.name}, ${describeActiveRun(run)}; follow it, or cancel it first`, "id");
-  const input = { ...(opts.input ?? { drift: false }), topologyId: id };
+  const input = { ...(opts.input ?? { drift: false }), ...(opts.strict ? { strict: true } : {}), topologyId: id };
   return startRun(deps, caller, kind, input, t.members.map((m) => m.serverId), { topologyId: id, retryOf });
 }
 
 export const planTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-plan");
-export const applyTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-apply");
+export const applyTopologyRun = (deps: RunsDeps, caller: Caller, id: string, opts: { strict?: boolean } = {}) => startTopologyRun(deps, caller, id, "topology-apply", undefined, opts);
 
 /** The plan a plan or apply run computed (null while it has not got that far). */
 export async function runPlan(db: Db, runId: string) {

@@ -230,7 +230,7 @@ describe("the web tier with end-to-end TLS", () => {
     const loop = loadLoop(ca, 2000, () => !applying);
     // Change HAProxy's balancing and rotate both web servers' certificates: HAProxy and nginx reload.
     const t = await getTopology(db, topologyId);
-    await updateTopology(db, { id: topologyId, name: t.name, balance: "leastconn", members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })) });
+    await updateTopology(db, { id: topologyId, name: t.name, balance: "leastconn", rolloutBatchSize: 5, failureBudget: 0, members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })) });
     await db.certificate.updateMany({ where: { purpose: "backend", replacedAt: null }, data: { replacedAt: new Date() } });
     const run = await apply();
     applying = false;
@@ -330,7 +330,7 @@ describe("the web tier with end-to-end TLS", () => {
   it("a web server reaches an app server on another host over mutual TLS (the app server's TLS front)", async () => {
     const t = await getTopology(db, topologyId);
     const roles: Record<string, Array<"load-balancer" | "web" | "app">> = { lab1: ["load-balancer"], lab2: ["web"], lab3: ["app"] };
-    await updateTopology(db, { id: topologyId, name: t.name, balance: "roundrobin", members: t.members.map((m) => ({ serverId: m.serverId, roles: roles[m.serverName]!, monitoring: m.monitoring })) });
+    await updateTopology(db, { id: topologyId, name: t.name, balance: "roundrobin", rolloutBatchSize: 5, failureBudget: 0, members: t.members.map((m) => ({ serverId: m.serverId, roles: roles[m.serverName]!, monitoring: m.monitoring })) });
     await apply();
     // Every request: LB → lab2 (web only) → lab3's app, over TLS verified both ways.
     await waitUntil(async () => (await get(chain.root)).body.trim() === "tarball app on lab3 (hello, token set)", 20_000, "the path LB → lab2 → lab3");

@@ -1,39 +1,56 @@
 // Plan and apply a topology. Both observe every host (one command per host) and
-// plan with the pure planner; apply then takes the hosts' locks, runs the steps
-// tier by tier (database → app → web → load balancer; hosts in parallel within a
-// tier, steps in order on each host), streams every line and the progress, and
-// re-observes to prove the hosts converged. A resumed apply simply starts over:
-// it re-observes, so work already done plans nothing and is never repeated.
+// plan with the pure planner, then run the roles' checks. Apply takes the hosts'
+// locks and works tier by tier (database → app → web → load balancer); within a
+// tier, hosts change in batches (one host first, then batches of the topology's
+// size) with a failure budget; after a host's steps it is observed again and its
+// roles' checks must pass. A host that cannot be reached is skipped (with the
+// hosts that depend on it) and the run ends "partially applied", unless the
+// apply is strict. A resumed apply simply starts over: it re-observes, so work
+// already done plans nothing and is never repeated.
 import { TopologyRunInput } from "@/server/schemas/run";
 import type { Tier } from "@/server/schemas/topology";
 import type { Db } from "@/server/db";
 import { loadTarget } from "@/server/services/targets";
 import type { Target } from "@/server/exec/ssh-executor";
-import { backendNames, desiredState, needsBackendCert, type HostDesired, type TopologySpec } from "@/server/provision/roles";
+import { backendNames, desiredState, modulesOf, needsBackendCert, type HostDesired, type HostSpec, type TopologySpec } from "@/server/provision/roles";
 import type { SecretBox } from "@/server/secrets/envelope";
 import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
 import { appSecretsContext, artifactPath, memberRoles, readApp } from "@/server/services/topologies";
 import { readFile } from "node:fs/promises";
-import { observeCommand, parseObservation } from "@/server/provision/observe";
-import { type HostObservation, type Plan, type PlannedStep, planTopology, tiersWithWork, toPlanDto } from "@/server/provision/planner";
-import { renderAction } from "@/server/provision/resources";
+import { type Freshness, observeCommand, parseHostObservation } from "@/server/provision/observe";
+import { type HostObservation, type HostPlan, type Plan, type PlannedStep, observeExtras, planHost, planTopology, toPlanDto } from "@/server/provision/planner";
+import { type CheckResult, isHostCheck, judgeHostCheck } from "@/server/provision/checks";
+import { TIERS } from "@/server/schemas/topology";
+import type { HostPlanDto, PlanDto } from "@/server/schemas/topology";
+import { type HostFacts, verifyHost, type VerifyContext } from "../engine/verify";
+import { batchesOf, skippedHosts } from "@/server/provision/rollout";
+import { renderAction, sha256 } from "@/server/provision/resources";
 import { hostAuditCommand } from "@/server/provision/host-audit";
 import { acquireHostLocks, HostLockBusyError } from "@/server/queue/host-locks";
 import { describeCommand } from "@/server/provision/command";
-import { TimeoutError } from "@/server/exec/errors";
+import { TimeoutError, UnreachableError } from "@/server/exec/errors";
 import type { KindContext, KindResult, RunKindHandler } from "./types";
 import { recordConnectionProblem } from "./server-check";
 
-type Ctx = KindContext<TopologyRunInput>;
+/** What the engine's helpers need of a run (any kind: an operation may apply a topology too). */
+type Ctx = KindContext<unknown>;
+type TopologyCtx = KindContext<TopologyRunInput>;
+type Spec = TopologySpec & Pick<LoadedTopology, "rollout">;
 
 /** How long an apply waits for another run to release a host. */
 const LOCK_WAIT_MS = 120_000;
 const OBSERVE_TIMEOUT_S = 60;
+/** Default rollout within a tier: one host first, then batches of this many; stop after more failed hosts than the budget. */
+const DEFAULT_BATCH_SIZE = 5;
+/** How long a host that just changed may take for its daemons to listen and take their configuration. */
+const HOST_SETTLE_MS = 10_000;
 /** At most this many hosts are observed at once. */
 const OBSERVE_PARALLEL = 20;
 
 /** The topology as the planner needs it: members, the app (its secret values decrypted), and no TLS material yet. */
-export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, topologyId: string): Promise<Omit<TopologySpec, "tls"> | null> {
+export type LoadedTopology = Omit<TopologySpec, "tls"> & { rollout: { batchSize: number; failureBudget: number } };
+
+export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, topologyId: string): Promise<LoadedTopology | null> {
   const t = await db.topology.findUnique({ where: { id: topologyId }, include: { members: { include: { server: true } } } });
   if (!t) return null;
   const members = [...t.members].sort((a, b) => a.server.name.localeCompare(b.server.name));
@@ -43,6 +60,7 @@ export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, 
     id: t.id,
     name: t.name,
     balance: t.balance === "leastconn" ? "leastconn" : "roundrobin",
+    rollout: { batchSize: t.rolloutBatchSize ?? DEFAULT_BATCH_SIZE, failureBudget: t.failureBudget ?? 0 },
     app,
     appArchive: app.source === "tarball" && app.artifact ? await readFile(artifactPath(dataDir, app.artifact)).catch(() => null) : null,
     appEnv: app.env.flatMap((v): Array<[string, string]> => (v.secret ? (secrets[v.name] !== undefined ? [[v.name, secrets[v.name]!]] : []) : [[v.name, v.value ?? ""]])),
@@ -62,7 +80,7 @@ export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, 
  * certificate, each web/app server's certificate (issued, or re-issued past
  * two-thirds of its life), and the site's bundle for the load balancers.
  */
-async function withTls(ctx: Ctx, spec: Omit<TopologySpec, "tls">, store: boolean): Promise<TopologySpec> {
+async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<Spec> {
   const ca = await ensureCa(ctx.db, ctx.box);
   const backends = new Map<string, { certPem: string; keyPem: string }>();
   for (const h of spec.hosts) if (needsBackendCert(h)) backends.set(h.serverId, await ensureBackendCert(ctx.db, ctx.box, ca, h.serverId, backendNames(h), new Date(), store));
@@ -86,30 +104,36 @@ async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<v
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
+/** Observes one host: its resources, who listens on its ports, how fresh each daemon's configuration is. */
+async function observeHost(ctx: Ctx, h: HostSpec, d: HostDesired, targets: Map<string, Target>): Promise<HostObservation> {
+  const server = await ctx.db.server.findUnique({ where: { id: h.serverId } });
+  if (!server) return { ok: false, error: "the server was deleted" };
+  try {
+    let target = targets.get(h.serverId);
+    if (!target) {
+      target = await loadTarget(ctx.db, ctx.box, h.serverId);
+      targets.set(h.serverId, target);
+    }
+    const extras = observeExtras(d);
+    // One connect attempt: a host that does not answer is skipped within seconds, not retried for a minute.
+    const r = await ctx.executor.exec(target, observeCommand(d.resources, extras), { signal: ctx.signal, connectAttempts: 1 });
+    if (r.exitCode !== 0) throw new Error(`the observe command exited with ${r.exitCode}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+    const o = parseHostObservation(d.resources, extras, r.stdout);
+    return { ok: true, observed: o.resources, listeners: o.listeners, fresh: o.fresh };
+  } catch (err) {
+    ctx.signal.throwIfAborted();
+    // A timeout's message would repeat the whole observe script: say it plainly.
+    const e = err instanceof TimeoutError && !/handshake/.test(err.message) ? new Error(`reading the host's state did not finish within ${OBSERVE_TIMEOUT_S} s`) : err;
+    const unreachable = err instanceof UnreachableError || (err instanceof TimeoutError && /handshake/.test(err.message));
+    return { ok: false, unreachable, error: await recordConnectionProblem(ctx, server, e, "could not observe the host") };
+  }
+}
+
 /** Observes every host (those in `only`, if given). A host that cannot be read gets an error, not a guess. */
 async function observeHosts(ctx: Ctx, spec: TopologySpec, desired: Map<string, HostDesired>, targets: Map<string, Target>, only?: Set<string>) {
   const out = new Map<string, HostObservation>();
   const hosts = spec.hosts.filter((h) => !only || only.has(h.serverId));
-  await parallel(hosts, OBSERVE_PARALLEL, async (h) => {
-    const resources = desired.get(h.serverId)?.resources ?? [];
-    const server = await ctx.db.server.findUnique({ where: { id: h.serverId } });
-    if (!server) return void out.set(h.serverId, { ok: false, error: "the server was deleted" });
-    try {
-      let target = targets.get(h.serverId);
-      if (!target) {
-        target = await loadTarget(ctx.db, ctx.box, h.serverId);
-        targets.set(h.serverId, target);
-      }
-      const r = await ctx.executor.exec(target, observeCommand(resources), { signal: ctx.signal });
-      if (r.exitCode !== 0) throw new Error(`the observe command exited with ${r.exitCode}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
-      out.set(h.serverId, { ok: true, observed: parseObservation(resources, r.stdout) });
-    } catch (err) {
-      ctx.signal.throwIfAborted();
-      // A timeout's message would repeat the whole observe script: say it plainly.
-      const e = err instanceof TimeoutError ? new Error(`reading the host's state did not finish within ${OBSERVE_TIMEOUT_S} s`) : err;
-      out.set(h.serverId, { ok: false, error: await recordConnectionProblem(ctx, server, e, "could not observe the host") });
-    }
-  });
+  await parallel(hosts, OBSERVE_PARALLEL, async (h) => void out.set(h.serverId, await observeHost(ctx, h, desired.get(h.serverId)!, targets)));
   return out;
 }
 
@@ -129,32 +153,70 @@ async function reportPlan(ctx: Ctx, plan: Plan): Promise<void> {
   }
 }
 
-async function recordPlan(ctx: Ctx, plan: Plan, kind: "plan" | "apply"): Promise<void> {
+/** Stores the plan (with what is known so far of each host's checks and outcome) on the run, and the drift status on the topology. */
+async function recordPlan(ctx: Ctx, plan: Plan, kind: "plan" | "apply", hosts: Map<string, HostReport> = new Map()): Promise<PlanDto> {
+  const dto = withReports(toPlanDto(plan), hosts);
   const failed = plan.hosts.some((h) => h.error);
-  await ctx.db.run.update({ where: { id: ctx.runId }, data: { result: JSON.stringify(toPlanDto(plan)) } });
+  const failing = dto.hosts.some((h) => h.checks.some((c) => !c.ok));
+  await ctx.db.run.update({ where: { id: ctx.runId }, data: { result: JSON.stringify(dto) } });
   await ctx.db.topology.update({
     where: { id: plan.topologyId },
     data: {
-      driftStatus: failed ? "error" : plan.changes === 0 ? "in-sync" : "drifted",
+      // Changes to make come first (applying them may well fix a failing check); "failing" is a topology that matches and still does not serve.
+      driftStatus: failed ? "error" : plan.changes > 0 ? "drifted" : failing ? "failing" : "in-sync",
       driftChanges: failed ? null : plan.changes,
       driftCheckedAt: new Date(),
       ...(kind === "plan" ? { lastPlanRunId: ctx.runId } : { lastApplyRunId: ctx.runId }),
     },
   });
+  return dto;
+}
+
+/** What a run found on one host beyond its plan: the checks, and (for an apply) how the host ended. */
+interface HostReport {
+  checks: CheckResult[];
+  outcome?: HostPlanDto["outcome"];
+  reason?: string | null;
+}
+
+function withReports(dto: PlanDto, hosts: Map<string, HostReport>): PlanDto {
+  return { ...dto, hosts: dto.hosts.map((h) => ({ ...h, checks: hosts.get(h.serverId)?.checks ?? h.checks, outcome: hosts.get(h.serverId)?.outcome ?? h.outcome, outcomeReason: hosts.get(h.serverId)?.reason ?? h.outcomeReason })) };
+}
+
+async function reportChecks(ctx: Ctx, host: string, checks: CheckResult[]): Promise<void> {
+  for (const c of checks) {
+    if (c.ok) await ctx.reporter.info(`check passed: ${c.name}: ${c.found}`, host);
+    else await ctx.reporter.error(`check failed: ${c.name}: expected ${c.expected}; found ${c.found}`, host);
+  }
+}
+
+/**
+ * What the host checks are judged from. A daemon's configuration counts as "on disk"
+ * only through the files that hold what Rampart wants: a hand edit not reloaded yet is
+ * drift (the plan shows it), not a daemon that failed to take Rampart's configuration.
+ */
+function factsOf(o: HostObservation | undefined, d: HostDesired): HostFacts {
+  if (!o?.ok) return { listeners: null, fresh: new Map() };
+  const want = new Map(d.resources.flatMap((r) => (r.kind === "file" && r.content !== null ? [[r.path, sha256(r.content)] as const] : [])));
+  const matches = (path: string) => {
+    const seen = o.observed.get(`file:${path}`);
+    return seen?.kind === "path" && seen.sha256 === want.get(path);
+  };
+  const fresh = new Map([...(o.fresh ?? new Map<string, Freshness>())].map(([unit, f]) => [unit, { ...f, files: f.files.filter((x) => matches(x.path)) }]));
+  return { listeners: o.listeners ?? null, fresh };
 }
 
 const hostsWithChanges = (plan: Plan) => plan.hosts.filter((h) => h.steps.length > 0);
 const changesText = (plan: Plan) => `${plan.changes} change${plan.changes === 1 ? "" : "s"} on ${hostsWithChanges(plan).length} host${hostsWithChanges(plan).length === 1 ? "" : "s"}`;
 
-async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target>, only?: Set<string>) {
+async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target>) {
   const desired = desiredState(spec);
-  const observations = await observeHosts(ctx, spec, desired, targets, only);
-  const scoped: TopologySpec = only ? { ...spec, hosts: spec.hosts.filter((h) => only.has(h.serverId)) } : spec;
-  return planTopology(scoped, desired, observations, new Date());
+  const observations = await observeHosts(ctx, spec, desired, targets);
+  return { desired, observations, plan: planTopology(spec, desired, observations, new Date()) };
 }
 
 /** Loads the topology and its certificates; a plan (`store` false) issues no certificate for good. */
-async function prepare(ctx: Ctx, store: boolean): Promise<TopologySpec | KindResult> {
+async function prepare(ctx: TopologyCtx, store: boolean): Promise<Spec | KindResult> {
   const spec = await loadTopologySpec(ctx.db, ctx.box, ctx.env.DATA_DIR, ctx.input.topologyId);
   if (!spec) return { status: "failed", outcome: "the topology no longer exists" };
   if (spec.hosts.length === 0) return { status: "failed", outcome: "the topology has no servers" };
@@ -178,13 +240,25 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     const spec = await prepare(ctx, false);
     if ("status" in spec) return spec;
     await ctx.reporter.info(`${ctx.input.drift ? "Drift check" : "Planning"} ${spec.name}: observing ${spec.hosts.length} host(s)`);
-    const plan = await planFor(ctx, spec, new Map());
+    const targets = new Map<string, Target>();
+    const { desired, observations, plan } = await planFor(ctx, spec, targets);
     await reportPlan(ctx, plan);
-    await recordPlan(ctx, plan, "plan");
+    // "In sync" means serving, not only "files match": the roles' checks run too.
+    const reports = new Map<string, HostReport>();
+    const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map(plan.hosts.filter((h) => h.error).map((h) => [h.serverId, h.error!])) };
+    await parallel(spec.hosts.filter((h) => !plan.hosts.find((p) => p.serverId === h.serverId)?.error), OBSERVE_PARALLEL, async (h) => {
+      const checks = await verifyHost(vctx, h, targets.get(h.serverId)!, desired.get(h.serverId)!, factsOf(observations.get(h.serverId), desired.get(h.serverId)!), new Set(h.roles));
+      reports.set(h.serverId, { checks });
+    });
+    for (const h of spec.hosts) await reportChecks(ctx, h.name, reports.get(h.serverId)?.checks ?? []);
+    await recordPlan(ctx, plan, "plan", reports);
     const errors = plan.hosts.filter((h) => h.error);
-    if (errors.length > 0) return { status: "failed", outcome: `could not observe ${errors.map((h) => `${h.name} (${h.error})`).join(", ")}` };
-    if (plan.changes === 0) return { status: "succeeded", outcome: "no changes: every host matches the topology" };
-    return { status: "succeeded", outcome: `${changesText(plan)}${ctx.input.drift ? " (drift: apply to restore)" : ""}` };
+    const failing = spec.hosts.filter((h) => reports.get(h.serverId)?.checks.some((c) => !c.ok));
+    const failingText = failing.length ? `; not serving: ${failing.map((h) => `${h.name} (${reports.get(h.serverId)!.checks.filter((c) => !c.ok).map((c) => c.name).join(", ")})`).join(", ")}` : "";
+    if (errors.length > 0) return { status: "failed", outcome: `could not observe ${errors.map((h) => `${h.name} (${h.error})`).join(", ")}${failingText}` };
+    if (plan.changes === 0 && failing.length === 0) return { status: "succeeded", outcome: "no changes: every host matches the topology and passes its checks" };
+    if (plan.changes === 0) return { status: "failed", outcome: `no changes to files or services${failingText}` };
+    return { status: "succeeded", outcome: `${changesText(plan)}${ctx.input.drift ? " (drift: apply to restore)" : ""}${failingText}` };
   },
 };
 
@@ -222,13 +296,167 @@ async function runHostSteps(ctx: Ctx, target: Target, steps: PlannedStep[], prog
   return null;
 }
 
+export interface ApplyOptions {
+  /** All or nothing: refuse to change anything when a host cannot be planned. */
+  strict?: boolean;
+}
+
+/**
+ * Applies the topology under host locks the caller already holds (an apply run, or
+ * an operation that needs an apply between its phases). Observes, plans, converges
+ * tier by tier in batches, verifies each host, and records the plan with every
+ * host's checks and outcome on the run.
+ */
+export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {}): Promise<KindResult> {
+  const started = Date.now();
+  await ctx.reporter.info(`Applying ${spec.name}: observing ${spec.hosts.length} host(s)`);
+  const targets = new Map<string, Target>();
+  const { desired, observations, plan } = await planFor(ctx, spec, targets);
+  const skipped = skippedHosts(spec, plan);
+  const reports = new Map<string, HostReport>();
+  for (const [id, why] of skipped) reports.set(id, { checks: [], outcome: "skipped", reason: why });
+  await reportPlan(ctx, plan);
+  if (skipped.size > 0 && opts.strict) {
+    await recordPlan(ctx, plan, "apply", reports);
+    return { status: "failed", outcome: `nothing was changed (strict apply): ${[...skipped].map(([id, why]) => `${nameOf(spec, id)} ${why}`).join("; ")}` };
+  }
+  for (const [id, why] of skipped) await ctx.reporter.warn(`skipped: ${why}`, nameOf(spec, id));
+  if (skipped.size === spec.hosts.length) {
+    await recordPlan(ctx, plan, "apply", reports);
+    return { status: "failed", outcome: `nothing was changed: ${[...skipped].map(([id, why]) => `${nameOf(spec, id)} ${why}`).join("; ")}` };
+  }
+  await recordPlan(ctx, plan, "apply", reports);
+  const work = plan.hosts.filter((h) => !skipped.has(h.serverId));
+  const changes = work.reduce((n, h) => n + h.steps.length, 0);
+  await ctx.reporter.info(changes === 0 ? "Plan: no changes; verifying every host" : `Plan: ${changes} change${changes === 1 ? "" : "s"} on ${work.filter((h) => h.steps.length).length} host(s)`);
+
+  const progress = new Map(work.map((h) => [h.serverId, { done: 0, total: h.steps.length, audited: false }]));
+  for (const h of work.filter((h) => h.steps.length)) await ctx.reporter.progress(h.name, 0, h.steps.length, `0 of ${h.steps.length} steps`);
+  const failed = new Map<string, string>();
+  const facts = new Map(work.map((h) => [h.serverId, factsOf(observations.get(h.serverId), desired.get(h.serverId)!)]));
+  const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map([...skipped]) };
+  const budget = spec.rollout.failureBudget;
+  let stopped: string | null = null;
+
+  for (const tier of TIERS) {
+    const hosts = work.filter((h) => !failed.has(h.serverId) && (h.steps.some((s) => s.tier === tier) || modulesOf(spec.hosts.find((x) => x.serverId === h.serverId)!).some((m) => m.tier === tier)));
+    if (hosts.length === 0) continue;
+    const batches = batchesOf(hosts, spec.rollout.batchSize);
+    const withSteps = hosts.filter((h) => h.steps.some((s) => s.tier === tier));
+    if (withSteps.length > 0) await ctx.reporter.info(`${tierLabel(tier)}: ${withSteps.map((h) => h.name).join(", ")}${batches.length > 1 ? ` in ${batches.length} batches (one host first)` : ""}`);
+    for (const batch of batches) {
+      // If one host's lane breaks (cancel, lost lock, database error), stop the others
+      // and wait for all of them before going on: the locks are released only after.
+      const stage = new AbortController();
+      const laneCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, stage.signal]) };
+      const lanes = await Promise.allSettled(
+        batch.map(async (hp) => {
+          try {
+            const err = await convergeTier(laneCtx, { ...vctx, signal: laneCtx.signal }, spec, hp, tier, desired.get(hp.serverId)!, targets.get(hp.serverId)!, facts, progress.get(hp.serverId)!, reports);
+            if (err) failed.set(hp.serverId, err);
+          } catch (e) {
+            stage.abort(e);
+            throw e;
+          }
+        }),
+      );
+      ctx.signal.throwIfAborted();
+      const broke = lanes.find((l) => l.status === "rejected");
+      if (broke) throw broke.reason;
+      if (failed.size > budget) {
+        stopped = `${failed.size} host${failed.size === 1 ? "" : "s"} failed (the failure budget is ${budget})`;
+        break;
+      }
+    }
+    if (stopped) break;
+  }
+
+  for (const [id, why] of failed) reports.set(id, { ...(reports.get(id) ?? { checks: [] }), outcome: "failed", reason: why });
+  for (const h of work) if (!reports.get(h.serverId)?.outcome) reports.set(h.serverId, { ...(reports.get(h.serverId) ?? { checks: [] }), outcome: stopped ? "not-started" : "converged", reason: stopped ? "the rollout stopped before this host" : null });
+  await recordPlan(ctx, plan, "apply", reports);
+  const failing = [...failed].map(([id, why]) => `${nameOf(spec, id)}: ${why}`);
+  const skippedText = [...skipped].map(([id, why]) => `${nameOf(spec, id)} skipped (${why})`);
+  const driftStatus = skipped.size > 0 || failed.size > 0 ? (failed.size > 0 ? "failing" : "error") : "in-sync";
+  await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus, driftChanges: 0, driftCheckedAt: new Date() } });
+  const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  if (stopped) return { status: "failed", outcome: `rollout stopped: ${stopped}: ${failing.join("; ")}${skippedText.length ? `; ${skippedText.join("; ")}` : ""}. Fix the cause and retry: the retry re-plans and continues from where this stopped.` };
+  if (failed.size > 0 || skipped.size > 0)
+    return { status: "partial", outcome: `partially applied in ${took}: ${[...failing, ...skippedText].join("; ")}; the other hosts converged and pass their checks` };
+  return { status: "succeeded", outcome: changes === 0 ? `no changes: every host already matches the topology and passes its checks (${Date.now() - started} ms)` : `applied ${changesText(plan)} in ${took}; every host matches the topology and passes its checks` };
+}
+
+const nameOf = (spec: TopologySpec, id: string) => spec.hosts.find((h) => h.serverId === id)?.name ?? id;
+
+/**
+ * One host, one tier: its steps, then (if anything changed) a fresh observation that
+ * must plan nothing more for this tier, then the checks of its roles in this tier.
+ * Returns why the host failed, or null.
+ */
+async function convergeTier(
+  ctx: Ctx,
+  vctx: VerifyContext,
+  spec: TopologySpec,
+  hp: HostPlan,
+  tier: (typeof TIERS)[number],
+  d: HostDesired,
+  target: Target,
+  facts: Map<string, HostFacts>,
+  progress: { done: number; total: number; audited: boolean },
+  reports: Map<string, HostReport>,
+): Promise<string | null> {
+  const h = spec.hosts.find((x) => x.serverId === hp.serverId)!;
+  const steps = hp.steps.filter((s) => s.tier === tier);
+  const problems: string[] = [];
+  const roles = new Set(modulesOf(h).filter((m) => m.tier === tier).map((m) => m.role));
+  const hostChecks = d.checks.filter((c) => roles.has(c.role) && isHostCheck(c.check));
+  if (steps.length > 0) {
+    const err = await runHostSteps(ctx, target, steps, progress);
+    if (err) return err;
+    // Prove the files and units converged: observe again; nothing may be left for this tier
+    // (or before it). A daemon reloaded or started a moment ago may not have its new
+    // processes or listeners yet (systemd returns once it has signalled the daemon), so
+    // read the host again, for a few seconds, until it has converged and its host checks pass.
+    // (Who holds the ports is for the checks to judge now: a conflict is a planning matter.)
+    const settleUntil = Date.now() + HOST_SETTLE_MS;
+    let left: PlannedStep[] = [];
+    for (;;) {
+      const o = await observeHost(ctx, h, d, new Map([[h.serverId, target]]));
+      if (!o.ok) return `could not observe it after its steps: ${o.error}`;
+      facts.set(h.serverId, factsOf(o, d));
+      try {
+        left = planHost(d, o.observed, { listeners: null, fresh: o.fresh }).filter((s) => TIERS.indexOf(s.tier) <= TIERS.indexOf(tier));
+      } catch (err) {
+        return `cannot plan it after its steps: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      const settled = left.length === 0 && hostChecks.every((c) => judgeHostCheck(c.role, c.check, facts.get(h.serverId)!).ok);
+      if (settled || Date.now() >= settleUntil) break;
+      await new Promise((r) => setTimeout(r, 500));
+      ctx.signal.throwIfAborted();
+    }
+    if (left.length > 0) {
+      const text = left.map((s) => `${s.summary} (${s.reason})`).join(", ");
+      await ctx.reporter.error(`still differs after its steps: ${text}`, h.name);
+      problems.push(`did not converge: ${text}`);
+    }
+  }
+  if (roles.size > 0) {
+    const checks = await verifyHost(vctx, h, target, d, facts.get(h.serverId)!, roles);
+    const report = reports.get(h.serverId) ?? { checks: [] };
+    reports.set(h.serverId, { ...report, checks: [...report.checks, ...checks] });
+    await reportChecks(ctx, h.name, checks);
+    const bad = checks.filter((c) => !c.ok);
+    // The checks first: they say what is wrong in terms of the outcome, and quote the daemon.
+    if (bad.length > 0) problems.unshift(`check${bad.length > 1 ? "s" : ""} failed: ${bad.map((c) => `${c.name}: ${c.found}`).join("; ")}`);
+  }
+  return problems.length > 0 ? problems.join("; ") : null;
+}
+
 export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {
   input: TopologyRunInput,
   async run(ctx) {
     const spec = await prepare(ctx, true);
     if ("status" in spec) return spec;
     if (ctx.resumed) await ctx.reporter.info("Resuming: observing every host again, so steps already done are not repeated");
-
     let locks;
     try {
       locks = await acquireHostLocks(
@@ -241,68 +469,8 @@ export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {
       if (err instanceof HostLockBusyError) return { status: "failed", outcome: err.message };
       throw err;
     }
-    const outer = ctx;
-    ctx = { ...outer, signal: AbortSignal.any([outer.signal, locks.lost]) };
     try {
-      const started = Date.now();
-      await ctx.reporter.info(`Applying ${spec.name}: observing ${spec.hosts.length} host(s)`);
-      const targets = new Map<string, Target>();
-      const plan = await planFor(ctx, spec, targets);
-      await recordPlan(ctx, plan, "apply");
-      const broken = plan.hosts.filter((h) => h.error);
-      if (broken.length > 0) {
-        await reportPlan(ctx, plan);
-        return { status: "failed", outcome: `nothing was changed: could not plan ${broken.map((h) => `${h.name} (${h.error})`).join(", ")}` };
-      }
-      if (plan.changes === 0) {
-        for (const h of plan.hosts) await ctx.reporter.info("no changes", h.name);
-        return { status: "succeeded", outcome: `no changes: every host already matches the topology (${Date.now() - started} ms)` };
-      }
-      await ctx.reporter.info(`Plan: ${changesText(plan)}`);
-      await reportPlan(ctx, plan);
-
-      const progress = new Map(plan.hosts.map((h) => [h.serverId, { done: 0, total: h.steps.length, audited: false }]));
-      for (const h of hostsWithChanges(plan)) await ctx.reporter.progress(h.name, 0, h.steps.length, `0 of ${h.steps.length} steps`);
-      const failures: string[] = [];
-      const tiers = tiersWithWork(plan);
-      for (const [i, tier] of tiers.entries()) {
-        const hosts = plan.hosts.filter((h) => h.steps.some((s) => s.tier === tier));
-        await ctx.reporter.info(`Stage ${i + 1} of ${tiers.length}: ${tierLabel(tier)} on ${hosts.map((h) => h.name).join(", ")}`);
-        // If one host's lane breaks (cancel, lost lock, database error), stop the others
-        // and wait for all of them before going on: the locks are released only after.
-        const stage = new AbortController();
-        const laneCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, stage.signal]) };
-        const lanes = await Promise.allSettled(
-          hosts.map(async (h) => {
-            try {
-              const err = await runHostSteps(laneCtx, targets.get(h.serverId)!, h.steps.filter((s) => s.tier === tier), progress.get(h.serverId)!);
-              if (err) failures.push(`${h.name}: ${err}`);
-            } catch (e) {
-              stage.abort(e);
-              throw e;
-            }
-          }),
-        );
-        ctx.signal.throwIfAborted();
-        const broke = lanes.find((l) => l.status === "rejected");
-        if (broke) throw broke.reason;
-        if (failures.length > 0) {
-          const skipped = tiers.slice(i + 1);
-          if (skipped.length > 0) await ctx.reporter.warn(`Stopping: later stages (${skipped.map(tierLabel).join(", ")}) depend on this one and were not started`);
-          return { status: "failed", outcome: `${failures.join("; ")}. Fix the cause and retry: the retry re-plans and continues from where this stopped.` };
-        }
-      }
-
-      // Prove it: observe the changed hosts again; a converged host plans nothing.
-      const changed = new Set(hostsWithChanges(plan).map((h) => h.serverId));
-      const after = await planFor(ctx, spec, targets, changed);
-      const left = after.hosts.filter((h) => h.error || h.steps.length > 0);
-      await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus: left.length ? "drifted" : "in-sync", driftChanges: after.changes, driftCheckedAt: new Date() } });
-      if (left.length > 0) {
-        for (const h of left) await ctx.reporter.error(`still differs after apply: ${h.error ?? h.steps.map((s) => s.summary).join(", ")}`, h.name);
-        return { status: "failed", outcome: `applied, but ${left.map((h) => h.name).join(", ")} did not converge` };
-      }
-      return { status: "succeeded", outcome: `applied ${changesText(plan)} in ${((Date.now() - started) / 1000).toFixed(1)} s; every host now matches the topology` };
+      return await applyTopology({ ...ctx, signal: AbortSignal.any([ctx.signal, locks.lost]) }, spec, { strict: ctx.input.strict });
     } finally {
       await locks.release();
     }

@@ -1,7 +1,8 @@
 // Topologies: the desired shape of a site, and its plan and apply runs.
 import { z } from "zod";
 import { router, readProcedure, operateProcedure } from "../trpc";
-import { AppUpdateInput, ArtifactDto, ArtifactUploadInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
+import { AppUpdateInput, ArtifactDto, ArtifactUploadInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput,
+  TopologyApplyInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
 import { secretBox } from "../../secrets/master-key";
 import { env } from "../../env";
 import { RunDto, RunIdInput } from "../../schemas/run";
@@ -47,10 +48,18 @@ export const topologiesRouter = router({
     .mutation(({ ctx, input }) => planTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),
 
   startApply: operateProcedure
-    .meta({ openapi: { method: "POST", path: "/topologies/{id}/apply", protect: true, tags: ["topologies"], summary: "Plan and apply: converge every server to the topology" } })
-    .input(TopologyIdInput)
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/topologies/{id}/apply",
+        protect: true,
+        tags: ["topologies"],
+        summary: "Plan and apply: converge every server to the topology (unreachable servers are skipped and the run ends partial, unless strict)",
+      },
+    })
+    .input(TopologyApplyInput)
     .output(RunDto)
-    .mutation(({ ctx, input }) => applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),
+    .mutation(({ ctx, input }) => applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id, { strict: input.strict })),
 
   runPlan: readProcedure
     .meta({ openapi: { method: "GET", path: "/runs/{id}/plan", protect: true, tags: ["runs"], summary: "The plan a plan or apply run computed (null until it has one)" } })

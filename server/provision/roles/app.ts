@@ -48,7 +48,7 @@ export const app: RoleModule = {
   checks(t, h) {
     const checks = this.ports(t, h).map((claim) => ({ kind: "listening" as const, claim }));
     if (carriesAppFront(t, h) && !h.roles.includes("web"))
-      return [...checks, { kind: "running-config" as const, unit: "nginx.service" }, { kind: "served-certificate" as const, port: APP_TLS_PORT, serverName: APP_TLS_NAME }];
+      return [...checks, { kind: "running-config" as const, unit: "nginx.service", logs: ["/var/log/nginx/error.log"] }, { kind: "served-certificate" as const, port: APP_TLS_PORT, serverName: APP_TLS_NAME }];
     return checks;
   },
   // Every app server gets one (stable across topology changes that add or remove the TLS front).

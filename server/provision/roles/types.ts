@@ -77,7 +77,8 @@ export interface CertificateNeed {
  */
 export type CheckSpec =
   | { kind: "listening"; claim: PortClaim }
-  | { kind: "running-config"; unit: string }
+  /** logs: files where the daemon writes why a reload failed (besides its journal). */
+  | { kind: "running-config"; unit: string; logs?: string[] }
   | { kind: "https-site"; port: number }
   | { kind: "backends-up" }
   | { kind: "served-certificate"; port: number; serverName: string };

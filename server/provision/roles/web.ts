@@ -40,7 +40,7 @@ export const web: RoleModule = {
     ...(carriesAppFront(t, h) ? [{ port: APP_TLS_PORT, unit: "nginx.service", scope: "any" as const, purpose: "the app's TLS front for web servers on other hosts" }] : []),
   ],
   checks(t, h) {
-    return [...this.ports(t, h).map((claim) => ({ kind: "listening" as const, claim })), { kind: "running-config", unit: "nginx.service" }, { kind: "served-certificate", port: webPort(h), serverName: h.name }];
+    return [...this.ports(t, h).map((claim) => ({ kind: "listening" as const, claim })), { kind: "running-config", unit: "nginx.service", logs: ["/var/log/nginx/error.log"] }, { kind: "served-certificate", port: webPort(h), serverName: h.name }];
   },
   certificates: (t, h) => [{ kind: "backend", names: [h.name, h.address] }],
   inbound: (t, h) => [

@@ -1,0 +1,181 @@
+// The verify phase: the checks that prove each role works, beyond "the files
+// match". Host checks are judged from the host's observation (pure, in
+// server/provision/checks.ts); here are the ones the worker carries out itself:
+//   - HTTPS to each load balancer for the site's name, verified with the site's CA,
+//     serving the certificate Rampart deployed;
+//   - every backend UP in HAProxy's runtime API (drained ones DRAIN, skipped hosts excused);
+//   - the certificate each web (or app-front) server presents, through an SSH
+//     forward to its loopback, is the one Rampart issued.
+import { createHash, X509Certificate } from "node:crypto";
+import https from "node:https";
+import tls from "node:tls";
+import type { Duplex } from "node:stream";
+import type { SshExecutor, Target } from "@/server/exec/ssh-executor";
+import { checkName, type CheckResult, judgeHostCheck, isHostCheck, unitName } from "@/server/provision/checks";
+import { parseShowStat, showStatCommand } from "@/server/provision/haproxy-stat";
+import type { CheckSpec, HostDesired, HostSpec, TopologySpec } from "@/server/provision/roles";
+import type { Listener } from "@/server/provision/listeners";
+import type { Freshness } from "@/server/provision/observe";
+import { HEALTH_CHECK_INTERVAL_MS } from "@/server/provision/roles";
+import type { Role } from "@/server/schemas/topology";
+
+const HTTPS_TIMEOUT_MS = 5000;
+/** After a reload, HAProxy needs a few health checks before a backend reads UP. */
+const BACKENDS_WAIT_MS = HEALTH_CHECK_INTERVAL_MS * 4;
+
+export interface VerifyContext {
+  executor: SshExecutor;
+  signal: AbortSignal;
+  spec: TopologySpec;
+  /** Hosts the run skipped or that failed (their backends may be down; that is reported, not failed). */
+  excused: Map<string, string>;
+}
+
+export interface HostFacts {
+  listeners: Listener[] | null;
+  fresh: Map<string, Freshness>;
+}
+
+/** The checks of `roles` on one host: host checks from `facts`, the rest carried out now. */
+export async function verifyHost(ctx: VerifyContext, h: HostSpec, target: Target, desired: HostDesired, facts: HostFacts, roles: ReadonlySet<Role>): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  for (const { role, check } of desired.checks) {
+    if (!roles.has(role)) continue;
+    ctx.signal.throwIfAborted();
+    let r: CheckResult;
+    try {
+      r = isHostCheck(check) ? judgeHostCheck(role, check, facts) : await remoteCheck(ctx, h, target, role, check);
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      r = { role, name: checkName(check), ok: false, expected: checkName(check), found: `the check could not run: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}` };
+    }
+    if (!r.ok && check.kind === "running-config") r = { ...r, found: `${r.found}${await daemonSays(ctx, target, check.unit, check.logs ?? [], facts.fresh.get(unitName(check.unit)))}` };
+    out.push(r);
+  }
+  return out;
+}
+
+// The unit's journal since its configuration changed, then the log files it writes itself
+// (nginx logs a refused reload to its error log, not to the journal).
+const DAEMON_LOG_SCRIPT = 'u=$1; since=$2; shift 2; journalctl --no-pager -o cat -n 200 -u "$u" ${since:+"--since=@$since"} 2>/dev/null; for f in "$@"; do [ -f "$f" ] && tail -n 50 -- "$f"; done; true';
+const COMPLAINT = /\[(alert|emerg|crit|error)\]|cannot|failed|refused|denied|no such file|address already in use/i;
+
+/** The daemon's own words about its last reload: its last complaints since the configuration changed. */
+async function daemonSays(ctx: VerifyContext, target: Target, unit: string, logs: readonly string[], f: Freshness | undefined): Promise<string> {
+  const since = f && f.files.length > 0 ? String(Math.floor(Math.min(...f.files.map((x) => x.mtime))) - 1) : "";
+  try {
+    const r = await ctx.executor.exec(target, { argv: ["sh", "-c", DAEMON_LOG_SCRIPT, "rampart-daemon-log", unit, since, ...logs], timeoutMs: 10_000 }, { signal: ctx.signal });
+    const complaints = [...new Set(r.stdout.split("\n").map((l) => l.trim()).filter((l) => COMPLAINT.test(l)))].slice(-3);
+    return complaints.length > 0 ? `. ${unitName(unit)} said: ${complaints.join(" / ")}` : "";
+  } catch {
+    return "";
+  }
+}
+
+async function remoteCheck(ctx: VerifyContext, h: HostSpec, target: Target, role: Role, c: CheckSpec): Promise<CheckResult> {
+  const name = checkName(c);
+  switch (c.kind) {
+    case "https-site":
+      return httpsSite(ctx, h, role, c.port, name);
+    case "backends-up":
+      return backendsUp(ctx, target, role, name);
+    case "served-certificate":
+      return servedCertificate(ctx, h, target, role, c.port, c.serverName, name);
+    default:
+      throw new Error(`${c.kind} is a host check`);
+  }
+}
+
+const fingerprint = (pemOrDer: string | Buffer) => createHash("sha256").update(typeof pemOrDer === "string" ? new X509Certificate(pemOrDer).raw : pemOrDer).digest("hex").replace(/(..)(?!$)/g, "$1:").toUpperCase();
+
+/** HTTPS to the load balancer for the site's name, trusting only the site's CA (and the public roots for a certificate from a public CA). */
+function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, name: string): Promise<CheckResult> {
+  const site = ctx.spec.name;
+  const bundle = ctx.spec.tls.siteBundle ?? "";
+  const certs = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const deployed = certs[0] ? fingerprint(certs[0]) : null;
+  const expected = `https://${site}/ answers through ${h.name} (${h.address}:${port}) with a certificate verified by the site's CA${deployed ? ` (${deployed.slice(0, 23)}…)` : ""}`;
+  return new Promise((resolve) => {
+    const req = https.request(
+      {
+        host: h.address,
+        port,
+        path: "/",
+        method: "GET",
+        servername: site,
+        headers: { host: site, "user-agent": "rampart-verify" },
+        ca: [ctx.spec.tls.caPem, ...certs.slice(1), ...tls.rootCertificates],
+        timeout: HTTPS_TIMEOUT_MS,
+        agent: false,
+        signal: ctx.signal,
+      },
+      (res) => {
+        const peer = (res.socket as tls.TLSSocket).getPeerCertificate();
+        const served = peer?.raw ? fingerprint(peer.raw) : null;
+        res.resume();
+        const status = res.statusCode ?? 0;
+        if (deployed && served !== deployed) return resolve({ role, name, ok: false, expected, found: `it serves another certificate (${served?.slice(0, 23) ?? "none"}…), not the one Rampart deployed` });
+        if (status >= 500) return resolve({ role, name, ok: false, expected, found: `HTTP ${status} ${res.statusMessage ?? ""}`.trim() });
+        resolve({ role, name, ok: true, expected, found: `HTTP ${status}, certificate verified` });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${HTTPS_TIMEOUT_MS / 1000} s`)));
+    req.on("error", (err: Error & { code?: string }) => resolve({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}` }));
+    req.end();
+  });
+}
+
+/** Every backend the load balancer should use reads UP (waiting a few health checks after a reload). */
+async function backendsUp(ctx: VerifyContext, target: Target, role: Role, name: string): Promise<CheckResult> {
+  const web = ctx.spec.hosts.filter((x) => x.roles.includes("web"));
+  const expected = `HAProxy sees ${web.map((w) => `${w.name} ${w.drained ? "DRAIN" : "UP"}`).join(", ")}${ctx.excused.size ? " (skipped hosts excused)" : ""}`;
+  const until = Date.now() + BACKENDS_WAIT_MS;
+  for (;;) {
+    const r = await ctx.executor.exec(target, showStatCommand(), { signal: ctx.signal });
+    if (r.exitCode !== 0) return { role, name, ok: false, expected, found: `HAProxy's runtime API did not answer: ${(r.stderr.trim() || `exit ${r.exitCode}`).split("\n")[0]}` };
+    const seen = new Map(parseShowStat(r.stdout).map((b) => [b.server, b]));
+    const wrong: string[] = [];
+    const notes: string[] = [];
+    for (const w of web) {
+      const b = seen.get(w.name);
+      const status = b?.status ?? "missing";
+      const good = w.drained ? status === "DRAIN" || status.startsWith("MAINT") || status.startsWith("UP") : status === "UP";
+      if (good) continue;
+      const why = ctx.excused.get(w.serverId);
+      if (why) notes.push(`${w.name} ${status} (${why})`);
+      else wrong.push(`${w.name} ${status}${b?.check ? ` (${b.check})` : ""}`);
+    }
+    if (wrong.length === 0) return { role, name, ok: true, expected, found: notes.length ? `all UP but ${notes.join(", ")}` : "all backends as expected" };
+    if (Date.now() > until) return { role, name, ok: false, expected, found: wrong.join(", ") };
+    await new Promise((r) => setTimeout(r, 500));
+    ctx.signal.throwIfAborted();
+  }
+}
+
+/** The certificate a server presents on `port` (reached through its own SSH connection, on its loopback) is the one Rampart issued it. */
+async function servedCertificate(ctx: VerifyContext, h: HostSpec, target: Target, role: Role, port: number, serverName: string, name: string): Promise<CheckResult> {
+  const mine = ctx.spec.tls.backends.get(h.serverId);
+  if (!mine) return { role, name, ok: false, expected: "a certificate from Rampart's CA", found: "Rampart has no certificate for this host" };
+  const want = fingerprint(mine.certPem);
+  const expected = `port ${port} presents Rampart's certificate for ${serverName} (${want.slice(0, 23)}…), verified by Rampart's CA`;
+  const socket: Duplex = await ctx.executor.forward(target, "127.0.0.1", port, { signal: ctx.signal });
+  return new Promise((resolve) => {
+    // The server requires a client certificate from Rampart's CA: the host's own is one.
+    const s = tls.connect({ socket, servername: serverName, ca: ctx.spec.tls.caPem, cert: mine.certPem, key: mine.keyPem, minVersion: "TLSv1.2" });
+    const timer = setTimeout(() => s.destroy(new Error(`no TLS handshake within ${HTTPS_TIMEOUT_MS / 1000} s`)), HTTPS_TIMEOUT_MS);
+    const done = (r: CheckResult) => {
+      clearTimeout(timer);
+      s.destroy();
+      socket.destroy();
+      resolve(r);
+    };
+    s.once("secureConnect", () => {
+      const served = s.getPeerCertificate()?.raw;
+      const got = served ? fingerprint(served) : null;
+      if (got === want) done({ role, name, ok: true, expected, found: "the certificate Rampart issued, verified" });
+      else done({ role, name, ok: false, expected, found: `another certificate: ${got?.slice(0, 23) ?? "none"}…` });
+    });
+    s.once("error", (err: Error & { code?: string }) => done({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}` }));
+  });
+}
+
