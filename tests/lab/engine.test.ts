@@ -9,7 +9,9 @@
 //     took :443 after the plan) fails the run with the daemon's own message, and the
 //     drift check reports the host as not serving;
 //   - a web server cut off the network: the apply converges the others and ends
-//     "partially applied" within 30 s naming it, and draining it works while it is down.
+//     "partially applied" within 30 s naming it, and draining it works while it is down;
+//   - a rollout in batches stops at the first failed batch, or goes on within its
+//     failure budget; a strict apply changes nothing while a host is unreachable.
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -23,7 +25,7 @@ import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
 import { applyTopologyRun, createTopology, getTopology, planTopologyRun, runPlan, setDrained, updateTopology } from "@/server/services/topologies";
 import { caCertificate } from "@/server/services/certificates";
-import { HAPROXY_CONFIG } from "@/server/provision/roles";
+import { HAPROXY_CONFIG, NGINX_SITE } from "@/server/provision/roles";
 import { TopologyInput } from "@/server/schemas/topology";
 import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
@@ -252,6 +254,43 @@ describe("proven outcomes and partial failure on the lab", () => {
     const bd = await finished(back.id);
     expect(bd.status, await eventsText(back.id)).toBe("succeeded");
     expect((await labSsh("lab1", ["grep", "server lab3", HAPROXY_CONFIG])).stdout).not.toMatch(/weight 0/);
+  });
+
+  it("rolls out one web server first: when it fails, the others are not touched; a failure budget lets the rollout go on", async () => {
+    // The same hand edit on both web servers, and an operator's broken include on lab2: its
+    // nginx -t fails, so its step fails (and is rolled back).
+    for (const h of ["lab2", "lab3"]) await labSsh(h, ["sed", "-i", "s/index index.html;/index index.html default.html;/", NGINX_SITE]);
+    await labSsh("lab2", ["sh", "-c", "echo 'this is not nginx syntax' > /etc/nginx/conf.d/zz-broken.conf"]);
+    try {
+      const t = await getTopology(db, topologyId);
+      const settings = (failureBudget: number) => ({ id: topologyId, name: t.name, balance: t.balance, rolloutBatchSize: 1, failureBudget, members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })) });
+      await updateTopology(db, settings(0));
+      const { run, done } = await apply();
+      expect(done.status, await eventsText(run.id)).toBe("failed");
+      expect(done.outcome).toMatch(/^rollout stopped: 1 host failed \(the failure budget is 0\): lab2: /);
+      const plan = (await runPlan(db, run.id))!;
+      expect(plan.hosts.map((h) => [h.name, h.outcome])).toEqual([
+        ["lab1", "not-started"],
+        ["lab2", "failed"],
+        ["lab3", "not-started"],
+      ]);
+      expect((await labSsh("lab3", ["cat", NGINX_SITE])).stdout).toContain("default.html");
+
+      await updateTopology(db, settings(1));
+      const second = await apply();
+      expect(second.done.status, await eventsText(second.run.id)).toBe("partial");
+      const p2 = (await runPlan(db, second.run.id))!;
+      expect(p2.hosts.map((h) => [h.name, h.outcome])).toEqual([
+        ["lab1", "converged"],
+        ["lab2", "failed"],
+        ["lab3", "converged"],
+      ]);
+      expect((await labSsh("lab3", ["cat", NGINX_SITE])).stdout).not.toContain("default.html");
+    } finally {
+      await labSsh("lab2", ["rm", "-f", "/etc/nginx/conf.d/zz-broken.conf"]);
+    }
+    const { run, done } = await apply();
+    expect(done.status, await eventsText(run.id)).toBe("succeeded");
   });
 
   it("a strict apply changes nothing while a host is unreachable", async () => {

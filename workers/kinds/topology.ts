@@ -353,7 +353,11 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
         batch.map(async (hp) => {
           try {
             const err = await convergeTier(laneCtx, { ...vctx, signal: laneCtx.signal }, spec, hp, tier, desired.get(hp.serverId)!, targets.get(hp.serverId)!, facts, progress.get(hp.serverId)!, reports);
-            if (err) failed.set(hp.serverId, err);
+            if (err) {
+              failed.set(hp.serverId, err);
+              // Later checks (the load balancers' backends) excuse a host that failed, as one that was skipped.
+              vctx.excused.set(hp.serverId, "failed in this run");
+            }
           } catch (e) {
             stage.abort(e);
             throw e;
