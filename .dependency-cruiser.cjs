@@ -35,9 +35,7 @@ const IO_BUILTINS = "^(node:)?(fs|fs/promises|child_process|worker_threads|clust
 // Known violations of the rules below that exist today, each to be removed by the
 // change that fixes it (not a place for new ones).
 const KNOWN = {
-  // A Server Component that reads the session itself; the page (or a layout) should
-  // pass the role down, or the check should live in app/.
-  clientToServer: ["components/auth/admin-only.tsx"],
+  clientToServer: [],
   // startRun ↔ startTopologyRun (retry re-plans a topology run; runs.ts uses a dynamic import).
   circular: ["server/services/runs.ts", "server/services/topologies.ts"],
 };

@@ -1,5 +1,5 @@
 import { AuditPanel } from "@/components/settings/audit";
-import { AdminOnly } from "@/components/auth/admin-only";
+import { AdminOnly } from "../admin-only";
 
 export const metadata = { title: "Audit log" };
 

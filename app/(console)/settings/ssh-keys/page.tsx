@@ -1,5 +1,5 @@
 import { SshKeysPanel } from "@/components/settings/ssh-keys";
-import { AdminOnly } from "@/components/auth/admin-only";
+import { AdminOnly } from "../admin-only";
 
 export const metadata = { title: "SSH keys" };
 

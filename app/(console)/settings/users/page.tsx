@@ -1,5 +1,5 @@
 import { UsersPanel } from "@/components/settings/users";
-import { AdminOnly } from "@/components/auth/admin-only";
+import { AdminOnly } from "../admin-only";
 
 export const metadata = { title: "Users" };
 
