@@ -9,7 +9,7 @@
 //     phases: [
 //       { name: "stop writes", run: async (ctx, state) => ({ gtid: "…" }) },
 //       { name: "promote", run: async (ctx, state) => { … state["stop writes"] … } },
-//       { name: "converge", run: async (ctx) => applyUnderHeldLocks(ctx, ctx.held!) },
+//       { name: "converge", run: async (ctx) => ({ ...(await applyUnderHeldLocks(ctx, ctx.held!, ctx.input.topologyId)) }) },
 //     ],
 //   });
 //
@@ -22,10 +22,10 @@
 // `hold` takes what the phases need held throughout (the hosts' locks) once the
 // operation is confirmed, and releases it after the last phase. The locks are keyed
 // by run id, so a worker taking the run over takes them again at once. A phase that
-// converges hosts calls the apply that kinds/topology.ts exports for operations
-// (named applyUnderHeldLocks above), passing ctx.held: the apply then runs under
-// those locks instead of taking its own, and its KindResult ("partial" included)
-// can be returned from `outcome`.
+// converges hosts calls applyUnderHeldLocks (exported by kinds/topology.ts) with
+// ctx.held: the apply then runs under those locks instead of taking its own, and
+// its KindResult ("partial" included), recorded as the phase's data, can be
+// returned from `outcome`.
 import type { z } from "zod";
 import type { HeldLocks } from "@/server/queue/host-locks";
 import { PREVIEW_PHASE } from "@/server/schemas/run";
