@@ -150,7 +150,7 @@ describe("the provisioning engine on the lab", () => {
     expect(done.status, text).toBe("succeeded");
     expect(done.attempts).toBe(2);
     expect(text).toContain("Resuming: observing every host again");
-    expect(done.outcome).toMatch(/every host now matches the topology/);
+    expect(done.outcome).toMatch(/every host matches the topology and passes its checks/);
     expect(await locksHeld()).toEqual([]);
   });
 

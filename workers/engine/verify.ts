@@ -20,6 +20,8 @@ import { HEALTH_CHECK_INTERVAL_MS } from "@/server/provision/roles";
 import type { Role } from "@/server/schemas/topology";
 
 const HTTPS_TIMEOUT_MS = 5000;
+/** How long a server may still present its previous certificate after a reload. */
+const CERT_SETTLE_MS = 5000;
 /** After a reload, HAProxy needs a few health checks before a backend reads UP. */
 const BACKENDS_WAIT_MS = HEALTH_CHECK_INTERVAL_MS * 4;
 
@@ -88,13 +90,19 @@ async function remoteCheck(ctx: VerifyContext, h: HostSpec, target: Target, role
 
 const fingerprint = (pemOrDer: string | Buffer) => createHash("sha256").update(typeof pemOrDer === "string" ? new X509Certificate(pemOrDer).raw : pemOrDer).digest("hex").replace(/(..)(?!$)/g, "$1:").toUpperCase();
 
-/** HTTPS to the load balancer for the site's name, trusting only the site's CA (and the public roots for a certificate from a public CA). */
+/**
+ * HTTPS to the load balancer for the site's name. The certificate must verify with the
+ * site's CA: Rampart's internal CA, or a public CA the system trusts. An uploaded
+ * certificate from a CA Rampart does not know (a company's own) is accepted when it is
+ * exactly the one Rampart deployed, valid for the name and today.
+ */
 function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, name: string): Promise<CheckResult> {
   const site = ctx.spec.name;
   const bundle = ctx.spec.tls.siteBundle ?? "";
   const certs = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   const deployed = certs[0] ? fingerprint(certs[0]) : null;
-  const expected = `https://${site}/ answers through ${h.name} (${h.address}:${port}) with a certificate verified by the site's CA${deployed ? ` (${deployed.slice(0, 23)}…)` : ""}`;
+  const pinnable = ctx.spec.tls.siteSource === "uploaded";
+  const expected = `https://${site}/ answers through ${h.name} (${h.address}:${port}) with the certificate Rampart deployed${deployed ? ` (${deployed.slice(0, 23)}…)` : ""}, verified by the site's CA`;
   return new Promise((resolve) => {
     const req = https.request(
       {
@@ -105,18 +113,32 @@ function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, na
         servername: site,
         headers: { host: site, "user-agent": "rampart-verify" },
         ca: [ctx.spec.tls.caPem, ...certs.slice(1), ...tls.rootCertificates],
+        // Judged below: an untrusted chain is only accepted for an uploaded certificate Rampart deployed itself.
+        rejectUnauthorized: false,
         timeout: HTTPS_TIMEOUT_MS,
         agent: false,
         signal: ctx.signal,
       },
       (res) => {
-        const peer = (res.socket as tls.TLSSocket).getPeerCertificate();
+        const socket = res.socket as tls.TLSSocket;
+        const peer = socket.getPeerCertificate();
         const served = peer?.raw ? fingerprint(peer.raw) : null;
         res.resume();
         const status = res.statusCode ?? 0;
-        if (deployed && served !== deployed) return resolve({ role, name, ok: false, expected, found: `it serves another certificate (${served?.slice(0, 23) ?? "none"}…), not the one Rampart deployed` });
-        if (status >= 500) return resolve({ role, name, ok: false, expected, found: `HTTP ${status} ${res.statusMessage ?? ""}`.trim() });
-        resolve({ role, name, ok: true, expected, found: `HTTP ${status}, certificate verified` });
+        const fail = (found: string) => resolve({ role, name, ok: false, expected, found });
+        if (deployed && served !== deployed) return fail(`it serves another certificate (${served?.slice(0, 23) ?? "none"}…), not the one Rampart deployed`);
+        let trust = "verified";
+        if (!socket.authorized) {
+          const why = String(socket.authorizationError ?? "not trusted");
+          if (!pinnable) return fail(`the certificate does not verify: ${why}`);
+          const wrongName = tls.checkServerIdentity(site, peer);
+          if (wrongName) return fail(`the certificate is not valid for ${site}: ${wrongName.message}`);
+          const now = Date.now();
+          if (now < Date.parse(peer.valid_from) || now > Date.parse(peer.valid_to)) return fail(`the certificate is not valid today (${peer.valid_from} – ${peer.valid_to})`);
+          trust = `the uploaded certificate Rampart deployed (its CA is not one this machine trusts: ${why})`;
+        }
+        if (status >= 500) return fail(`HTTP ${status} ${res.statusMessage ?? ""}`.trim());
+        resolve({ role, name, ok: true, expected, found: `HTTP ${status}, ${trust}` });
       },
     );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${HTTPS_TIMEOUT_MS / 1000} s`)));
@@ -154,6 +176,19 @@ async function backendsUp(ctx: VerifyContext, target: Target, role: Role, name: 
 
 /** The certificate a server presents on `port` (reached through its own SSH connection, on its loopback) is the one Rampart issued it. */
 async function servedCertificate(ctx: VerifyContext, h: HostSpec, target: Target, role: Role, port: number, serverName: string, name: string): Promise<CheckResult> {
+  // Right after a reload, a worker of the old generation may still take a connection
+  // for a moment (nginx starts the new workers before it tells the old ones to stop):
+  // a wrong answer is asked again, briefly, before it counts.
+  const until = Date.now() + CERT_SETTLE_MS;
+  for (;;) {
+    const r = await servedCertificateOnce(ctx, h, target, role, port, serverName, name);
+    if (r.ok || Date.now() > until) return r;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    ctx.signal.throwIfAborted();
+  }
+}
+
+async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Target, role: Role, port: number, serverName: string, name: string): Promise<CheckResult> {
   const mine = ctx.spec.tls.backends.get(h.serverId);
   if (!mine) return { role, name, ok: false, expected: "a certificate from Rampart's CA", found: "Rampart has no certificate for this host" };
   const want = fingerprint(mine.certPem);

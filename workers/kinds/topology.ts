@@ -26,7 +26,7 @@ import { type HostFacts, verifyHost, type VerifyContext } from "../engine/verify
 import { batchesOf, skippedHosts } from "@/server/provision/rollout";
 import { renderAction, sha256 } from "@/server/provision/resources";
 import { hostAuditCommand } from "@/server/provision/host-audit";
-import { acquireHostLocks, HostLockBusyError } from "@/server/queue/host-locks";
+import { acquireHostLocks, type HeldLocks, HostLockBusyError, lockHolders } from "@/server/queue/host-locks";
 import { describeCommand } from "@/server/provision/command";
 import { TimeoutError, UnreachableError } from "@/server/exec/errors";
 import type { KindContext, KindResult, RunKindHandler } from "./types";
@@ -85,15 +85,17 @@ async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<
   const backends = new Map<string, { certPem: string; keyPem: string }>();
   for (const h of spec.hosts) if (needsBackendCert(h)) backends.set(h.serverId, await ensureBackendCert(ctx.db, ctx.box, ca, h.serverId, backendNames(h), new Date(), store));
   let siteBundle: string | null = null;
+  let siteSource: string | undefined;
   if (spec.hosts.some((h) => h.roles.includes("load-balancer"))) {
     const site = await ensureSiteBundle(ctx.db, ctx.box, ca, { id: spec.id, name: spec.name }, new Date(), store);
     siteBundle = site.bundle;
+    siteSource = site.source;
     ctx.reporter.addSecret(site.bundle.slice(site.bundle.search(/-----BEGIN [A-Z ]*PRIVATE KEY-----/)));
   }
   for (const b of backends.values()) ctx.reporter.addSecret(b.keyPem);
   const secretNames = new Set(spec.app.env.filter((v) => v.secret).map((v) => v.name));
   for (const [k, v] of spec.appEnv) if (secretNames.has(k)) ctx.reporter.addSecret(v);
-  return { ...spec, tls: { caPem: ca.certPem, siteBundle, backends } };
+  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, backends } };
 }
 
 async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -453,6 +455,20 @@ async function convergeTier(
     if (bad.length > 0) problems.unshift(`check${bad.length > 1 ? "s" : ""} failed: ${bad.map((c) => `${c.name}: ${c.found}`).join("; ")}`);
   }
   return problems.length > 0 ? problems.join("; ") : null;
+}
+
+/**
+ * For operations (promotion, certificate orders, firewall confirmation): apply a
+ * topology under the host locks the operation already holds for its whole run,
+ * instead of taking them again. Refuses if this run does not hold every host's lock.
+ */
+export async function applyUnderHeldLocks(ctx: KindContext<unknown>, held: HeldLocks, topologyId: string, opts: ApplyOptions = {}): Promise<KindResult> {
+  const spec = await prepare({ ...ctx, input: { topologyId, drift: false, strict: !!opts.strict } }, true);
+  if ("status" in spec) return spec;
+  const holders = await lockHolders(ctx.redis, spec.hosts.map((h) => h.serverId));
+  const notMine = spec.hosts.filter((h) => holders.get(h.serverId) !== ctx.runId);
+  if (notMine.length > 0) return { status: "failed", outcome: `this run does not hold the lock of ${notMine.map((h) => h.name).join(", ")}: take every host's lock before applying` };
+  return applyTopology({ ...ctx, signal: AbortSignal.any([ctx.signal, held.lost]) }, spec, opts);
 }
 
 export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {

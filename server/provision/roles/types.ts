@@ -10,6 +10,8 @@ export interface TlsMaterial {
   caPem: string;
   /** The site's certificate bundle for HAProxy: certificate, chain, then key. */
   siteBundle: string | null;
+  /** Where the site's certificate comes from (an uploaded one may be from a CA Rampart does not know). */
+  siteSource?: string;
   /** Each web or app server's certificate and key, from the internal CA. */
   backends: Map<string, { certPem: string; keyPem: string }>;
 }
