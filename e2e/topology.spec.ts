@@ -70,7 +70,7 @@ test("create a topology, read its plan, apply it live, and curl through the load
   // apt's own output, streamed while the run is still going.
   await expect(page.getByRole("log", { name: "Run events" }).getByText(/Setting up nginx/).first()).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 240_000 });
-  await expect(page.getByTestId("run-outcome")).toContainText("every host now matches the topology");
+  await expect(page.getByTestId("run-outcome")).toContainText("every host matches the topology and passes its checks");
   const max = await lab2Progress.getAttribute("aria-valuemax");
   await expect(lab2Progress).toHaveAttribute("aria-valuenow", max!);
 

@@ -116,6 +116,8 @@ describe("operations", () => {
     ]);
     expect(JSON.parse(journal[1]!.data!).waitedMs).toBeGreaterThanOrEqual(1200);
     expect(journal[2]!.startedAt.getTime()).toBeGreaterThanOrEqual(journal[1]!.finishedAt!.getTime());
+    // The run's row ends first (exactly once), then its status event follows.
+    await waitUntil(async () => (await texts(id)).includes("succeeded"), 5_000, "the terminal status event");
     expect(await texts(id)).toEqual(expect.arrayContaining(["awaiting-confirmation", "Preview confirmed by tester", "Phase 'phase two' done", "succeeded"]));
     expect((await lockHolders(client, [server.id])).get(server.id)).toBeNull(); // released
   });

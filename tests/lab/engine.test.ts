@@ -27,6 +27,13 @@ import { applyTopologyRun, createTopology, getTopology, planTopologyRun, runPlan
 import { caCertificate } from "@/server/services/certificates";
 import { HAPROXY_CONFIG, NGINX_SITE } from "@/server/provision/roles";
 import { TopologyInput } from "@/server/schemas/topology";
+import { Redis } from "ioredis";
+import { SshExecutor } from "@/server/exec/ssh-executor";
+import { RunReporter } from "@/server/queue/run-events";
+import { acquireHostLocks } from "@/server/queue/host-locks";
+import { loadEnv } from "@/server/env";
+import { RunJournal } from "@/workers/journal";
+import { applyUnderHeldLocks } from "@/workers/kinds/topology";
 import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
@@ -40,6 +47,7 @@ let redis: TestRedis;
 let queue: Queue<RunJobData>;
 let worker: WorkerProcess;
 let topologyId: string;
+let dbUrl: string;
 let caFile = "";
 const ids: string[] = [];
 const caller = { name: "tester@example.test" };
@@ -85,11 +93,10 @@ beforeAll(async () => {
   const info = await ensureLab(3);
   lab = { ...info, hosts: info.hosts.slice(0, 3) };
   redis = await startRedis();
-  let url: string;
-  ({ db, dir, url } = await createTestDb());
+  ({ db, dir, url: dbUrl } = await createTestDb());
   const box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
-  worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
+  worker = startWorker({ DATA_DIR: dir, DATABASE_URL: dbUrl, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
   ids.push(...(await registerFreshLabHosts(db, box, lab, lab.hosts)));
   // Servers as they often come: Debian's nginx installed, enabled and serving its default site on :80.
   await Promise.all(
@@ -291,6 +298,55 @@ describe("proven outcomes and partial failure on the lab", () => {
     }
     const { run, done } = await apply();
     expect(done.status, await eventsText(run.id)).toBe("succeeded");
+  });
+
+  it("an operation applies under the host locks it already holds; without them it is refused, and a separate apply waits", async () => {
+    // The operation's side, in this process, as an operation phase would call it.
+    // Its row names no topology, so the separate apply below is not refused as a conflict: it has to wait for the locks.
+    const op = await db.run.create({ data: { kind: "sample-operation", input: "{}", requestedBy: "tester", status: "running" } });
+    const redisClient = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const executor = new SshExecutor();
+    const reporter = await RunReporter.open(db, redisClient, op.id);
+    const ctx = {
+      runId: op.id,
+      requestedBy: "tester",
+      input: {},
+      reporter,
+      db,
+      redis: redisClient,
+      queue,
+      env: loadEnv({ DATA_DIR: dir, DATABASE_URL: dbUrl, REDIS_URL: redis.url }),
+      executor,
+      box: new SecretBox(loadMasterKey({ dataDir: dir, create: false })),
+      signal: new AbortController().signal,
+      resumed: false,
+      journal: new RunJournal(db, reporter, op.id),
+      confirmation: null,
+    };
+    try {
+      const servers = lab.hosts.map((h, i) => ({ id: ids[i]!, name: h.name }));
+      const someone = { lost: new AbortController().signal, release: async () => {} };
+      expect(await applyUnderHeldLocks(ctx, someone, topologyId)).toMatchObject({ status: "failed", outcome: expect.stringMatching(/^this run does not hold the lock of lab1, lab2, lab3/) });
+
+      const held = await acquireHostLocks(redisClient, op.id, servers, { waitMs: 5000 });
+      try {
+        // An apply asked for meanwhile waits for the operation's locks.
+        const other = await applyTopologyRun(deps(), caller, topologyId);
+        await waitUntil(async () => (await events(other.id)).find((e) => /waiting for run .* to finish with this host/.test(e.text)), 30_000, "the other apply to wait for the locks");
+        const result = await applyUnderHeldLocks(ctx, held, topologyId);
+        expect(result, await eventsText(op.id)).toMatchObject({ status: "succeeded" });
+        expect(result.outcome).toMatch(/every host (already )?matches the topology and passes its checks/);
+        expect((await db.run.findUniqueOrThrow({ where: { id: other.id } })).status).toBe("running");
+        await held.release();
+        expect((await finished(other.id)).status).toBe("succeeded");
+      } finally {
+        await held.release();
+      }
+    } finally {
+      await db.run.update({ where: { id: op.id }, data: { status: "succeeded", finishedAt: new Date() } });
+      await executor.close();
+      redisClient.disconnect();
+    }
   });
 
   it("a strict apply changes nothing while a host is unreachable", async () => {
