@@ -16,7 +16,8 @@ import {
   StartSampleOperationInput,
   SystemCheckInput,
 } from "../../schemas/run";
-import { cancelRun, confirmRun, getRun, listRunEvents, listRunPhases, listRuns, retryRun, startRun, startSampleOperation } from "../../services/runs";
+import { cancelRun, confirmRun, getRun, listRunEvents, listRunPhases, listRuns, startRun } from "../../services/runs";
+import { retryRun, startSampleOperation } from "../../services/run-retry";
 import { followRun } from "../../queue/run-follow";
 import { eventHub, redis, runsQueue } from "../../queue/producer";
 import { shutdownSignal } from "../../lifecycle";
