@@ -31,13 +31,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function plannerBench() {
   const n = 1000;
   const hosts: HostSpec[] = Array.from({ length: n }, (_, i) => ({
-      serverId: `s${i}`,
-      name: `h${i}`,
-      address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-      roles: i < 4 ? ["load-balancer"] : i < 800 ? ["web", "app"] : i === 800 ? ["db-primary"] : ["db-replica"],
-      monitoring: true,
-      drained: false,
-    }));
+    serverId: `s${i}`,
+    name: `h${i}`,
+    address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    roles: i < 4 ? ["load-balancer"] : i < 800 ? ["web", "app"] : i === 800 ? ["db-primary"] : ["db-replica"],
+    monitoring: true,
+    drained: false,
+  }));
   // Stand-ins for certificates: the planner only copies them into files.
   const backends = new Map(hosts.filter(needsBackendCert).map((h) => [h.serverId, { certPem: `CERT ${h.name}\n`, keyPem: `KEY ${h.name}\n` }]));
   const spec: TopologySpec = { id: "t", name: "www.bench.test", balance: "roundrobin", hosts, app: DEFAULT_APP, appEnv: [], tls: { caPem: "CA\n", siteBundle: "SITE\n", backends } };
@@ -54,13 +54,17 @@ function plannerBench() {
     return { ms: median(runs), changes };
   };
   const desired = desiredState(spec);
-  const watched = (rs: Resource[]) => new Map(rs.filter((r) => r.kind === "service").map((r) => [r.kind === "service" ? r.name : "", r.kind === "service" ? [...r.reloadOn, ...r.restartOn].map((id) => id.slice(id.indexOf(":") + 1)) : []]));
+  const watched = (rs: Resource[]) =>
+    new Map(
+      rs.filter((r) => r.kind === "service").map((r) => [r.kind === "service" ? r.name : "", r.kind === "service" ? [...r.reloadOn, ...r.restartOn].map((id) => id.slice(id.indexOf(":") + 1)) : []]),
+    );
   const fresh = () => new Map(spec.hosts.map((h): [string, HostObservation] => [h.serverId, { ok: true, observed: new Map() }]));
   const sims = new Map(spec.hosts.map((h) => [h.serverId, new SimHost(watched(desired.get(h.serverId)!.resources))]));
   const first = planTopology(spec, desired, fresh(), new Date());
   for (const h of first.hosts) for (const s of h.steps) sims.get(h.serverId)!.apply(s.action);
   const outputs = new Map(spec.hosts.map((h) => [h.serverId, sims.get(h.serverId)!.observeOutput(desired.get(h.serverId)!.resources)]));
-  const converged = () => new Map(spec.hosts.map((h): [string, HostObservation] => [h.serverId, { ok: true, observed: parseObservation(desired.get(h.serverId)!.resources, outputs.get(h.serverId)!) }]));
+  const converged = () =>
+    new Map(spec.hosts.map((h): [string, HostObservation] => [h.serverId, { ok: true, observed: parseObservation(desired.get(h.serverId)!.resources, outputs.get(h.serverId)!) }]));
   const a = time(fresh);
   const b = time(converged);
   console.log(`  planner, ${n} servers (4 LB, 796 web+app, 200 db), fresh hosts: ${a.ms.toFixed(1)} ms for ${a.changes} steps (median of 5, desired state included)`);
@@ -78,14 +82,28 @@ async function labBench() {
   const worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
   try {
     const ids = await registerFreshLabHosts(db, box, lab, hosts);
-    const t = await createTopology(db, TopologyInput.parse({ name: "www.foobar.test", members: [{ serverId: ids[0], roles: ["load-balancer"] }, { serverId: ids[1], roles: ["web", "app"] }, { serverId: ids[2], roles: ["web", "app"] }] }));
+    const t = await createTopology(
+      db,
+      TopologyInput.parse({
+        name: "www.foobar.test",
+        members: [
+          { serverId: ids[0], roles: ["load-balancer"] },
+          { serverId: ids[1], roles: ["web", "app"] },
+          { serverId: ids[2], roles: ["web", "app"] },
+        ],
+      }),
+    );
     const apply = async () => {
       const t0 = performance.now();
       const run = await applyTopologyRun({ db, queue }, { name: "bench" }, t.id);
-      const done = await waitUntil(async () => {
-        const r = await db.run.findUniqueOrThrow({ where: { id: run.id } });
-        return r.status !== "queued" && r.status !== "running" ? r : null;
-      }, 600_000, "the apply");
+      const done = await waitUntil(
+        async () => {
+          const r = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+          return r.status !== "queued" && r.status !== "running" ? r : null;
+        },
+        600_000,
+        "the apply",
+      );
       const ms = performance.now() - t0;
       if (done.status !== "succeeded") throw new Error(`apply ${done.status}: ${done.outcome}`);
       return { ms, outcome: done.outcome ?? "" };
@@ -94,7 +112,9 @@ async function labBench() {
     console.log(`  first (cold) apply, 3 fresh hosts: ${(cold.ms / 1000).toFixed(1)} s — ${cold.outcome}`);
     const warm: number[] = [];
     for (let i = 0; i < 5; i++) warm.push((await apply()).ms);
-    console.log(`  second apply, converged, with every check (warm worker), request → outcome recorded: median ${median(warm).toFixed(0)} ms, max ${Math.max(...warm).toFixed(0)} ms (target < 1000 ms)`);
+    console.log(
+      `  second apply, converged, with every check (warm worker), request → outcome recorded: median ${median(warm).toFixed(0)} ms, max ${Math.max(...warm).toFixed(0)} ms (target < 1000 ms)`,
+    );
   } finally {
     worker.child.kill("SIGTERM");
     await worker.exited;

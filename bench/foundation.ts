@@ -146,7 +146,10 @@ async function main() {
     const lastSeq = Math.max(...emitted.keys());
     await page.waitForSelector(`[data-seq="${lastSeq}"]`, { timeout: 30_000 });
     const arrivals = await page.evaluate(() => (window as unknown as { arrivals: Record<number, number> }).arrivals);
-    const latencies = [...emitted].map(([seq, at]) => (arrivals[seq] ?? NaN) - at).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    const latencies = [...emitted]
+      .map(([seq, at]) => (arrivals[seq] ?? NaN) - at)
+      .filter((x) => !Number.isNaN(x))
+      .sort((a, b) => a - b);
     await browser.close();
     publisher.disconnect();
     await db.$disconnect();

@@ -11,7 +11,9 @@ test("every mutation made by the e2e suite is in the audit log, and the audit pa
     .map((l) => JSON.parse(l) as { action: string });
   const counts = new Map<string, number>();
   for (const m of made) counts.set(m.action, (counts.get(m.action) ?? 0) + 1);
-  expect([...counts.keys()]).toEqual(expect.arrayContaining(["auth.setup", "auth.login", "auth.logout", "users.invite", "tokens.create", "tokens.revoke", "auth.acceptInvite", "runs.startSystemCheck"]));
+  expect([...counts.keys()]).toEqual(
+    expect.arrayContaining(["auth.setup", "auth.login", "auth.logout", "users.invite", "tokens.create", "tokens.revoke", "auth.acceptInvite", "runs.startSystemCheck"]),
+  );
 
   await signIn(context, ADMIN.email, ADMIN.password);
   for (const [action, n] of counts) {

@@ -86,7 +86,15 @@ test("servers are added with the form and through REST with a token, with clear 
   const curl = (args: string[]) => execFileSync("curl", ["-s", "-H", `Authorization: Bearer ${token}`, ...args], { encoding: "utf8" });
   const keys = JSON.parse(curl([`${baseURL()}/api/v1/ssh-keys`])) as Array<{ id: string; name: string }>;
   const created = JSON.parse(
-    curl(["-X", "POST", "-H", "content-type: application/json", "-d", JSON.stringify({ name: "lab4", address: lab.hosts[3]!.address, port: 22, user: "root", sshKeyId: keys.find((k) => k.name === "lab")!.id, labels: ["rest"] }), `${baseURL()}/api/v1/servers`]),
+    curl([
+      "-X",
+      "POST",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      JSON.stringify({ name: "lab4", address: lab.hosts[3]!.address, port: 22, user: "root", sshKeyId: keys.find((k) => k.name === "lab")!.id, labels: ["rest"] }),
+      `${baseURL()}/api/v1/servers`,
+    ]),
   );
   recordMutation("servers.create");
   expect(created).toMatchObject({ name: "lab4", hostKeyStatus: "unknown", labels: ["rest"] });

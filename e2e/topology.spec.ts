@@ -19,8 +19,7 @@ let lab: LabInfo;
 
 test.beforeAll(async () => {
   lab = await ensureLab(4);
-  for (const h of lab.hosts.slice(0, 3))
-    await labSsh(h.name, FRESH_HOST_COMMAND);
+  for (const h of lab.hosts.slice(0, 3)) await labSsh(h.name, FRESH_HOST_COMMAND);
 });
 
 test.beforeEach(async ({ context }) => {
@@ -68,7 +67,12 @@ test("create a topology, read its plan, apply it live, and curl through the load
   await expect(lab2Progress).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId("run-status")).toHaveText("running");
   // apt's own output, streamed while the run is still going.
-  await expect(page.getByRole("log", { name: "Run events" }).getByText(/Setting up nginx/).first()).toBeVisible({ timeout: 180_000 });
+  await expect(
+    page
+      .getByRole("log", { name: "Run events" })
+      .getByText(/Setting up nginx/)
+      .first(),
+  ).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 240_000 });
   await expect(page.getByTestId("run-outcome")).toContainText("every host matches the topology and passes its checks");
   const max = await lab2Progress.getAttribute("aria-valuemax");

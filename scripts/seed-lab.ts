@@ -37,9 +37,7 @@ async function main() {
   await recordAudit(db, { actor: SYSTEM_ACTOR, action: "demo.seedLab", target: added.join(", ") || null, outcome: "ok", detail: { labFile } });
   await db.$disconnect();
   process.stdout.write(
-    added.length
-      ? `Registered ${added.join(", ")} with the key "lab" and their host keys pinned. Open Servers and press "Check all".\n`
-      : "The lab's hosts are already registered.\n",
+    added.length ? `Registered ${added.join(", ")} with the key "lab" and their host keys pinned. Open Servers and press "Check all".\n` : "The lab's hosts are already registered.\n",
   );
 }
 

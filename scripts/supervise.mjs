@@ -85,9 +85,24 @@ async function startRedis() {
   if (await redisAnswers(redisPort)) fail(`port ${redisPort} is already used by another Redis; set REDIS_PORT to a free port, or REDIS_URL to use that server`);
   const log = openSync(path.join(logDir, "redis.log"), "a");
   const args = [
-    "--port", String(redisPort), "--bind", "127.0.0.1", "--protected-mode", "yes",
-    "--dir", dir, "--pidfile", pidfile, "--daemonize", "no",
-    "--appendonly", "yes", "--maxmemory-policy", "noeviction", "--save", "",
+    "--port",
+    String(redisPort),
+    "--bind",
+    "127.0.0.1",
+    "--protected-mode",
+    "yes",
+    "--dir",
+    dir,
+    "--pidfile",
+    pidfile,
+    "--daemonize",
+    "no",
+    "--appendonly",
+    "yes",
+    "--maxmemory-policy",
+    "noeviction",
+    "--save",
+    "",
   ];
   start("redis", "redis-server", args, {
     stdio: ["ignore", log, log],

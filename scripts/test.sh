@@ -25,6 +25,9 @@ if node_modules/.bin/tsc --noEmit -p .; then echo "typecheck 1 0 0" >> "$summary
 log "import boundaries (dependency-cruiser, rules in .dependency-cruiser.cjs)"
 if npm run -s lint:deps; then echo "deps 1 0 0" >> "$summary"; else echo "deps 0 1 0" >> "$summary"; rc=1; fi
 
+log "formatting (Prettier, .prettierrc.json; npm run format fixes it)"
+if npm run -s format:check; then echo "format 1 0 0" >> "$summary"; else echo "format 0 1 0" >> "$summary"; rc=1; fi
+
 log "unit and integration tests (vitest)"
 node_modules/.bin/vitest run || rc=1
 

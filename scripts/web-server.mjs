@@ -17,7 +17,10 @@ await app.prepare();
 function clientAddress(req) {
   if (trustProxy) {
     // The last entry was added by the proxy in front of us; earlier ones the client may have made up.
-    const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const forwarded = String(req.headers["x-forwarded-for"] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (forwarded.length > 0) return forwarded[forwarded.length - 1];
   }
   return (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");

@@ -8,12 +8,7 @@ export class ConfigError extends Error {
 }
 
 const port = (fallback: number) =>
-  z.coerce
-    .number({ error: "must be a number" })
-    .int("must be a whole number")
-    .min(1, "must be between 1 and 65535")
-    .max(65535, "must be between 1 and 65535")
-    .default(fallback);
+  z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be between 1 and 65535").max(65535, "must be between 1 and 65535").default(fallback);
 
 const positiveInt = (fallback: number, max: number) =>
   z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(max, `must be at most ${max}`).default(fallback);
@@ -23,9 +18,7 @@ const EnvSchema = z.object({
   PORT: port(3000),
   BIND_ADDRESS: z.string().min(1).default("127.0.0.1"),
   DATA_DIR: z.string().min(1),
-  DATABASE_URL: z
-    .string()
-    .refine((u) => u.startsWith("file:"), "must be a SQLite URL such as file:/var/lib/rampart/rampart.db (PostgreSQL is not supported yet)"),
+  DATABASE_URL: z.string().refine((u) => u.startsWith("file:"), "must be a SQLite URL such as file:/var/lib/rampart/rampart.db (PostgreSQL is not supported yet)"),
   REDIS_URL: z
     .string()
     .refine((u) => /^rediss?:\/\//.test(u), "must start with redis:// or rediss://")
@@ -55,9 +48,17 @@ const EnvSchema = z.object({
   ALLOWED_ORIGINS: z
     .string()
     .default("")
-    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.every((o) => /^https?:\/\/[^/]+$/.test(o)), "must be a comma-separated list of origins such as https://rampart.example.com"),
-  TRUST_PROXY: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false").transform((v) => v === "true" || v === "1"),
+  TRUST_PROXY: z
+    .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
   LOGIN_MAX_DELAY_MS: positiveInt(30_000, 3_600_000),
   RAMPART_MASTER_KEY: z
     .string()

@@ -70,7 +70,14 @@ export async function scanForDrift(db: Db, queue: Queue): Promise<string[]> {
     const unpinned = await db.server.count({ where: { id: { in: t.members.map((m) => m.serverId) }, hostKeyStatus: { not: "pinned" } } });
     if (unpinned > 0) continue;
     try {
-      const run = await startRun({ db, queue }, { name: "drift check (schedule)" }, "topology-plan", { topologyId: t.id, drift: true }, t.members.map((m) => m.serverId), { topologyId: t.id });
+      const run = await startRun(
+        { db, queue },
+        { name: "drift check (schedule)" },
+        "topology-plan",
+        { topologyId: t.id, drift: true },
+        t.members.map((m) => m.serverId),
+        { topologyId: t.id },
+      );
       started.push(run.id);
     } catch {
       // Redis is unavailable: the next scan tries again.

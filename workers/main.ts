@@ -98,10 +98,7 @@ async function main() {
   });
 
   const startedAt = new Date();
-  const presence = () =>
-    announceWorker(redis, { id: workerId, hostname: os.hostname(), pid: process.pid, startedAt, seenAt: new Date(), concurrency: env.WORKER_CONCURRENCY }).catch(
-      () => {},
-    );
+  const presence = () => announceWorker(redis, { id: workerId, hostname: os.hostname(), pid: process.pid, startedAt, seenAt: new Date(), concurrency: env.WORKER_CONCURRENCY }).catch(() => {});
   await presence();
   const presenceTimer = setInterval(presence, 5_000);
 

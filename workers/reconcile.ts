@@ -51,7 +51,6 @@ export async function reconcileRuns(deps: ReconcileDeps): Promise<Array<{ runId:
 
 export function describeJobFailure(failedReason: string | undefined): string {
   if (!failedReason) return "its job failed without a reason";
-  if (/stalled more than allowable limit/i.test(failedReason))
-    return "the worker running it stopped (crashed or was killed) too many times; start the run again";
+  if (/stalled more than allowable limit/i.test(failedReason)) return "the worker running it stopped (crashed or was killed) too many times; start the run again";
   return `its job failed: ${failedReason}`;
 }

@@ -22,8 +22,8 @@ export function BackendCertificates({ certificates, serverNames }: { certificate
             Backend certificates
           </h2>
           <p className="mt-0.5 text-xs text-slate-500">
-            Every web and app server gets a certificate from the internal CA, issued and renewed automatically: each is valid for 30 days and renewed
-            once two-thirds of that has passed (an hourly check starts an apply that re-issues and deploys it). Nothing to do here.
+            Every web and app server gets a certificate from the internal CA, issued and renewed automatically: each is valid for 30 days and renewed once two-thirds of that has passed (an hourly
+            check starts an apply that re-issues and deploys it). Nothing to do here.
           </p>
         </div>
         {rows.length === 0 ? (

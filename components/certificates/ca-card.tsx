@@ -28,8 +28,8 @@ export function CaCard({ ca, pending, error, siteName }: { ca: CaInfo | null; pe
               Internal CA
             </h2>
             <p className="mt-0.5 text-xs text-slate-500">
-              Rampart&apos;s own certificate authority. It signs the web and app servers&apos; certificates (the load balancer and the web servers verify each other&apos;s
-              hop with it) and the site certificates you issue from it. Its private key never leaves Rampart.
+              Rampart&apos;s own certificate authority. It signs the web and app servers&apos; certificates (the load balancer and the web servers verify each other&apos;s hop with it) and the site
+              certificates you issue from it. Its private key never leaves Rampart.
             </p>
           </div>
           {ca ? (
@@ -70,7 +70,11 @@ export function CaCard({ ca, pending, error, siteName }: { ca: CaInfo | null; pe
                     {copied ? <Check size={14} aria-hidden /> : <Copy size={14} aria-hidden />} {copied ? "Copied" : "Copy PEM"}
                   </Button>
                 </div>
-                <pre data-testid="ca-pem" aria-label="CA certificate (PEM)" className="max-h-48 overflow-auto rounded-md bg-slate-50 px-3 py-2 font-mono text-[11px] leading-snug text-slate-700 ring-1 ring-slate-200">
+                <pre
+                  data-testid="ca-pem"
+                  aria-label="CA certificate (PEM)"
+                  className="max-h-48 overflow-auto rounded-md bg-slate-50 px-3 py-2 font-mono text-[11px] leading-snug text-slate-700 ring-1 ring-slate-200"
+                >
                   {ca.certPem.trim()}
                 </pre>
               </div>

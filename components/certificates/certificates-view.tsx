@@ -60,9 +60,8 @@ export function CertificatesView() {
           }
         >
           <p>
-            Certificates will appear here once there is a topology: each site&apos;s certificate (uploaded by you, or issued by Rampart&apos;s internal CA),
-            the internal CA itself with its certificate to download, and the certificates the CA gives the web and app servers so that every hop
-            behind the load balancer is encrypted and verified.
+            Certificates will appear here once there is a topology: each site&apos;s certificate (uploaded by you, or issued by Rampart&apos;s internal CA), the internal CA itself with its certificate
+            to download, and the certificates the CA gives the web and app servers so that every hop behind the load balancer is encrypted and verified.
           </p>
         </EmptyState>
         {data.ca ? <CaCard ca={caInfo} pending={false} /> : null}
@@ -82,8 +81,7 @@ export function CertificatesView() {
             Site certificates
           </h2>
           <p className="mt-0.5 text-sm text-slate-600">
-            One per topology: what visitors see. Upload one from a public CA, or issue one from the internal CA for private sites and tests. A new
-            certificate takes effect with the next apply.
+            One per topology: what visitors see. Upload one from a public CA, or issue one from the internal CA for private sites and tests. A new certificate takes effect with the next apply.
           </p>
         </div>
         {sites.map((t) => (

@@ -99,11 +99,7 @@ function CurrentSiteCertificate({ cert }: { cert: Certificate | null }) {
       </dd>
       <dt className="text-slate-500">Expires</dt>
       <dd>
-        <Expiry
-          notAfter={cert.notAfter}
-          warnDays={SITE_WARN_DAYS}
-          note={cert.source === "uploaded" ? "upload a renewed certificate" : "renewed automatically by a scheduled apply"}
-        />
+        <Expiry notAfter={cert.notAfter} warnDays={SITE_WARN_DAYS} note={cert.source === "uploaded" ? "upload a renewed certificate" : "renewed automatically by a scheduled apply"} />
       </dd>
       <dt className="text-slate-500">Fingerprint</dt>
       <dd className="break-all font-mono text-[11px] text-slate-600">{cert.fingerprint}</dd>
@@ -115,17 +111,7 @@ function CurrentSiteCertificate({ cert }: { cert: Certificate | null }) {
   );
 }
 
-function IssueFromCa({
-  topology,
-  cert,
-  canOperate,
-  onIssued,
-}: {
-  topology: { id: string; name: string };
-  cert: Certificate | null;
-  canOperate: boolean;
-  onIssued: (c: Certificate) => void;
-}) {
+function IssueFromCa({ topology, cert, canOperate, onIssued }: { topology: { id: string; name: string }; cert: Certificate | null; canOperate: boolean; onIssued: (c: Certificate) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [confirm, setConfirm] = useState(false);
@@ -165,8 +151,8 @@ function IssueFromCa({
       >
         <p>
           {replacesUpload ? "It replaces the uploaded certificate. " : cert ? "It replaces the current certificate. " : ""}
-          Browsers do not trust Rampart&apos;s internal CA: use it for private sites and tests, with clients given the CA certificate. It is valid for 30
-          days, renewed automatically, and deployed by the next apply.
+          Browsers do not trust Rampart&apos;s internal CA: use it for private sites and tests, with clients given the CA certificate. It is valid for 30 days, renewed automatically, and deployed by
+          the next apply.
         </p>
       </ConfirmDialog>
     </div>

@@ -27,10 +27,7 @@ export function Nav() {
             key={href}
             href={href}
             aria-current={active ? "page" : undefined}
-            className={cn(
-              "flex items-center gap-2.5 rounded-md px-2.5 py-1.5 text-sm text-slate-300 hover:bg-slate-800 hover:text-white",
-              active && "bg-slate-800 font-medium text-white",
-            )}
+            className={cn("flex items-center gap-2.5 rounded-md px-2.5 py-1.5 text-sm text-slate-300 hover:bg-slate-800 hover:text-white", active && "bg-slate-800 font-medium text-white")}
           >
             <Icon size={16} aria-hidden />
             {label}

@@ -95,7 +95,9 @@ export function RunPhases({ phases, ended }: { phases: RunPhaseDto[]; ended: boo
                 ) : null}
               </div>
               <div className="flex items-center gap-3">
-                <span className="text-xs tabular-nums text-slate-500">{p.status === "running" && ended ? "—" : formatDuration(new Date(p.startedAt), p.finishedAt ? new Date(p.finishedAt) : null)}</span>
+                <span className="text-xs tabular-nums text-slate-500">
+                  {p.status === "running" && ended ? "—" : formatDuration(new Date(p.startedAt), p.finishedAt ? new Date(p.finishedAt) : null)}
+                </span>
                 <Badge tone={PHASE_TONES[p.status] ?? "neutral"}>{p.status}</Badge>
               </div>
             </li>

@@ -130,7 +130,12 @@ export function RunView({ id }: { id: string }) {
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   }, [events]);
 
-  if (run.error && !run.data) return <p role="alert" className="text-sm text-rose-700">{run.error.message}</p>;
+  if (run.error && !run.data)
+    return (
+      <p role="alert" className="text-sm text-rose-700">
+        {run.error.message}
+      </p>
+    );
   const r = run.data;
   const status = r && isTerminal(r.status) ? r.status : (liveStatus ?? r?.status ?? "queued");
   const ended = isTerminal(status);
@@ -201,8 +206,8 @@ export function RunView({ id }: { id: string }) {
         {awaiting
           ? "Nothing has been done yet: the run ends here and its phases never run."
           : status === "queued"
-          ? "The run has not started yet: it ends at once and nothing runs."
-          : "The worker stops the commands it is running on the servers. Steps already done stay done; a retry continues from where it stopped."}
+            ? "The run has not started yet: it ends at once and nothing runs."
+            : "The worker stops the commands it is running on the servers. Steps already done stay done; a retry continues from where it stopped."}
       </ConfirmDialog>
 
       <Card>
@@ -232,12 +237,14 @@ export function RunView({ id }: { id: string }) {
         </dl>
         {r?.cancelRequestedAt && !ended ? (
           <p data-testid="cancel-requested" role="status" className="border-t border-amber-100 bg-amber-50 px-4 py-2 text-sm text-amber-900">
-            Cancel requested{cancelRequestedBy ? ` by ${cancelRequestedBy}` : ""} at {formatTime(r.cancelRequestedAt)}: the worker is stopping the remote
-            commands…
+            Cancel requested{cancelRequestedBy ? ` by ${cancelRequestedBy}` : ""} at {formatTime(r.cancelRequestedAt)}: the worker is stopping the remote commands…
           </p>
         ) : null}
         {r?.outcome ? (
-          <p data-testid="run-outcome" className={cn("border-t border-slate-100 px-4 py-2 text-sm", status === "failed" ? "text-rose-700" : status === "partial" ? "text-amber-800" : "text-slate-700")}>
+          <p
+            data-testid="run-outcome"
+            className={cn("border-t border-slate-100 px-4 py-2 text-sm", status === "failed" ? "text-rose-700" : status === "partial" ? "text-amber-800" : "text-slate-700")}
+          >
             {r.outcome}
           </p>
         ) : null}
@@ -332,7 +339,9 @@ function RunPlan({ id, kind, ended }: { id: string; kind: string; ended: boolean
     <Card>
       <CardHeader
         title="Plan"
-        description={kind === "topology-apply" ? "What this apply found to change when it observed the servers, before changing anything." : "What would change on the servers. This run changes nothing."}
+        description={
+          kind === "topology-apply" ? "What this apply found to change when it observed the servers, before changing anything." : "What would change on the servers. This run changes nothing."
+        }
       />
       <div className="p-4">
         {plan.error ? (

@@ -16,12 +16,17 @@ export function RunsTable({ limit = 50 }: { limit?: number }) {
   const trpc = useTRPC();
   const runs = useQuery({ ...trpc.runs.list.queryOptions({ limit }), refetchInterval: 3_000 });
   if (runs.isPending) return <p className="text-sm text-slate-500">Loading runs…</p>;
-  if (runs.error) return <p role="alert" className="text-sm text-rose-700">Could not load runs: {runs.error.message}</p>;
+  if (runs.error)
+    return (
+      <p role="alert" className="text-sm text-rose-700">
+        Could not load runs: {runs.error.message}
+      </p>
+    );
   if (runs.data.items.length === 0)
     return (
       <EmptyState icon={<ListChecks size={32} />} title="No runs yet" action={<StartSystemCheckButton />}>
-        Every job Rampart does (a system check, a plan being applied, a certificate renewal) is a run. Runs are listed here with their
-        status, and each one can be followed live. Start with a system check, which verifies the database, Redis and disk space.
+        Every job Rampart does (a system check, a plan being applied, a certificate renewal) is a run. Runs are listed here with their status, and each one can be followed live. Start with a system
+        check, which verifies the database, Redis and disk space.
       </EmptyState>
     );
   return (
@@ -31,7 +36,16 @@ export function RunsTable({ limit = 50 }: { limit?: number }) {
   );
 }
 
-type RunRow = { id: string; kind: string; status: Parameters<typeof RunStatusBadge>[0]["status"]; requestedBy: string; createdAt: Date; startedAt: Date | null; finishedAt: Date | null; outcome: string | null };
+type RunRow = {
+  id: string;
+  kind: string;
+  status: Parameters<typeof RunStatusBadge>[0]["status"];
+  requestedBy: string;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  outcome: string | null;
+};
 
 /** Runs as a table: kind (a link to the run), status, who asked, when, how long, how it ended. */
 export function RunRowsTable({ runs, rowTestId, showIds = false, label }: { runs: RunRow[]; rowTestId: string; showIds?: boolean; label?: string }) {

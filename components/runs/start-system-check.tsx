@@ -40,11 +40,7 @@ export function StartSystemCheckButton({ pacing = false, samples = pacing }: { p
         {pacing ? (
           <label className="flex items-center gap-1.5 text-xs text-slate-600">
             Pause between checks
-            <select
-              className="rounded-md border border-slate-300 bg-white px-1.5 py-1 text-xs"
-              value={delay}
-              onChange={(e) => setDelay(Number(e.target.value))}
-            >
+            <select className="rounded-md border border-slate-300 bg-white px-1.5 py-1 text-xs" value={delay} onChange={(e) => setDelay(Number(e.target.value))}>
               {PACES.map((p) => (
                 <option key={p.ms} value={p.ms}>
                   {p.label}
@@ -53,11 +49,7 @@ export function StartSystemCheckButton({ pacing = false, samples = pacing }: { p
             </select>
           </label>
         ) : null}
-        <Button
-          onClick={() => start.mutate({ delayBetweenChecksMs: delay })}
-          disabled={start.isPending || !allowed}
-          title={allowed ? undefined : "Only operators and admins can start runs"}
-        >
+        <Button onClick={() => start.mutate({ delayBetweenChecksMs: delay })} disabled={start.isPending || !allowed} title={allowed ? undefined : "Only operators and admins can start runs"}>
           <Stethoscope size={16} aria-hidden />
           {start.isPending ? "Starting…" : "Run system check"}
         </Button>

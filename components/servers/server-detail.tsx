@@ -27,10 +27,22 @@ export function ServerDetail({ id }: { id: string }) {
   const check = useMutation(trpc.servers.check.mutationOptions({ onSuccess: (run) => router.push(`/runs/${run.id}`) }));
   const accept = useMutation(trpc.servers.acceptHostKey.mutationOptions({ onSuccess: () => void refresh() }));
   const repin = useMutation(trpc.servers.repinHostKey.mutationOptions({ onSuccess: () => void refresh() }));
-  const pin = useMutation(trpc.servers.pinHostKey.mutationOptions({ onSuccess: () => { setKnownHosts(""); void refresh(); } }));
+  const pin = useMutation(
+    trpc.servers.pinHostKey.mutationOptions({
+      onSuccess: () => {
+        setKnownHosts("");
+        void refresh();
+      },
+    }),
+  );
   const del = useMutation(trpc.servers.delete.mutationOptions({ onSuccess: () => router.push("/servers") }));
 
-  if (server.error) return <p role="alert" className="text-sm text-rose-700">{server.error.message}</p>;
+  if (server.error)
+    return (
+      <p role="alert" className="text-sm text-rose-700">
+        {server.error.message}
+      </p>
+    );
   const s = server.data;
   if (!s) return <p className="text-sm text-slate-500">Loading…</p>;
   const actionError = check.error ?? accept.error ?? repin.error ?? pin.error ?? del.error;
@@ -78,15 +90,20 @@ export function ServerDetail({ id }: { id: string }) {
         <div className="space-y-3 p-4 text-sm" data-testid="host-key-panel">
           {s.hostKeyStatus === "pinned" ? (
             <p>
-              Pinned: <code className="font-mono" data-testid="pinned-fingerprint">{s.hostKeyFingerprint}</code>
+              Pinned:{" "}
+              <code className="font-mono" data-testid="pinned-fingerprint">
+                {s.hostKeyFingerprint}
+              </code>
             </p>
           ) : null}
           {s.hostKeyStatus === "pending" && s.presentedFingerprint ? (
             <>
               <p>
                 On first contact ({formatTime(s.presentedAt)}) the server presented{" "}
-                <code className="font-mono font-semibold" data-testid="presented-fingerprint">{s.presentedFingerprint}</code>. Compare it with the
-                server's own: <code className="font-mono text-xs">ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>
+                <code className="font-mono font-semibold" data-testid="presented-fingerprint">
+                  {s.presentedFingerprint}
+                </code>
+                . Compare it with the server's own: <code className="font-mono text-xs">ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>
               </p>
               <Button
                 disabled={!canOperate || accept.isPending}
@@ -117,8 +134,7 @@ export function ServerDetail({ id }: { id: string }) {
                   variant="danger"
                   disabled={repin.isPending}
                   onClick={() => {
-                    if (window.confirm(`Replace ${s.hostKeyFingerprint} with ${s.presentedFingerprint} as ${s.name}'s host key?`))
-                      repin.mutate({ id: s.id, fingerprint: s.presentedFingerprint! });
+                    if (window.confirm(`Replace ${s.hostKeyFingerprint} with ${s.presentedFingerprint} as ${s.name}'s host key?`)) repin.mutate({ id: s.id, fingerprint: s.presentedFingerprint! });
                   }}
                 >
                   Re-pin to the new key
@@ -154,12 +170,32 @@ export function ServerDetail({ id }: { id: string }) {
         {s.lastCheckError ? <p className="border-b border-slate-100 px-4 py-2 text-sm text-rose-700">Last check failed: {s.lastCheckError}</p> : null}
         {s.facts ? (
           <dl className="grid grid-cols-1 gap-x-8 gap-y-2 p-4 text-sm md:grid-cols-2" data-testid="facts">
-            <div className="flex justify-between gap-4"><dt className="text-slate-500">Operating system</dt><dd>{s.facts.os.pretty}</dd></div>
-            <div className="flex justify-between gap-4"><dt className="text-slate-500">Kernel</dt><dd className="font-mono text-xs">{s.facts.kernel}</dd></div>
-            <div className="flex justify-between gap-4"><dt className="text-slate-500">CPUs</dt><dd>{s.facts.cpus}</dd></div>
-            <div className="flex justify-between gap-4"><dt className="text-slate-500">Memory</dt><dd>{gib(s.facts.memoryBytes)}</dd></div>
-            <div className="flex justify-between gap-4"><dt className="text-slate-500">Disk (/)</dt><dd>{gib(s.facts.disk.freeBytes)} free of {gib(s.facts.disk.totalBytes)}</dd></div>
-            <div className="flex justify-between gap-4"><dt className="text-slate-500">systemd</dt><dd>{s.facts.systemd}</dd></div>
+            <div className="flex justify-between gap-4">
+              <dt className="text-slate-500">Operating system</dt>
+              <dd>{s.facts.os.pretty}</dd>
+            </div>
+            <div className="flex justify-between gap-4">
+              <dt className="text-slate-500">Kernel</dt>
+              <dd className="font-mono text-xs">{s.facts.kernel}</dd>
+            </div>
+            <div className="flex justify-between gap-4">
+              <dt className="text-slate-500">CPUs</dt>
+              <dd>{s.facts.cpus}</dd>
+            </div>
+            <div className="flex justify-between gap-4">
+              <dt className="text-slate-500">Memory</dt>
+              <dd>{gib(s.facts.memoryBytes)}</dd>
+            </div>
+            <div className="flex justify-between gap-4">
+              <dt className="text-slate-500">Disk (/)</dt>
+              <dd>
+                {gib(s.facts.disk.freeBytes)} free of {gib(s.facts.disk.totalBytes)}
+              </dd>
+            </div>
+            <div className="flex justify-between gap-4">
+              <dt className="text-slate-500">systemd</dt>
+              <dd>{s.facts.systemd}</dd>
+            </div>
             {Object.entries(s.facts.packages).map(([name, version]) => (
               <div key={name} className="flex justify-between gap-4">
                 <dt className="text-slate-500">{name}</dt>

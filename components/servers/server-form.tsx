@@ -30,9 +30,7 @@ export function ServerForm({ initial, onDone }: { initial?: ServerFormInitial; o
   const keys = useQuery(trpc.sshKeys.list.queryOptions());
   const form = useForm<Values, unknown, z.output<typeof FormSchema>>({
     resolver: zodResolver(FormSchema),
-    defaultValues: initial
-      ? { ...initial, labels: initial.labels.join(", ") }
-      : { name: "", address: "", port: 22, user: "root", sshKeyId: "", labels: "" },
+    defaultValues: initial ? { ...initial, labels: initial.labels.join(", ") } : { name: "", address: "", port: 22, user: "root", sshKeyId: "", labels: "" },
   });
   const fields = ["name", "address", "port", "user", "sshKeyId", "labels"] as const;
   const opts = {
@@ -50,7 +48,17 @@ export function ServerForm({ initial, onDone }: { initial?: ServerFormInitial; o
   const errors = form.formState.errors;
 
   const submit = form.handleSubmit((v) => {
-    const input = { name: v.name, address: v.address, port: v.port, user: v.user, sshKeyId: v.sshKeyId, labels: v.labels.split(",").map((l) => l.trim()).filter(Boolean) };
+    const input = {
+      name: v.name,
+      address: v.address,
+      port: v.port,
+      user: v.user,
+      sshKeyId: v.sshKeyId,
+      labels: v.labels
+        .split(",")
+        .map((l) => l.trim())
+        .filter(Boolean),
+    };
     if (initial) update.mutate({ id: initial.id, ...input });
     else create.mutate(input);
   });
@@ -76,7 +84,13 @@ export function ServerForm({ initial, onDone }: { initial?: ServerFormInitial; o
         label="SSH key"
         htmlFor="server-key"
         error={errors.sshKeyId?.message}
-        hint={keys.data?.length === 0 ? <Link className="text-sky-700 underline" href="/settings/ssh-keys">No keys yet: an admin creates one under Settings → SSH keys</Link> : undefined}
+        hint={
+          keys.data?.length === 0 ? (
+            <Link className="text-sky-700 underline" href="/settings/ssh-keys">
+              No keys yet: an admin creates one under Settings → SSH keys
+            </Link>
+          ) : undefined
+        }
       >
         <Select id="server-key" aria-invalid={!!errors.sshKeyId} {...form.register("sshKeyId")}>
           <option value="">Choose a key…</option>

@@ -40,14 +40,19 @@ export function ServersTable() {
   );
 
   if (servers.isPending) return <p className="text-sm text-slate-500">Loading servers…</p>;
-  if (servers.error) return <p role="alert" className="text-sm text-rose-700">{servers.error.message}</p>;
+  if (servers.error)
+    return (
+      <p role="alert" className="text-sm text-rose-700">
+        {servers.error.message}
+      </p>
+    );
   if (servers.data.length === 0)
     return (
       <div className="space-y-4">
         {addCard ?? (
           <EmptyState icon={<ServerIcon size={32} />} title="No servers yet" action={addButton}>
-            Servers you add are listed here with their address, SSH key, pinned host-key fingerprint, and the facts Rampart last read from them
-            (OS, kernel, CPU, memory, disk, package versions). Add one, accept its host key, and run a check.
+            Servers you add are listed here with their address, SSH key, pinned host-key fingerprint, and the facts Rampart last read from them (OS, kernel, CPU, memory, disk, package versions). Add
+            one, accept its host key, and run a check.
           </EmptyState>
         )}
       </div>
@@ -96,9 +101,7 @@ export function ServersTable() {
                 <td className="px-4 py-2">
                   <HostKeyBadge status={s.hostKeyStatus} />
                 </td>
-                <td className="px-4 py-2 text-slate-600">
-                  {s.facts ? `${s.facts.os.pretty} · ${s.facts.cpus} CPU · ${gib(s.facts.memoryBytes)}` : "—"}
-                </td>
+                <td className="px-4 py-2 text-slate-600">{s.facts ? `${s.facts.os.pretty} · ${s.facts.cpus} CPU · ${gib(s.facts.memoryBytes)}` : "—"}</td>
                 <td className="px-4 py-2 text-slate-600" title={s.lastCheckError ?? undefined}>
                   {formatTime(s.lastCheckAt)}
                   {s.lastCheckError ? <span className="ml-1 text-rose-600">(failed)</span> : null}

@@ -27,7 +27,11 @@ export function ChangePasswordForm() {
       <CardHeader title="Change your password" description="Other browsers signed in as you are signed out." />
       <form onSubmit={form.handleSubmit((v) => change.mutate(v))} className="max-w-md space-y-4 p-4" noValidate>
         <FormError message={formLevelError(change.error)} />
-        {change.isSuccess ? <p role="status" className="text-sm text-emerald-700">Password changed.</p> : null}
+        {change.isSuccess ? (
+          <p role="status" className="text-sm text-emerald-700">
+            Password changed.
+          </p>
+        ) : null}
         <Field label="Current password" htmlFor="currentPassword" error={errors.currentPassword?.message}>
           <Input id="currentPassword" type="password" autoComplete="current-password" aria-invalid={!!errors.currentPassword} {...form.register("currentPassword")} />
         </Field>

@@ -21,10 +21,24 @@ export function SshKeysPanel() {
   const [mode, setMode] = useState<"generate" | "import">("generate");
 
   const gen = useForm<z.input<typeof GenerateKeyInput>>({ resolver: zodResolver(GenerateKeyInput), defaultValues: { name: "" } });
-  const generate = useMutation(trpc.sshKeys.generate.mutationOptions({ onSuccess: () => { gen.reset(); void refresh(); }, onError: (e) => applyServerErrors(e, gen.setError, ["name"]) }));
+  const generate = useMutation(
+    trpc.sshKeys.generate.mutationOptions({
+      onSuccess: () => {
+        gen.reset();
+        void refresh();
+      },
+      onError: (e) => applyServerErrors(e, gen.setError, ["name"]),
+    }),
+  );
   const imp = useForm<z.input<typeof ImportKeyInput>>({ resolver: zodResolver(ImportKeyInput), defaultValues: { name: "", privateKey: "", passphrase: "" } });
   const doImport = useMutation(
-    trpc.sshKeys.import.mutationOptions({ onSuccess: () => { imp.reset(); void refresh(); }, onError: (e) => applyServerErrors(e, imp.setError, ["name", "privateKey", "passphrase"]) }),
+    trpc.sshKeys.import.mutationOptions({
+      onSuccess: () => {
+        imp.reset();
+        void refresh();
+      },
+      onError: (e) => applyServerErrors(e, imp.setError, ["name", "privateKey", "passphrase"]),
+    }),
   );
   const del = useMutation(trpc.sshKeys.delete.mutationOptions({ onSuccess: () => void refresh() }));
 
@@ -36,8 +50,12 @@ export function SshKeysPanel() {
           description="Private keys are encrypted at rest and never leave Rampart: no page or API shows them."
           actions={
             <div className="flex gap-1 text-xs">
-              <Button type="button" variant={mode === "generate" ? "primary" : "secondary"} onClick={() => setMode("generate")}>Generate</Button>
-              <Button type="button" variant={mode === "import" ? "primary" : "secondary"} onClick={() => setMode("import")}>Import</Button>
+              <Button type="button" variant={mode === "generate" ? "primary" : "secondary"} onClick={() => setMode("generate")}>
+                Generate
+              </Button>
+              <Button type="button" variant={mode === "import" ? "primary" : "secondary"} onClick={() => setMode("import")}>
+                Import
+              </Button>
             </div>
           }
         />
@@ -69,7 +87,9 @@ export function SshKeysPanel() {
               </Field>
             </div>
             <div>
-              <Button type="submit" disabled={doImport.isPending}>Import key</Button>
+              <Button type="submit" disabled={doImport.isPending}>
+                Import key
+              </Button>
             </div>
             <FormError message={formLevelError(doImport.error)} />
           </form>
@@ -102,9 +122,13 @@ export function SshKeysPanel() {
           />
           <div className="space-y-2 p-4 text-xs">
             <p className="text-slate-600">Public key:</p>
-            <code data-testid="public-key" className="block overflow-x-auto whitespace-pre rounded bg-slate-50 p-2 font-mono ring-1 ring-slate-200">{k.publicKey}</code>
+            <code data-testid="public-key" className="block overflow-x-auto whitespace-pre rounded bg-slate-50 p-2 font-mono ring-1 ring-slate-200">
+              {k.publicKey}
+            </code>
             <p className="text-slate-600">To let Rampart in as root, run this on the server:</p>
-            <code data-testid="install-command" className="block overflow-x-auto whitespace-pre rounded bg-slate-900 p-2 font-mono text-slate-100">{k.installCommand}</code>
+            <code data-testid="install-command" className="block overflow-x-auto whitespace-pre rounded bg-slate-900 p-2 font-mono text-slate-100">
+              {k.installCommand}
+            </code>
           </div>
         </Card>
       ))}

@@ -47,11 +47,7 @@ export function TokensPanel() {
     <div className="space-y-6">
       <Card>
         <CardHeader title="Create an API token" description="For scripts: send it as Authorization: Bearer … to /api/v1 or /api/trpc. It is shown once." />
-        <form
-          onSubmit={form.handleSubmit((v) => create.mutate(CreateTokenInput.parse(v)))}
-          className="grid grid-cols-1 items-start gap-4 p-4 md:grid-cols-4"
-          noValidate
-        >
+        <form onSubmit={form.handleSubmit((v) => create.mutate(CreateTokenInput.parse(v)))} className="grid grid-cols-1 items-start gap-4 p-4 md:grid-cols-4" noValidate>
           <div className="md:col-span-4">
             <FormError message={formLevelError(create.error)} />
           </div>
@@ -83,12 +79,7 @@ export function TokensPanel() {
           </div>
         </form>
         {created ? (
-          <ShownOnce
-            title={`Copy the token “${created.name}” now: Rampart keeps only a hash and cannot show it again.`}
-            value={created.token}
-            testId="new-token"
-            onDone={() => setCreated(null)}
-          />
+          <ShownOnce title={`Copy the token “${created.name}” now: Rampart keeps only a hash and cannot show it again.`} value={created.token} testId="new-token" onDone={() => setCreated(null)} />
         ) : null}
       </Card>
 

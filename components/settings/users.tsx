@@ -94,12 +94,7 @@ export function UsersPanel() {
                   <div className="text-xs text-slate-500">{u.email}</div>
                 </td>
                 <td className="px-4 py-2">
-                  <Select
-                    aria-label={`Role of ${u.email}`}
-                    className="w-32"
-                    value={u.role}
-                    onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}
-                  >
+                  <Select aria-label={`Role of ${u.email}`} className="w-32" value={u.role} onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}>
                     {ROLES.map((r) => (
                       <option key={r} value={r}>
                         {r}
@@ -107,9 +102,7 @@ export function UsersPanel() {
                     ))}
                   </Select>
                 </td>
-                <td className="px-4 py-2">
-                  {u.disabled ? <Badge tone="danger">disabled</Badge> : u.hasPassword ? <Badge tone="success">active</Badge> : <Badge tone="warning">invited</Badge>}
-                </td>
+                <td className="px-4 py-2">{u.disabled ? <Badge tone="danger">disabled</Badge> : u.hasPassword ? <Badge tone="success">active</Badge> : <Badge tone="warning">invited</Badge>}</td>
                 <td className="space-x-2 px-4 py-2 text-right">
                   {!u.hasPassword && !u.disabled ? (
                     <Button type="button" variant="secondary" onClick={() => reinvite.mutate({ id: u.id })}>
@@ -121,8 +114,7 @@ export function UsersPanel() {
                       type="button"
                       variant={u.disabled ? "secondary" : "danger"}
                       onClick={() => {
-                        if (u.disabled || window.confirm(`Disable ${u.email}? They are signed out at once and their API tokens stop working.`))
-                          setDisabled.mutate({ id: u.id, disabled: !u.disabled });
+                        if (u.disabled || window.confirm(`Disable ${u.email}? They are signed out at once and their API tokens stop working.`)) setDisabled.mutate({ id: u.id, disabled: !u.disabled });
                       }}
                     >
                       {u.disabled ? "Enable" : "Disable"}

@@ -142,8 +142,7 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
     <form onSubmit={submit} noValidate aria-label="Application settings" className="space-y-5">
       {appServers.length === 0 ? (
         <p className="rounded-md bg-slate-50 px-3 py-2 text-sm text-slate-600">
-          No server in this topology has the app role yet: the web servers serve a static page. Give a server the app role (Edit) and these settings
-          are what it runs.
+          No server in this topology has the app role yet: the web servers serve a static page. Give a server the app role (Edit) and these settings are what it runs.
         </p>
       ) : null}
       <FormError message={formError} />
@@ -206,8 +205,8 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
         <fieldset className="space-y-2">
           <legend className="text-sm font-medium text-slate-800">Environment variables</legend>
           <p className="text-xs text-slate-500">
-            Written to a root-only file on each app server. Secret values are encrypted in Rampart and never shown again: leave a stored secret empty
-            to keep it. PORT, RAMPART_SERVER and RAMPART_SITE are set by Rampart.
+            Written to a root-only file on each app server. Secret values are encrypted in Rampart and never shown again: leave a stored secret empty to keep it. PORT, RAMPART_SERVER and RAMPART_SITE
+            are set by Rampart.
           </p>
           {env.fields.length > 0 ? (
             <div className="overflow-x-auto rounded-lg border border-slate-200">
@@ -230,7 +229,13 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
                     const valueErr = e?.value?.message;
                     const secretErr = e?.secret?.message ?? e?.message;
                     return (
-                      <tr key={f.id} data-testid="env-row" data-secret={isSecret ? "true" : "false"} data-set={kept ? "true" : "false"} className={cn((nameErr || valueErr || secretErr) && "bg-rose-50/60")}>
+                      <tr
+                        key={f.id}
+                        data-testid="env-row"
+                        data-secret={isSecret ? "true" : "false"}
+                        data-set={kept ? "true" : "false"}
+                        className={cn((nameErr || valueErr || secretErr) && "bg-rose-50/60")}
+                      >
                         <td className="px-3 py-2 align-top">
                           <Input
                             aria-label={`Variable ${i + 1} name`}

@@ -48,7 +48,11 @@ export function PlanView({ plan }: { plan: PlanDto }) {
             {plural(failed.length, "host")} could not be planned{failed.some((h) => h.unreachable) ? ` (${failed.filter((h) => h.unreachable).length} unreachable)` : ""}: nothing is planned there
           </p>
         ) : null}
-        {failingChecks > 0 ? <p data-testid="plan-failing-checks" className="text-sm font-medium text-rose-700">{plural(failingChecks, "check")} failed</p> : null}
+        {failingChecks > 0 ? (
+          <p data-testid="plan-failing-checks" className="text-sm font-medium text-rose-700">
+            {plural(failingChecks, "check")} failed
+          </p>
+        ) : null}
         <p className="text-xs text-slate-500">Observed {formatTime(plan.observedAt)}</p>
       </div>
       <div className="space-y-3">
@@ -113,8 +117,12 @@ function Checks({ checks }: { checks: HostPlanDto["checks"] }) {
       <ul className="mt-1 space-y-1">
         {checks.map((c, i) => (
           <li key={i} data-testid="host-check" data-ok={c.ok} className="text-xs">
-            <span className={cn("font-medium", c.ok ? "text-emerald-700" : "text-rose-700")}>{c.ok ? "✓" : "✗"} {c.name}</span>
-            {c.ok ? <span className="ml-2 text-slate-500">{c.found}</span> : (
+            <span className={cn("font-medium", c.ok ? "text-emerald-700" : "text-rose-700")}>
+              {c.ok ? "✓" : "✗"} {c.name}
+            </span>
+            {c.ok ? (
+              <span className="ml-2 text-slate-500">{c.found}</span>
+            ) : (
               <span className="block pl-4 text-slate-700">
                 expected: {c.expected}
                 <br />

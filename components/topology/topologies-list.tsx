@@ -34,7 +34,12 @@ export function TopologiesList() {
   const servers = useQuery(trpc.servers.list.queryOptions());
 
   if (topologies.isPending) return <p className="text-sm text-slate-500">Loading topologies…</p>;
-  if (topologies.error) return <p role="alert" className="text-sm text-rose-700">Could not load topologies: {topologies.error.message}</p>;
+  if (topologies.error)
+    return (
+      <p role="alert" className="text-sm text-rose-700">
+        Could not load topologies: {topologies.error.message}
+      </p>
+    );
 
   if (topologies.data.length === 0) {
     const noServers = servers.data?.length === 0;
@@ -53,8 +58,8 @@ export function TopologiesList() {
         }
       >
         <p>
-          A topology (a site such as www.foobar.com) will be drawn here as a diagram: the load balancer, web, app and database tiers, the servers
-          in each, and how traffic flows between them. You assign roles to servers, read the plan Rampart computes, and apply it.
+          A topology (a site such as www.foobar.com) will be drawn here as a diagram: the load balancer, web, app and database tiers, the servers in each, and how traffic flows between them. You
+          assign roles to servers, read the plan Rampart computes, and apply it.
         </p>
         <p className="mt-2">
           It needs servers first
@@ -80,35 +85,35 @@ export function TopologiesList() {
         <NewTopologyButton />
       </div>
       <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
-      <table className="w-full text-left text-sm">
-        <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-          <tr>
-            <th className="px-4 py-2 font-medium">Site</th>
-            <th className="px-4 py-2 font-medium">Servers</th>
-            <th className="px-4 py-2 font-medium">State</th>
-            <th className="px-4 py-2 font-medium">Last checked</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {topologies.data.map((t) => (
-            <tr key={t.id} data-testid="topology-row" className="hover:bg-slate-50">
-              <td className="px-4 py-2">
-                <Link href={`/topology/${t.id}`} className="font-medium text-sky-700 hover:underline">
-                  {t.name}
-                </Link>
-                <div className="text-xs text-slate-500">balancing: {t.balance}</div>
-              </td>
-              <td className="px-4 py-2 text-slate-600">
-                {t.members.length} server{t.members.length === 1 ? "" : "s"}
-              </td>
-              <td className="px-4 py-2">
-                <DriftBadge topology={t} />
-              </td>
-              <td className="px-4 py-2 text-slate-600">{t.driftCheckedAt ? formatTime(t.driftCheckedAt) : "never"}</td>
+        <table className="w-full text-left text-sm">
+          <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+            <tr>
+              <th className="px-4 py-2 font-medium">Site</th>
+              <th className="px-4 py-2 font-medium">Servers</th>
+              <th className="px-4 py-2 font-medium">State</th>
+              <th className="px-4 py-2 font-medium">Last checked</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {topologies.data.map((t) => (
+              <tr key={t.id} data-testid="topology-row" className="hover:bg-slate-50">
+                <td className="px-4 py-2">
+                  <Link href={`/topology/${t.id}`} className="font-medium text-sky-700 hover:underline">
+                    {t.name}
+                  </Link>
+                  <div className="text-xs text-slate-500">balancing: {t.balance}</div>
+                </td>
+                <td className="px-4 py-2 text-slate-600">
+                  {t.members.length} server{t.members.length === 1 ? "" : "s"}
+                </td>
+                <td className="px-4 py-2">
+                  <DriftBadge topology={t} />
+                </td>
+                <td className="px-4 py-2 text-slate-600">{t.driftCheckedAt ? formatTime(t.driftCheckedAt) : "never"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </div>
   );

@@ -62,7 +62,12 @@ export function TopologyDetail({ id }: { id: string }) {
     }),
   );
 
-  if (topology.error && !topology.data) return <p role="alert" className="text-sm text-rose-700">{topology.error.message}</p>;
+  if (topology.error && !topology.data)
+    return (
+      <p role="alert" className="text-sm text-rose-700">
+        {topology.error.message}
+      </p>
+    );
   const t = topology.data;
   if (!t) return <p className="text-sm text-slate-500">Loading…</p>;
 
@@ -84,7 +89,12 @@ export function TopologyDetail({ id }: { id: string }) {
           </p>
         </div>
         <div className="flex flex-wrap gap-2">
-          <Button variant="secondary" onClick={() => plan.mutate({ id: t.id })} disabled={!canOperate || plan.isPending} title={denied ?? "Observe the servers and show what would change (changes nothing)"}>
+          <Button
+            variant="secondary"
+            onClick={() => plan.mutate({ id: t.id })}
+            disabled={!canOperate || plan.isPending}
+            title={denied ?? "Observe the servers and show what would change (changes nothing)"}
+          >
             <ClipboardList size={16} aria-hidden /> {plan.isPending ? "Planning…" : "Plan"}
           </Button>
           <Button
@@ -125,8 +135,8 @@ export function TopologyDetail({ id }: { id: string }) {
         onConfirm={() => del.mutate({ id: t.id })}
         onClose={() => setConfirmDelete(false)}
       >
-        Rampart forgets this topology and its roles. Nothing on its {t.members.length} server{t.members.length === 1 ? "" : "s"} changes: they keep their
-        configuration, and the servers stay registered.
+        Rampart forgets this topology and its roles. Nothing on its {t.members.length} server{t.members.length === 1 ? "" : "s"} changes: they keep their configuration, and the servers stay
+        registered.
       </ConfirmDialog>
 
       {editing ? (
@@ -174,7 +184,9 @@ export function TopologyDetail({ id }: { id: string }) {
           {planRunId ? (
             <PlanRunPanel key={planRunId} runId={planRunId} topologyId={t.id} />
           ) : (
-            <p className="text-sm text-slate-500">No plan yet. Press Plan: Rampart connects to each server, reads what is installed and configured, and lists the steps that would bring it in line with this topology.</p>
+            <p className="text-sm text-slate-500">
+              No plan yet. Press Plan: Rampart connects to each server, reads what is installed and configured, and lists the steps that would bring it in line with this topology.
+            </p>
           )}
         </div>
       </Card>
@@ -229,9 +241,7 @@ function PlanRunPanel({ runId, topologyId }: { runId: string; topologyId: string
     <div className="space-y-4" data-testid="plan-run">
       <div className="flex flex-wrap items-center gap-3 text-sm">
         <RunStatusBadge status={status} />
-        <span className="text-slate-600">
-          {r ? `${runKindLabel(r.kind)} requested by ${r.requestedBy} · ${formatTime(r.startedAt ?? r.createdAt)}` : "…"}
-        </span>
+        <span className="text-slate-600">{r ? `${runKindLabel(r.kind)} requested by ${r.requestedBy} · ${formatTime(r.startedAt ?? r.createdAt)}` : "…"}</span>
       </div>
       {!done ? (
         <div className="flex items-start gap-2 rounded-md bg-slate-50 px-3 py-2 text-sm text-slate-600" role="status">
@@ -248,11 +258,7 @@ function PlanRunPanel({ runId, topologyId }: { runId: string; topologyId: string
         </div>
       ) : null}
       {done && r?.outcome && status !== "succeeded" ? <p className="text-sm text-rose-700">{r.outcome}</p> : null}
-      {plan.data ? (
-        <PlanView plan={plan.data} />
-      ) : done && !plan.isPending ? (
-        <p className="text-sm text-slate-500">This run produced no plan.</p>
-      ) : null}
+      {plan.data ? <PlanView plan={plan.data} /> : done && !plan.isPending ? <p className="text-sm text-slate-500">This run produced no plan.</p> : null}
     </div>
   );
 }
@@ -261,8 +267,12 @@ function TopologyRuns({ topologyId }: { topologyId: string }) {
   const trpc = useTRPC();
   const runs = useQuery({ ...trpc.runs.list.queryOptions({ limit: 10, topologyId }), refetchInterval: 5_000 });
   if (runs.isPending) return <p className="px-4 py-3 text-sm text-slate-500">Loading runs…</p>;
-  if (runs.error) return <p role="alert" className="px-4 py-3 text-sm text-rose-700">Could not load runs: {runs.error.message}</p>;
-  if (runs.data.items.length === 0)
-    return <p className="px-4 py-3 text-sm text-slate-500">No runs yet. Plan and Apply runs of this topology, and scheduled drift checks, are listed here.</p>;
+  if (runs.error)
+    return (
+      <p role="alert" className="px-4 py-3 text-sm text-rose-700">
+        Could not load runs: {runs.error.message}
+      </p>
+    );
+  if (runs.data.items.length === 0) return <p className="px-4 py-3 text-sm text-slate-500">No runs yet. Plan and Apply runs of this topology, and scheduled drift checks, are listed here.</p>;
   return <RunRowsTable runs={runs.data.items} rowTestId="topology-run-row" label="Recent runs" />;
 }

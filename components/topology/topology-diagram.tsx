@@ -81,7 +81,8 @@ interface Reading {
 }
 
 function healthOf(member: Member, lbHealth: TopologyDto["lbHealth"]): Reading[] {
-  if (!lbHealth || lbHealth.loadBalancers.length === 0) return [{ lb: null, status: "unknown", detail: "No reading from the load balancer yet (it is read every few seconds once the topology is applied)." }];
+  if (!lbHealth || lbHealth.loadBalancers.length === 0)
+    return [{ lb: null, status: "unknown", detail: "No reading from the load balancer yet (it is read every few seconds once the topology is applied)." }];
   return lbHealth.loadBalancers.map((lb) => {
     if (lb.error) return { lb: lb.name, status: "unknown", detail: `${lb.name} could not be asked: ${lb.error}` };
     const b = lb.backends.find((x) => x.server === member.serverName);
@@ -164,7 +165,9 @@ export function TopologyDiagram({ topology }: { topology: DiagramTopology }) {
         {columns.map((c) => `${c.title}: ${c.nodes.map((n) => n.member.serverName).join(", ")}`).join("; ")}
         {columns.length > 0 ? ". Hops: " : ""}
         {columns
-          .map((c, i) => (i === 0 && !facesInternet ? null : `into ${c.title}: ${hops[i]!.label}, ${hops[i]!.encrypted ? "encrypted" : hops[i]!.kind === "loopback" ? "stays on the host" : "not encrypted"}`))
+          .map((c, i) =>
+            i === 0 && !facesInternet ? null : `into ${c.title}: ${hops[i]!.label}, ${hops[i]!.encrypted ? "encrypted" : hops[i]!.kind === "loopback" ? "stays on the host" : "not encrypted"}`,
+          )
           .filter(Boolean)
           .join("; ")}
       </figcaption>
@@ -227,16 +230,10 @@ function ServerNode({ topology, member: m, role, caption, multipleLbs }: { topol
       data-state={state}
       data-drained={role === "web" ? (m.drained ? "true" : "false") : undefined}
       title={m.lastCheckError ? `Last check failed: ${m.lastCheckError}` : undefined}
-      className={cn(
-        "w-56 rounded-md border bg-white px-3 py-2 shadow-sm",
-        state === "ok" ? "border-slate-200" : state === "warning" ? "border-amber-300" : "border-rose-400",
-      )}
+      className={cn("w-56 rounded-md border bg-white px-3 py-2 shadow-sm", state === "ok" ? "border-slate-200" : state === "warning" ? "border-amber-300" : "border-rose-400")}
     >
       <div className="flex items-center gap-2">
-        <span
-          aria-hidden
-          className={cn("h-2.5 w-2.5 shrink-0 rounded-full", state === "ok" ? "bg-emerald-500" : state === "warning" ? "bg-amber-400" : "bg-rose-500")}
-        />
+        <span aria-hidden className={cn("h-2.5 w-2.5 shrink-0 rounded-full", state === "ok" ? "bg-emerald-500" : state === "warning" ? "bg-amber-400" : "bg-rose-500")} />
         <span className="truncate text-sm font-semibold text-slate-900">{m.serverName}</span>
         {caption ? <span className="ml-auto rounded bg-slate-100 px-1.5 text-[10px] font-medium uppercase text-slate-600">{caption}</span> : null}
         {role === "web" && m.drained ? (
@@ -288,7 +285,14 @@ function LbHealthView({ member, lbHealth, multipleLbs }: { member: Member; lbHea
         {readings.map((r) => {
           const tone = HEALTH_CLASSES[healthTone(r.status)];
           return (
-            <span key={r.lb ?? "none"} data-testid="lb-health" data-status={r.status} data-lb={r.lb ?? undefined} title={r.detail} className={cn("inline-flex items-center gap-1 text-xs font-semibold", tone.text)}>
+            <span
+              key={r.lb ?? "none"}
+              data-testid="lb-health"
+              data-status={r.status}
+              data-lb={r.lb ?? undefined}
+              title={r.detail}
+              className={cn("inline-flex items-center gap-1 text-xs font-semibold", tone.text)}
+            >
               <span aria-hidden className={cn("h-2 w-2 rounded-full", tone.dot)} />
               {r.status}
               {multipleLbs && r.lb ? <span className="font-normal text-slate-500">via {r.lb}</span> : null}
@@ -353,10 +357,7 @@ function DrainButton({ topologyId, member: m }: { topologyId: string; member: Me
         onClose={() => setConfirm(false)}
       >
         {drain ? (
-          <p>
-            The load balancer stops sending it new requests. Requests in progress finish. Rampart applies this at once: it starts an apply run of the
-            topology, which you can follow.
-          </p>
+          <p>The load balancer stops sending it new requests. Requests in progress finish. Rampart applies this at once: it starts an apply run of the topology, which you can follow.</p>
         ) : (
           <p>The load balancer sends it requests again once its health check passes. Rampart applies this at once: it starts an apply run of the topology.</p>
         )}

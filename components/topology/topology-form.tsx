@@ -48,7 +48,13 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
 
   const form = useForm<TopologyInput, unknown, TopologyValues>({
     resolver: zodResolver(TopologyInput),
-    defaultValues: { name: initial?.name ?? "", balance: initial?.balance ?? "roundrobin", rolloutBatchSize: initial?.rolloutBatchSize ?? 5, failureBudget: initial?.failureBudget ?? 0, members: initialMembers },
+    defaultValues: {
+      name: initial?.name ?? "",
+      balance: initial?.balance ?? "roundrobin",
+      rolloutBatchSize: initial?.rolloutBatchSize ?? 5,
+      failureBudget: initial?.failureBudget ?? 0,
+      members: initialMembers,
+    },
   });
   const errors = form.formState.errors;
   const members = (form.watch("members") ?? []) as Member[];
@@ -72,7 +78,14 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
     form.setValue("members", toMembers(next), { shouldDirty: true, shouldValidate: form.formState.isSubmitted });
   };
 
-  const fieldNames = () => ["name", "balance", "rolloutBatchSize", "failureBudget", "members", ...members.flatMap((_, i) => [`members.${i}`, `members.${i}.serverId`, `members.${i}.roles`, `members.${i}.monitoring`])];
+  const fieldNames = () => [
+    "name",
+    "balance",
+    "rolloutBatchSize",
+    "failureBudget",
+    "members",
+    ...members.flatMap((_, i) => [`members.${i}`, `members.${i}.serverId`, `members.${i}.roles`, `members.${i}.monitoring`]),
+  ];
   const opts = {
     onSuccess: (t: TopologyDto) => {
       void queryClient.invalidateQueries({ queryKey: trpc.topologies.list.queryKey() });
@@ -130,8 +143,8 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
       <fieldset className="space-y-2">
         <legend className="text-sm font-medium text-slate-800">Servers and roles</legend>
         <p className="text-xs text-slate-500">
-          Check the roles each server plays. A server with no role checked is not part of the topology. A load balancer needs web servers behind it,
-          app servers need web servers in front, and database replicas need one primary. Nothing changes on the servers until you apply.
+          Check the roles each server plays. A server with no role checked is not part of the topology. A load balancer needs web servers behind it, app servers need web servers in front, and database
+          replicas need one primary. Nothing changes on the servers until you apply.
         </p>
         {servers.isPending ? (
           <p className="text-sm text-slate-500">Loading servers…</p>

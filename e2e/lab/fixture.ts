@@ -81,27 +81,19 @@ export class LabSshError extends Error {
     readonly argv: readonly string[],
     readonly result: LabSshResult,
   ) {
-    super(
-      `ssh ${host} ${argv.join(" ")} exited with ${result.code ?? result.signal}` +
-        (result.stderr ? `:\n${result.stderr.trimEnd()}` : ""),
-    );
+    super(`ssh ${host} ${argv.join(" ")} exited with ${result.code ?? result.signal}` + (result.stderr ? `:\n${result.stderr.trimEnd()}` : ""));
     this.name = "LabSshError";
   }
 }
 
 /** Path of lab.sh (override with LAB_SCRIPT). */
-export const LAB_SCRIPT: string =
-  process.env["LAB_SCRIPT"] ?? fileURLToPath(new URL("./lab.sh", import.meta.url));
+export const LAB_SCRIPT: string = process.env["LAB_SCRIPT"] ?? fileURLToPath(new URL("./lab.sh", import.meta.url));
 
 const DEFAULT_HOSTS = 3;
 
 type RunResult = LabSshResult;
 
-function run(
-  cmd: string,
-  args: readonly string[],
-  opts: { input?: string | Uint8Array; timeoutMs?: number; signal?: AbortSignal; echoStderr?: boolean } = {},
-): Promise<RunResult> {
+function run(cmd: string, args: readonly string[], opts: { input?: string | Uint8Array; timeoutMs?: number; signal?: AbortSignal; echoStderr?: boolean } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: ["pipe", "pipe", "pipe"],
@@ -114,8 +106,7 @@ function run(
       stderr += d;
       if (opts.echoStderr) process.stderr.write(d);
     });
-    const timer =
-      opts.timeoutMs !== undefined ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
+    const timer = opts.timeoutMs !== undefined ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
     child.on("error", (err) => {
       clearTimeout(timer);
       reject(err);
@@ -236,16 +227,26 @@ export async function labSshArgs(host: string | LabHost, info?: LabInfo): Promis
   const lab = info ?? (await ensureLab());
   const h = typeof host === "string" ? labHost(lab, host) : host;
   return [
-    "-i", lab.sshKey,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "BatchMode=yes",
-    "-o", `UserKnownHostsFile=${await labKnownHostsFile(lab)}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "CheckHostIP=no",
-    "-o", "ConnectTimeout=10",
-    "-o", "LogLevel=ERROR",
-    "-p", String(h.port),
+    "-i",
+    lab.sshKey,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `UserKnownHostsFile=${await labKnownHostsFile(lab)}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "CheckHostIP=no",
+    "-o",
+    "ConnectTimeout=10",
+    "-o",
+    "LogLevel=ERROR",
+    "-p",
+    String(h.port),
     "-T",
     `${lab.user}@${h.address}`,
   ];
@@ -257,11 +258,7 @@ export async function labSshArgs(host: string | LabHost, info?: LabInfo): Promis
  * remote shell here). For a pipeline, pass ["sh", "-c", "a | b"].
  * Rejects with LabSshError on a non-zero exit unless `check: false`.
  */
-export async function labSsh(
-  host: string | LabHost,
-  argv: readonly string[],
-  opts: LabSshOptions = {},
-): Promise<LabSshResult> {
+export async function labSsh(host: string | LabHost, argv: readonly string[], opts: LabSshOptions = {}): Promise<LabSshResult> {
   if (argv.length === 0) throw new Error("labSsh needs a command");
   const args = await labSshArgs(host);
   const result = await run("ssh", [...args, "--", argv.map(shellQuote).join(" ")], {

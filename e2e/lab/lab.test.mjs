@@ -53,10 +53,13 @@ async function labOk(...args) {
 async function labEnv() {
   const { stdout } = await labOk("env");
   return Object.fromEntries(
-    stdout.trim().split("\n").map((l) => {
-      const i = l.indexOf("=");
-      return [l.slice(0, i), l.slice(i + 1)];
-    }),
+    stdout
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const i = l.indexOf("=");
+        return [l.slice(0, i), l.slice(i + 1)];
+      }),
   );
 }
 
@@ -73,15 +76,24 @@ function readInfo() {
 
 function sshArgs(host, knownHostsFile = knownHosts) {
   return [
-    "-i", info.sshKey,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "BatchMode=yes",
-    "-o", `UserKnownHostsFile=${knownHostsFile}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "ConnectTimeout=5",
-    "-o", "LogLevel=ERROR",
-    "-p", String(host.port),
+    "-i",
+    info.sshKey,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHostsFile}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "ConnectTimeout=5",
+    "-o",
+    "LogLevel=ERROR",
+    "-p",
+    String(host.port),
     `${info.user}@${host.address}`,
   ];
 }
@@ -220,8 +232,7 @@ test("hosts have their own filesystem, identity and network namespace", async ()
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /unreachable/i);
     // Names of the other hosts resolve locally.
-    assert.equal(await sshOk(h, `getent hosts ${others[0]?.name ?? a.name} | awk '{print $1}'`),
-      (others[0] ?? a).address);
+    assert.equal(await sshOk(h, `getent hosts ${others[0]?.name ?? a.name} | awk '{print $1}'`), (others[0] ?? a).address);
   }
   assert.equal(ids.size, HOSTS, "machine-ids must differ");
 });
@@ -230,7 +241,10 @@ test("nothing is routed off the machine; the apt cacher serves only Debian", asy
   assert.equal(readFileSync(`/proc/sys/net/ipv4/conf/${info.bridge}/forwarding`, "utf8").trim(), "0");
   // The cacher listens on the bridge address only.
   const ss = await run("ss", ["-ltnH", "sport = :3142"]);
-  const listeners = ss.stdout.trim().split("\n").map((l) => l.split(/\s+/)[3]);
+  const listeners = ss.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split(/\s+/)[3]);
   assert.deepEqual(listeners, [`${info.bridgeAddress}:3142`]);
   // Anything but Debian's archive is refused without being fetched (the URL
   // is on loopback so nothing would leave even if it were not).
@@ -266,20 +280,14 @@ test("an nftables policy-drop ruleset on one host blocks that host only", async 
   try {
     // From the root namespace and from another host: blocked.
     assert.equal(await tcpOpen(target.address, 22), false, "policy drop did not block");
-    assert.equal(
-      await sshOk(others[0], `timeout 2 bash -c '</dev/tcp/${target.address}/22' && echo open || echo blocked`),
-      "blocked",
-    );
+    assert.equal(await sshOk(others[0], `timeout 2 bash -c '</dev/tcp/${target.address}/22' && echo open || echo blocked`), "blocked");
     // Everyone else is unaffected, and the ruleset lives in that host only.
     for (const o of others) {
       assert.equal(await tcpOpen(o.address, 22), true, `${o.name} became unreachable`);
       assert.equal(await sshOk(o, "nft list tables"), "");
     }
     if (others.length > 1) {
-      assert.equal(
-        await sshOk(others[0], `timeout 2 bash -c '</dev/tcp/${others[1].address}/22' && echo open || echo blocked`),
-        "open",
-      );
+      assert.equal(await sshOk(others[0], `timeout 2 bash -c '</dev/tcp/${others[1].address}/22' && echo open || echo blocked`), "open");
     }
     const rootRules = await run("nft", ["list", "tables"]);
     assert.doesNotMatch(rootRules.stdout, /lab_test/);
@@ -333,9 +341,7 @@ test("up after a crashed up cleans the leftovers first", { timeout: 4 * 60_000 }
   }
   assert.ok(existsSync(join(hostsDir, last, "nspawn.pid")), "crash-test up never booted the hosts");
   process.kill(-child.pid, "SIGKILL"); // the lab.sh process group (hosts run in their own sessions)
-  const orphans = readdirSync(hostsDir).map((n) =>
-    Number(readFileSync(join(hostsDir, n, "nspawn.pid"), "utf8").split(" ")[0]),
-  );
+  const orphans = readdirSync(hostsDir).map((n) => Number(readFileSync(join(hostsDir, n, "nspawn.pid"), "utf8").split(" ")[0]));
   assert.ok(orphans.some(alive), "expected hosts left running by the crashed up");
   assert.equal(existsSync(env.LAB_STATE_FILE), false);
   const st = await lab("status");
@@ -348,7 +354,10 @@ test("up after a crashed up cleans the leftovers first", { timeout: 4 * 60_000 }
   readInfo();
   for (const h of info.hosts) assert.equal(await sshOk(h, "systemctl is-system-running"), "running");
   // Exactly one nspawn per host: every systemd-nspawn for this lab is a recorded one.
-  assert.deepEqual(labNspawnPids(), info.hosts.map((h) => h.pid).sort((a, b) => a - b));
+  assert.deepEqual(
+    labNspawnPids(),
+    info.hosts.map((h) => h.pid).sort((a, b) => a - b),
+  );
 });
 
 test("down removes every process, mount, netns, veth, bridge and cgroup of the lab", async () => {

@@ -9,7 +9,13 @@ import { env } from "../env";
 
 function csrfReject(req: Request, always: boolean): Response | null {
   const e = env();
-  const problem = csrfProblem({ method: req.method, headers: req.headers, requestUrl: req.url, allowedOrigins: [...e.ALLOWED_ORIGINS, ...(e.PUBLIC_URL ? [new URL(e.PUBLIC_URL).origin] : [])], always });
+  const problem = csrfProblem({
+    method: req.method,
+    headers: req.headers,
+    requestUrl: req.url,
+    allowedOrigins: [...e.ALLOWED_ORIGINS, ...(e.PUBLIC_URL ? [new URL(e.PUBLIC_URL).origin] : [])],
+    always,
+  });
   if (!problem) return null;
   return Response.json({ error: { code: "FORBIDDEN", message: `Cross-site request refused: ${problem}` } }, { status: 403 });
 }

@@ -161,7 +161,11 @@ export function validateUpload(input: { certificatePem: string; privateKeyPem: s
     problems.push({ field: "certificate", message: `the certificate's RSA key has ${bits} bits; at least 2048 are needed` });
   certs.forEach((c, i) => {
     const hash = new x509.X509Certificate(c.raw).signatureAlgorithm.hash?.name ?? "";
-    if (/^(SHA-1|MD5)$/i.test(hash)) problems.push({ field: "certificate", message: `${i === 0 ? "the site's certificate" : `certificate ${i + 1} in the chain`} is signed with ${hash}, which servers refuse; have it re-issued with SHA-256` });
+    if (/^(SHA-1|MD5)$/i.test(hash))
+      problems.push({
+        field: "certificate",
+        message: `${i === 0 ? "the site's certificate" : `certificate ${i + 1} in the chain`} is signed with ${hash}, which servers refuse; have it re-issued with SHA-256`,
+      });
   });
   if (Array.isArray(leaf.keyUsage) && leaf.keyUsage.length > 0 && !leaf.keyUsage.includes("1.3.6.1.5.5.7.3.1") && !leaf.keyUsage.includes("2.5.29.37.0"))
     problems.push({ field: "certificate", message: "the certificate is not for TLS servers (its extended key usage lacks serverAuth)" });
@@ -191,7 +195,10 @@ export function validateUpload(input: { certificatePem: string; privateKeyPem: s
     ok: true,
     value: {
       leafPem: blocks[0]!.trim() + "\n",
-      chainPem: blocks.slice(1).map((b) => b.trim() + "\n").join(""),
+      chainPem: blocks
+        .slice(1)
+        .map((b) => b.trim() + "\n")
+        .join(""),
       keyPem: key!.export({ type: "pkcs8", format: "pem" }).toString(),
       names: sanNames(leaf),
       notBefore: new Date(leaf.validFrom),

@@ -25,7 +25,10 @@ export function parseListeners(lines: readonly string[]): Listener[] {
     const colon = local.lastIndexOf(":");
     const port = Number(local.slice(colon + 1));
     if (!Number.isInteger(port)) continue;
-    const address = local.slice(0, colon).replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+    const address = local
+      .slice(0, colon)
+      .replace(/^\[|\]$/g, "")
+      .replace(/%.*$/, "");
     const processes = [...l.matchAll(/\("((?:[^"\\]|\\.)*)",pid=(\d+)/g)].map((m) => ({ name: m[1]!, pid: Number(m[2]), unit: units.get(Number(m[2])) || null }));
     out.push({ address, port, processes });
   }
@@ -74,9 +77,18 @@ export function portFindings(claims: readonly PortClaimLike[], listeners: readon
       const unit = [...units][0] ?? null;
       if (unit && managedUnits.has(unit)) {
         if (reconfigured.has(unit))
-          out.push({ kind: "freed-by-plan", unit, port: c.port, message: `${holderText(l)} holds port ${c.port}, which ${c.unit} needs (${c.purpose}); its new configuration no longer listens there` });
+          out.push({
+            kind: "freed-by-plan",
+            unit,
+            port: c.port,
+            message: `${holderText(l)} holds port ${c.port}, which ${c.unit} needs (${c.purpose}); its new configuration no longer listens there`,
+          });
         else
-          out.push({ kind: "refuse", port: c.port, message: `port ${c.port}, which ${c.unit} needs (${c.purpose}), is held by ${holderText(l)} from a configuration Rampart does not manage: remove that listener from ${unit}'s configuration` });
+          out.push({
+            kind: "refuse",
+            port: c.port,
+            message: `port ${c.port}, which ${c.unit} needs (${c.purpose}), is held by ${holderText(l)} from a configuration Rampart does not manage: remove that listener from ${unit}'s configuration`,
+          });
       } else if (unit && REPLACEABLE_UNITS.includes(unit)) {
         out.push({ kind: "stop", unit, port: c.port, message: `port ${c.port}, which ${c.unit} needs (${c.purpose}), is held by ${holderText(l)}, which this host's roles do not use` });
       } else {

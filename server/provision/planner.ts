@@ -34,7 +34,9 @@ const FRESHNESS_SLACK_S = 0.05;
 /** The services whose running configuration is compared with their files: each service and the files it reloads or restarts for. */
 export function freshnessProbes(resources: readonly Resource[]): FreshnessProbe[] {
   const files = new Map(resources.filter((r) => r.kind === "file" && r.content !== null).map((r) => [resourceId(r), (r as { path: string }).path]));
-  return resources.flatMap((r) => (r.kind === "service" ? [{ unit: r.name, files: [...r.reloadOn, ...r.restartOn].flatMap((id) => (files.has(id) ? [files.get(id)!] : [])) }] : [])).filter((p) => p.files.length > 0);
+  return resources
+    .flatMap((r) => (r.kind === "service" ? [{ unit: r.name, files: [...r.reloadOn, ...r.restartOn].flatMap((id) => (files.has(id) ? [files.get(id)!] : [])) }] : []))
+    .filter((p) => p.files.length > 0);
 }
 
 /** What the observe command reads on a host besides its resources. */
@@ -140,14 +142,27 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>, 
         kind: "package",
         verb: "install",
         summary: `install ${packages.join(", ")}`,
-        reason: inTier.filter((c) => c.action.op === "apt-install").map((c) => c.reason).join("; "),
+        reason: inTier
+          .filter((c) => c.action.op === "apt-install")
+          .map((c) => c.reason)
+          .join("; "),
         diff: null,
         action: { op: "apt-install", packages },
       });
     }
     const order = (c: Change) => (c.resource.kind === "service" ? 1 : 0);
     for (const c of inTier.filter((c) => c.action.op !== "apt-install").sort((a, b) => order(a) - order(b))) {
-      steps.push({ id: `${tier}:${resourceId(c.resource)}:${c.verb}`, tier, resource: describeResource(c.resource), kind: c.resource.kind, verb: c.verb, summary: c.summary, reason: c.reason, diff: c.diff, action: c.action });
+      steps.push({
+        id: `${tier}:${resourceId(c.resource)}:${c.verb}`,
+        tier,
+        resource: describeResource(c.resource),
+        kind: c.resource.kind,
+        verb: c.verb,
+        summary: c.summary,
+        reason: c.reason,
+        diff: c.diff,
+        action: c.action,
+      });
     }
   }
   return steps;
@@ -210,7 +225,8 @@ export const tierOrder = tierIndex;
 export function describeStep(a: Action): string[] {
   const r = renderAction(a);
   const lines = r.before.map(describeCommand);
-  if (r.upload) lines.push(`upload ${r.upload.path} (${Buffer.byteLength(r.upload.content)} bytes, mode ${(r.upload.mode & 0o7777).toString(8).padStart(4, "0")}, ${r.upload.owner}:${r.upload.group})`);
+  if (r.upload)
+    lines.push(`upload ${r.upload.path} (${Buffer.byteLength(r.upload.content)} bytes, mode ${(r.upload.mode & 0o7777).toString(8).padStart(4, "0")}, ${r.upload.owner}:${r.upload.group})`);
   lines.push(...r.after.map(describeCommand));
   return lines;
 }
@@ -228,9 +244,17 @@ export function toPlanDto(plan: Plan): PlanDto {
     outcome: null,
     outcomeReason: null,
     notes: h.notes,
-    steps: h.steps.map(
-      (s): PlanStepDto => ({ id: s.id, tier: s.tier, resource: s.resource, kind: s.kind, action: s.verb, summary: s.summary, reason: s.reason, diff: s.diff, commands: describeStep(s.action) }),
-    ),
+    steps: h.steps.map((s): PlanStepDto => ({
+      id: s.id,
+      tier: s.tier,
+      resource: s.resource,
+      kind: s.kind,
+      action: s.verb,
+      summary: s.summary,
+      reason: s.reason,
+      diff: s.diff,
+      commands: describeStep(s.action),
+    })),
   }));
   return { topologyId: plan.topologyId, topologyName: plan.topologyName, observedAt: plan.observedAt, changes: plan.changes, hosts };
 }

@@ -193,7 +193,14 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
   const exists = !!p && p.type !== "absent";
   if (r.content === null) {
     if (!exists && installing.length > 0)
-      return { resource: r, action: { op: "remove", path: r.path, notify, backup: true }, verb: "remove", summary: `remove ${r.path}`, reason: `installing ${installing.join(", ")} may create it`, diff: null };
+      return {
+        resource: r,
+        action: { op: "remove", path: r.path, notify, backup: true },
+        verb: "remove",
+        summary: `remove ${r.path}`,
+        reason: `installing ${installing.join(", ")} may create it`,
+        diff: null,
+      };
     if (!exists) return null;
     return { resource: r, action: { op: "remove", path: r.path, notify, backup: true }, verb: "remove", summary: `remove ${r.path}`, reason: `${r.path} exists and must not`, diff: null };
   }
@@ -219,7 +226,14 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
   }
   const wrong = attributeProblems(r, p!);
   if (wrong.length === 0) return null;
-  return { resource: r, action: { op: "chmod", path: r.path, mode: r.mode, owner: r.owner, group: r.group }, verb: "update", summary: `set ${wrong.join(", ")} of ${r.path}`, reason: wrong.join("; "), diff: null };
+  return {
+    resource: r,
+    action: { op: "chmod", path: r.path, mode: r.mode, owner: r.owner, group: r.group },
+    verb: "update",
+    summary: `set ${wrong.join(", ")} of ${r.path}`,
+    reason: wrong.join("; "),
+    diff: null,
+  };
 }
 
 function attributeProblems(r: { mode: number; owner: string; group: string }, p: { mode: number | null; owner: string | null; group: string | null }): string[] {
@@ -240,7 +254,13 @@ export function diffService(r: ServiceRes, o: Observed | undefined, changed: Rea
   const enabled = s.unitFile === "enabled" || s.unitFile === "static" || s.unitFile === "alias";
   const daemonReload = !!r.unitFile;
   if (!enabled)
-    out.push({ ...base, action: { op: "systemctl", verb: "enable", unit: r.name, clears: false, daemonReload }, verb: "enable", summary: `enable ${r.name}`, reason: `${r.name} is ${s.unitFile || "not installed yet"}` });
+    out.push({
+      ...base,
+      action: { op: "systemctl", verb: "enable", unit: r.name, clears: false, daemonReload },
+      verb: "enable",
+      summary: `enable ${r.name}`,
+      reason: `${r.name} is ${s.unitFile || "not installed yet"}`,
+    });
   const running = s.active === "active" || s.active === "reloading" || s.active === "activating";
   const restartFor = r.restartOn.filter((id) => changed.has(id));
   const reloadFor = r.reloadOn.filter((id) => changed.has(id));
@@ -309,7 +329,10 @@ export function diffArchive(r: ArchiveRes, o: Observed | undefined): Change | nu
 export function unifiedDiff(path: string, before: string, after: string): string {
   const patch = createTwoFilesPatch(`${path} (on the host)`, `${path} (desired)`, before, after, undefined, undefined, { context: 3 });
   // Drop the "====" header line jsdiff adds; keep the ---/+++ lines.
-  return patch.split("\n").filter((l, i) => !(i === 0 && l.startsWith("==="))).join("\n");
+  return patch
+    .split("\n")
+    .filter((l, i) => !(i === 0 && l.startsWith("===")))
+    .join("\n");
 }
 
 // ---- Steps: actions rendered as commands (argv) and uploads
@@ -367,11 +390,7 @@ export function renderAction(a: Action): RenderedAction {
     case "mkdir":
       return {
         ...none,
-        before: [
-          { argv: ["mkdir", "-p", "--", a.path] },
-          { argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] },
-          { argv: ["chmod", chmodMode(a.mode), "--", a.path] },
-        ],
+        before: [{ argv: ["mkdir", "-p", "--", a.path] }, { argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] }, { argv: ["chmod", chmodMode(a.mode), "--", a.path] }],
       };
     case "chmod":
       return { ...none, before: [{ argv: ["chown", `${a.owner}:${a.group}`, "--", a.path] }, { argv: ["chmod", chmodMode(a.mode), "--", a.path] }] };

@@ -7,7 +7,7 @@ import { dependencies, type TopologySpec } from "./roles";
 export function skippedHosts(spec: TopologySpec, plan: Plan): Map<string, string> {
   const skipped = new Map<string, string>();
   for (const h of plan.hosts) if (h.error) skipped.set(h.serverId, h.unreachable ? `unreachable: ${h.error}` : `cannot plan: ${h.error}`);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const h of spec.hosts) {
       if (skipped.has(h.serverId)) continue;

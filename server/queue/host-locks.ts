@@ -69,10 +69,13 @@ export async function acquireHostLocks(
       if (!lost.signal.aborted) lost.abort(new Error("the lock on a host was lost (Redis restarted, stopped answering, or the lease ran out); stopping so two runs cannot collide"));
     }
   };
-  const renew = setInterval(() => {
-    void renewAll();
-    if (Date.now() - lastRenewed > (lease * 2) / 3 && !lost.signal.aborted) lost.abort(new Error("Redis did not confirm the host locks in time; stopping so two runs cannot collide"));
-  }, Math.floor(lease / 3));
+  const renew = setInterval(
+    () => {
+      void renewAll();
+      if (Date.now() - lastRenewed > (lease * 2) / 3 && !lost.signal.aborted) lost.abort(new Error("Redis did not confirm the host locks in time; stopping so two runs cannot collide"));
+    },
+    Math.floor(lease / 3),
+  );
   renew.unref();
   const releaseAll = async () => {
     clearInterval(renew);

@@ -22,9 +22,7 @@ export async function inspectRedisConfig(redis: Redis): Promise<RedisConfigRepor
     report.maxmemoryPolicy = await configGet(redis, "maxmemory-policy");
     report.appendonly = await configGet(redis, "appendonly");
   } catch (err) {
-    report.warnings.push(
-      `could not read Redis settings with CONFIG GET (${err instanceof Error ? err.message : String(err)}); make sure maxmemory-policy is noeviction and appendonly is yes`,
-    );
+    report.warnings.push(`could not read Redis settings with CONFIG GET (${err instanceof Error ? err.message : String(err)}); make sure maxmemory-policy is noeviction and appendonly is yes`);
     return report;
   }
   if (report.maxmemoryPolicy !== null && report.maxmemoryPolicy !== "noeviction") {

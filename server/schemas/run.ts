@@ -126,7 +126,15 @@ export const RunDto = z.object({
 });
 export const RunDetailDto = RunDto.extend({ lastSeq: z.number() });
 export const RunPageDto = z.object({ items: z.array(RunDto), nextCursor: z.string().nullable() });
-export const RunEventOutDto = z.object({ runId: z.string(), seq: z.number(), time: z.date(), level: EventLevel, host: z.string().nullable(), text: z.string(), data: z.record(z.string(), z.unknown()).nullable() });
+export const RunEventOutDto = z.object({
+  runId: z.string(),
+  seq: z.number(),
+  time: z.date(),
+  level: EventLevel,
+  host: z.string().nullable(),
+  text: z.string(),
+  data: z.record(z.string(), z.unknown()).nullable(),
+});
 /** One phase of a run's journal: what it did (data), how far it got, how it ended. */
 export const RunPhaseDto = z.object({
   name: z.string(),

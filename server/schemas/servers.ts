@@ -36,7 +36,16 @@ export const LoginUser = z
   .max(32, "must be at most 32 characters")
   .regex(/^[a-z_][a-z0-9_-]*$/, "must be a Unix user name such as root or deploy");
 
-export const Labels = z.array(z.string().trim().min(1).max(40, "each label must be at most 40 characters").regex(/^[\w.:/-]+$/, "labels may use letters, digits and . _ : / -")).max(20, "at most 20 labels");
+export const Labels = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1)
+      .max(40, "each label must be at most 40 characters")
+      .regex(/^[\w.:/-]+$/, "labels may use letters, digits and . _ : / -"),
+  )
+  .max(20, "at most 20 labels");
 
 export const ServerInput = z.object({
   name: ServerName,

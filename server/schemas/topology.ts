@@ -20,12 +20,7 @@ export const BalanceMethod = z.enum(BALANCE_METHODS);
 // A DNS name: labels of letters, digits and hyphens, at least two labels.
 const SITE_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export const SiteName = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(1, "a site name is required")
-  .regex(SITE_NAME, "must be a DNS name such as www.example.com (letters, digits, hyphens and dots)");
+export const SiteName = z.string().trim().toLowerCase().min(1, "a site name is required").regex(SITE_NAME, "must be a DNS name such as www.example.com (letters, digits, hyphens and dots)");
 
 export const TopologyMemberInput = z.object({
   serverId: z.string().min(1, "choose a server"),
@@ -56,17 +51,14 @@ export function topologyProblems(members: readonly { serverId: string; roles: re
   if (members.length === 0) issues.push({ path: ["members"], message: "add at least one server" });
   const count = (r: Role) => members.filter((m) => m.roles.includes(r)).length;
   const first = (r: Role) => members.findIndex((m) => m.roles.includes(r));
-  if (count("load-balancer") > 0 && count("web") === 0)
-    issues.push({ path: ["members", first("load-balancer"), "roles"], message: "the load balancer needs at least one web server behind it" });
-  if (count("web") > 0 && count("load-balancer") === 0)
-    issues.push({ path: ["members", first("web"), "roles"], message: "web servers need a load balancer in front of them" });
+  if (count("load-balancer") > 0 && count("web") === 0) issues.push({ path: ["members", first("load-balancer"), "roles"], message: "the load balancer needs at least one web server behind it" });
+  if (count("web") > 0 && count("load-balancer") === 0) issues.push({ path: ["members", first("web"), "roles"], message: "web servers need a load balancer in front of them" });
   if (count("app") > 0 && count("web") === 0) issues.push({ path: ["members", first("app"), "roles"], message: "app servers need a web server in front of them" });
   if (count("db-primary") > 1) {
     const second = members.findIndex((m, i) => i > first("db-primary") && m.roles.includes("db-primary"));
     issues.push({ path: ["members", second, "roles"], message: "there must be exactly one database primary" });
   }
-  if (count("db-replica") > 0 && count("db-primary") === 0)
-    issues.push({ path: ["members", first("db-replica"), "roles"], message: "a database replica needs a database primary to replicate from" });
+  if (count("db-replica") > 0 && count("db-primary") === 0) issues.push({ path: ["members", first("db-replica"), "roles"], message: "a database replica needs a database primary to replicate from" });
   return issues;
 }
 
@@ -216,7 +208,11 @@ export const AppEnvVar = z.object({
     .regex(ENV_NAME, "must be a variable name such as DATABASE_URL (letters, digits, underscores)")
     .refine((n) => !RESERVED_ENV.includes(n), `is set by Rampart (${RESERVED_ENV.join(", ")})`),
   /** For a secret: the new value, or null to keep the stored one. Never sent back. */
-  value: z.string().max(8192, "must be at most 8192 characters").refine((v) => !/[\r\n\0]/.test(v), "must be one line").nullable(),
+  value: z
+    .string()
+    .max(8192, "must be at most 8192 characters")
+    .refine((v) => !/[\r\n\0]/.test(v), "must be one line")
+    .nullable(),
   secret: z.boolean().default(false),
 });
 
@@ -225,7 +221,11 @@ export const AppSpec = z
     /** sample: Rampart's sample app (answers with the host's name); path: a directory already on each app server; tarball: an uploaded .tar.gz. */
     source: z.enum(["sample", "path", "tarball"]).default("sample"),
     /** For source "tarball": the uploaded archive (its SHA-256, from the upload). */
-    artifact: z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of an uploaded archive").nullable().default(null),
+    artifact: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of an uploaded archive")
+      .nullable()
+      .default(null),
     /** For source "path": the application's directory on every app server. */
     path: z
       .string()
@@ -251,7 +251,11 @@ export const AppSpec = z
       .max(65535)
       .refine((p) => p !== 8443 && p !== 9443, "8443 and 9443 are nginx's (web server next to a load balancer, TLS front of the app)")
       .default(8000),
-    healthPath: z.string().trim().regex(/^\/[A-Za-z0-9._~/-]*$/, "must be a path such as /healthz").default("/healthz"),
+    healthPath: z
+      .string()
+      .trim()
+      .regex(/^\/[A-Za-z0-9._~/-]*$/, "must be a path such as /healthz")
+      .default("/healthz"),
     env: z.array(AppEnvVar).max(100).default([]),
   })
   .superRefine((a, ctx) => {
@@ -284,9 +288,17 @@ export const AppDto = z.object({
 export const MAX_ARTIFACT_BYTES = 50 * 1024 * 1024;
 export const ArtifactUploadInput = z.object({
   id: z.string().min(1),
-  filename: z.string().trim().min(1).max(255).regex(/\.(tar\.gz|tgz)$/, "must be a .tar.gz or .tgz archive"),
+  filename: z
+    .string()
+    .trim()
+    .min(1)
+    .max(255)
+    .regex(/\.(tar\.gz|tgz)$/, "must be a .tar.gz or .tgz archive"),
   /** The archive, base64-encoded. */
-  contentBase64: z.string().min(1, "the archive is empty").max(Math.ceil((MAX_ARTIFACT_BYTES * 4) / 3) + 4, "is larger than 50 MB"),
+  contentBase64: z
+    .string()
+    .min(1, "the archive is empty")
+    .max(Math.ceil((MAX_ARTIFACT_BYTES * 4) / 3) + 4, "is larger than 50 MB"),
 });
 export const ArtifactDto = z.object({ sha256: z.string(), size: z.number(), filename: z.string() });
 

@@ -13,6 +13,16 @@ export async function listAudit(db: Db, f: { actor?: string; action?: string; ou
     take: f.limit + 1,
   });
   const more = rows.length > f.limit;
-  const items = (more ? rows.slice(0, f.limit) : rows).map((r) => ({ id: r.id, at: r.at, actorKind: r.actorKind, actorLabel: r.actorLabel, action: r.action, target: r.target, outcome: r.outcome, detail: r.detail, ip: r.ip }));
+  const items = (more ? rows.slice(0, f.limit) : rows).map((r) => ({
+    id: r.id,
+    at: r.at,
+    actorKind: r.actorKind,
+    actorLabel: r.actorLabel,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
+    detail: r.detail,
+    ip: r.ip,
+  }));
   return { items, nextCursor: more ? items[items.length - 1]!.id : null };
 }

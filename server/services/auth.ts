@@ -114,8 +114,7 @@ export async function acceptInvite(db: Db, input: { token: string; password: str
 export async function changePassword(db: Db, principal: Principal, input: { currentPassword: string; newPassword: string }) {
   if (principal.via !== "session") throw new ServiceError("FORBIDDEN", "Change your password in the console, not with an API token");
   const user = await db.user.findUniqueOrThrow({ where: { id: principal.userId } });
-  if (!user.passwordHash || !(await verifyPassword(input.currentPassword, user.passwordHash)))
-    throw new ServiceError("BAD_REQUEST", "The current password is wrong", "currentPassword");
+  if (!user.passwordHash || !(await verifyPassword(input.currentPassword, user.passwordHash))) throw new ServiceError("BAD_REQUEST", "The current password is wrong", "currentPassword");
   if (input.currentPassword === input.newPassword) throw new ServiceError("BAD_REQUEST", "The new password must differ from the current one", "newPassword");
   await db.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(input.newPassword), passwordChangedAt: new Date() } });
   // Other browsers signed in as this user are signed out.

@@ -43,7 +43,21 @@ const current = (db: Db, where: { topologyId?: string; serverId?: string; purpos
 async function store(
   db: Db,
   box: SecretBox,
-  data: { purpose: "site" | "backend"; source: "internal" | "uploaded"; topologyId?: string; serverId?: string; names: string[]; certPem: string; chainPem: string; keyPem: string; fingerprint: string; issuer: string; notBefore: Date; notAfter: Date; createdBy: string },
+  data: {
+    purpose: "site" | "backend";
+    source: "internal" | "uploaded";
+    topologyId?: string;
+    serverId?: string;
+    names: string[];
+    certPem: string;
+    chainPem: string;
+    keyPem: string;
+    fingerprint: string;
+    issuer: string;
+    notBefore: Date;
+    notAfter: Date;
+    createdBy: string;
+  },
 ): Promise<CertRow> {
   const id = randomUUID();
   const { keyPem, names, ...rest } = data;
@@ -69,7 +83,20 @@ export async function ensureBackendCert(db: Db, box: SecretBox, ca: CaMaterial, 
   if (usable(row, names, now) && row!.issuer.includes("Rampart internal CA")) return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
   const c = await issueServerCert(ca, names, now, INTERNAL_CERT_DAYS);
   if (store_)
-    await store(db, box, { purpose: "backend", source: "internal", serverId, names, certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: INTERNAL_ISSUER, notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
+    await store(db, box, {
+      purpose: "backend",
+      source: "internal",
+      serverId,
+      names,
+      certPem: c.certPem,
+      chainPem: "",
+      keyPem: c.keyPem,
+      fingerprint: c.fingerprint,
+      issuer: INTERNAL_ISSUER,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      createdBy: "rampart",
+    });
   return { certPem: c.certPem, keyPem: c.keyPem };
 }
 
@@ -82,7 +109,14 @@ const bundleOf = (certPem: string, chainPem: string, keyPem: string) => `${certP
  * without one, the internal CA issues one for the site's name and renews it
  * (in memory only when `store` is false, as for backends).
  */
-export async function ensureSiteBundle(db: Db, box: SecretBox, ca: CaMaterial, topology: { id: string; name: string }, now = new Date(), store_ = true): Promise<{ bundle: string; source: string; notAfter: Date }> {
+export async function ensureSiteBundle(
+  db: Db,
+  box: SecretBox,
+  ca: CaMaterial,
+  topology: { id: string; name: string },
+  now = new Date(),
+  store_ = true,
+): Promise<{ bundle: string; source: string; notAfter: Date }> {
   const row = await current(db, { topologyId: topology.id, purpose: "site" });
   if (row?.source === "uploaded") {
     if (row.notAfter <= now) throw new ServiceError("CONFLICT", `the uploaded certificate of ${topology.name} expired on ${row.notAfter.toISOString().slice(0, 10)}: upload a new one`);
@@ -93,7 +127,20 @@ export async function ensureSiteBundle(db: Db, box: SecretBox, ca: CaMaterial, t
   } else {
     const c = await issueServerCert(ca, [topology.name], now, INTERNAL_CERT_DAYS);
     if (store_)
-      await store(db, box, { purpose: "site", source: "internal", topologyId: topology.id, names: [topology.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: INTERNAL_ISSUER, notBefore: c.notBefore, notAfter: c.notAfter, createdBy: "rampart" });
+      await store(db, box, {
+        purpose: "site",
+        source: "internal",
+        topologyId: topology.id,
+        names: [topology.name],
+        certPem: c.certPem,
+        chainPem: "",
+        keyPem: c.keyPem,
+        fingerprint: c.fingerprint,
+        issuer: INTERNAL_ISSUER,
+        notBefore: c.notBefore,
+        notAfter: c.notAfter,
+        createdBy: "rampart",
+      });
     return { bundle: bundleOf(c.certPem, "", c.keyPem), source: "internal", notAfter: c.notAfter };
   }
   return { bundle: bundleOf(row!.certPem, row!.chainPem, box.decrypt(row!.keyEnc, certContext(row!.id)).reveal()), source: row!.source, notAfter: row!.notAfter };
@@ -167,6 +214,19 @@ export async function issueSiteCertificate(db: Db, box: SecretBox, caller: Calle
   if (!t) throw new ServiceError("NOT_FOUND", `No topology with id ${topologyId}`, "topologyId");
   const ca = await ensureCa(db, box);
   const c = await issueServerCert(ca, [t.name], new Date(), INTERNAL_CERT_DAYS);
-  const row = await store(db, box, { purpose: "site", source: "internal", topologyId: t.id, names: [t.name], certPem: c.certPem, chainPem: "", keyPem: c.keyPem, fingerprint: c.fingerprint, issuer: INTERNAL_ISSUER, notBefore: c.notBefore, notAfter: c.notAfter, createdBy: caller.name });
+  const row = await store(db, box, {
+    purpose: "site",
+    source: "internal",
+    topologyId: t.id,
+    names: [t.name],
+    certPem: c.certPem,
+    chainPem: "",
+    keyPem: c.keyPem,
+    fingerprint: c.fingerprint,
+    issuer: INTERNAL_ISSUER,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    createdBy: caller.name,
+  });
   return toDto(row);
 }

@@ -24,7 +24,14 @@ export async function retryRun(deps: RunsDeps, caller: Caller, id: string) {
     // The same checks as a fresh start (the topology exists, no conflicting run), with today's servers.
     return startTopologyRun(deps, caller, row.topologyId, kind, row.id, { input });
   }
-  return startRun(deps, caller, kind, input, row.runTargets.map((t) => t.serverId), { topologyId: row.topologyId ?? undefined, retryOf: row.id });
+  return startRun(
+    deps,
+    caller,
+    kind,
+    input,
+    row.runTargets.map((t) => t.serverId),
+    { topologyId: row.topologyId ?? undefined, retryOf: row.id },
+  );
 }
 
 /** Starts a sample operation (on a topology if one is given, to show exclusivity and host locks). */

@@ -18,14 +18,7 @@ export interface RunsDeps {
   queue: Pick<Queue<RunJobData>, "add">;
 }
 
-export async function startRun(
-  deps: RunsDeps,
-  caller: Caller,
-  kind: RunKind,
-  input: object,
-  serverIds: string[] = [],
-  extra: { topologyId?: string; retryOf?: string } = {},
-) {
+export async function startRun(deps: RunsDeps, caller: Caller, kind: RunKind, input: object, serverIds: string[] = [], extra: { topologyId?: string; retryOf?: string } = {}) {
   const run = await deps.db.run.create({
     data: {
       kind,
@@ -115,8 +108,7 @@ export async function cancelRun(deps: { db: Db; queue: Pick<Queue<RunJobData>, "
  */
 export async function confirmRun(deps: RunsDeps & { redis: Redis | null }, caller: Caller, id: string) {
   const run = await getRun(deps.db, id);
-  if (run.status !== "awaiting-confirmation")
-    throw new ServiceError("CONFLICT", `Only a run awaiting confirmation can be confirmed; this one is ${run.status}`, "id");
+  if (run.status !== "awaiting-confirmation") throw new ServiceError("CONFLICT", `Only a run awaiting confirmation can be confirmed; this one is ${run.status}`, "id");
   const confirmedAt = new Date();
   const { count } = await deps.db.run.updateMany({
     where: { id, status: "awaiting-confirmation" },

@@ -43,7 +43,10 @@ function toDto(s: ServerRow, busy: boolean) {
 
 export async function listServers(db: Db) {
   const rows = await db.server.findMany({ orderBy: { name: "asc" }, include: { sshKey: { select: { name: true } } } });
-  const busy = await busyIds(db, rows.map((r) => r.id));
+  const busy = await busyIds(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => toDto(r, busy.has(r.id)));
 }
 

@@ -33,7 +33,14 @@ export async function createToken(db: Db, principal: Principal, input: { name: s
     throw new ServiceError("BAD_REQUEST", `As ${principal.role === "admin" ? "an" : "a"} ${principal.role} you can create tokens up to the "${scopeForRole(principal.role)}" scope`, "scope");
   const token = newSecret(API_TOKEN_PREFIX);
   const row = await db.apiToken.create({
-    data: { name: input.name, prefix: tokenDisplayPrefix(token), tokenHash: hashSecret(token), scope: input.scope, userId: principal.userId, expiresAt: new Date(Date.now() + input.expiresInDays * 86_400_000) },
+    data: {
+      name: input.name,
+      prefix: tokenDisplayPrefix(token),
+      tokenHash: hashSecret(token),
+      scope: input.scope,
+      userId: principal.userId,
+      expiresAt: new Date(Date.now() + input.expiresInDays * 86_400_000),
+    },
     include: { user: { select: { email: true } } },
   });
   return { ...toTokenDto(row), token };

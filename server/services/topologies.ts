@@ -60,7 +60,15 @@ function hopsOf(t: Row, members: Row["members"]) {
     tls: { caPem: "", siteBundle: null, backends: new Map() },
     hosts: members.map((m) => ({ serverId: m.serverId, name: m.server.name, address: m.server.address, roles: memberRoles(m), monitoring: m.monitoring, drained: m.drained })),
   };
-  return hops(spec).map((h) => ({ toServerId: h.to.serverId, toRole: h.to.role, port: h.port, from: h.from.kind === "role" ? h.from.role : h.from.kind, protection: h.protection, label: h.label, detail: h.detail }));
+  return hops(spec).map((h) => ({
+    toServerId: h.to.serverId,
+    toRole: h.to.role,
+    port: h.port,
+    from: h.from.kind === "role" ? h.from.role : h.from.kind,
+    protection: h.protection,
+    label: h.label,
+    detail: h.detail,
+  }));
 }
 
 export async function listTopologies(db: Db): Promise<TopologyDto[]> {
@@ -100,7 +108,10 @@ const memberRows = (input: TopologyValues) => input.members.map((m) => ({ server
 export async function createTopology(db: Db, input: TopologyValues): Promise<TopologyDto> {
   await checkName(db, input.name, null);
   await checkMembers(db, input, null);
-  const row = await db.topology.create({ data: { name: input.name, balance: input.balance, rolloutBatchSize: input.rolloutBatchSize, failureBudget: input.failureBudget, members: { create: memberRows(input) } }, include });
+  const row = await db.topology.create({
+    data: { name: input.name, balance: input.balance, rolloutBatchSize: input.rolloutBatchSize, failureBudget: input.failureBudget, members: { create: memberRows(input) } },
+    include,
+  });
   return toDto(row);
 }
 
@@ -114,7 +125,18 @@ export async function updateTopology(db: Db, input: TopologyValues & { id: strin
   // Replace the members in one transaction: nothing half-changed.
   await db.$transaction([
     db.topologyMember.deleteMany({ where: { topologyId: input.id } }),
-    db.topology.update({ where: { id: input.id }, data: { name: input.name, balance: input.balance, rolloutBatchSize: input.rolloutBatchSize, failureBudget: input.failureBudget, driftStatus: "unknown", driftChanges: null, members: { create: memberRows(input) } } }),
+    db.topology.update({
+      where: { id: input.id },
+      data: {
+        name: input.name,
+        balance: input.balance,
+        rolloutBatchSize: input.rolloutBatchSize,
+        failureBudget: input.failureBudget,
+        driftStatus: "unknown",
+        driftChanges: null,
+        members: { create: memberRows(input) },
+      },
+    }),
   ]);
   return getTopology(db, input.id);
 }
@@ -143,7 +165,14 @@ export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: strin
   const run = await conflictingRun(deps.db, id, kind);
   if (run) throw new ServiceError("CONFLICT", `On ${t.name}, ${describeActiveRun(run)}; follow it, or cancel it first`, "id");
   const input = { ...(opts.input ?? { drift: false }), ...(opts.strict ? { strict: true } : {}), topologyId: id };
-  return startRun(deps, caller, kind, input, t.members.map((m) => m.serverId), { topologyId: id, retryOf });
+  return startRun(
+    deps,
+    caller,
+    kind,
+    input,
+    t.members.map((m) => m.serverId),
+    { topologyId: id, retryOf },
+  );
 }
 
 export const planTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-plan");
@@ -171,7 +200,11 @@ export function readApp(json: string | null): AppSpec {
 
 /** Which secret variables have a stored value (names only are kept in the clear, in `secretNames`). */
 function secretNames(t: { app: string | null }): Set<string> {
-  return new Set(readApp(t.app).env.filter((v) => v.secret).map((v) => v.name));
+  return new Set(
+    readApp(t.app)
+      .env.filter((v) => v.secret)
+      .map((v) => v.name),
+  );
 }
 
 function appDto(json: string | null, setSecrets: Set<string>) {
@@ -206,8 +239,7 @@ export async function setApp(db: Db, box: SecretBox, input: { id: string; app: A
 export async function setDrained(deps: RunsDeps, caller: Caller, input: { id: string; serverId: string; drained: boolean }) {
   const member = await deps.db.topologyMember.findUnique({ where: { serverId: input.serverId }, include: { server: { select: { name: true } } } });
   if (!member || member.topologyId !== input.id) throw new ServiceError("NOT_FOUND", "That server is not in this topology", "serverId");
-  if (!memberRoles(member).includes("web"))
-    throw new ServiceError("BAD_REQUEST", `${member.server.name} is not a web server: only web servers sit behind the load balancer`, "serverId");
+  if (!memberRoles(member).includes("web")) throw new ServiceError("BAD_REQUEST", `${member.server.name} is not a web server: only web servers sit behind the load balancer`, "serverId");
   const running = await conflictingRun(deps.db, input.id, "topology-apply");
   if (running) throw new ServiceError("CONFLICT", `${capitalise(describeActiveRun(running))}; try again when it has finished`);
   await deps.db.topologyMember.update({ where: { serverId: input.serverId }, data: { drained: input.drained } });

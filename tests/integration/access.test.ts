@@ -295,7 +295,15 @@ describe("API tokens and secrets at rest", () => {
     const t = await createToken(db, u.principal, { name: "dump", scope: "admin", expiresInDays: 1 });
     await db.$queryRawUnsafe("PRAGMA wal_checkpoint(FULL)");
     const files = ["rampart.db", "rampart.db-wal"].map((f) => path.join(dir, f));
-    const dump = files.map((f) => { try { return readFileSync(f).toString("latin1"); } catch { return ""; } }).join("");
+    const dump = files
+      .map((f) => {
+        try {
+          return readFileSync(f).toString("latin1");
+        } catch {
+          return "";
+        }
+      })
+      .join("");
     expect(dump).toContain("dump@example.test"); // the dump is real
     for (const secret of [t.token, t.token.slice(3), secretPassword, u.sessionToken]) expect(dump.includes(secret)).toBe(false);
   });
@@ -310,7 +318,9 @@ describe("audit log", () => {
   });
 
   it("no code path updates or deletes audit entries", () => {
-    const hits = spawnSync("grep", ["-rEn", "--exclude-dir=generated", "auditEntry\\.(update|updateMany|delete|deleteMany|upsert)", "server", "workers", "app", "components", "scripts"], { encoding: "utf8" }).stdout.trim();
+    const hits = spawnSync("grep", ["-rEn", "--exclude-dir=generated", "auditEntry\\.(update|updateMany|delete|deleteMany|upsert)", "server", "workers", "app", "components", "scripts"], {
+      encoding: "utf8",
+    }).stdout.trim();
     expect(hits).toBe("");
   });
 

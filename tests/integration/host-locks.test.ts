@@ -28,9 +28,23 @@ describe("host locks", () => {
     const waited: string[] = [];
     await expect(acquireHostLocks(client, "run-2", hosts.slice(1), { waitMs: 300, onWait: (name, holder) => waited.push(`${name}:${holder}`) })).rejects.toBeInstanceOf(HostLockBusyError);
     expect(waited).toEqual(["b:run-1"]);
-    expect(Object.fromEntries(await lockHolders(client, hosts.map((h) => h.id)))).toEqual({ "srv-a": "run-1", "srv-b": "run-1", "srv-c": null });
+    expect(
+      Object.fromEntries(
+        await lockHolders(
+          client,
+          hosts.map((h) => h.id),
+        ),
+      ),
+    ).toEqual({ "srv-a": "run-1", "srv-b": "run-1", "srv-c": null });
     await first.release();
-    expect([...(await lockHolders(client, hosts.map((h) => h.id))).values()]).toEqual([null, null, null]);
+    expect([
+      ...(
+        await lockHolders(
+          client,
+          hosts.map((h) => h.id),
+        )
+      ).values(),
+    ]).toEqual([null, null, null]);
   });
 
   it("a waiting run gets the hosts as soon as they are released", async () => {
@@ -38,7 +52,14 @@ describe("host locks", () => {
     const second = acquireHostLocks(client, "run-2", hosts, { waitMs: 10_000 });
     setTimeout(() => void first.release(), 500);
     const held = await second;
-    expect([...(await lockHolders(client, hosts.map((h) => h.id))).values()]).toEqual(["run-2", "run-2", "run-2"]);
+    expect([
+      ...(
+        await lockHolders(
+          client,
+          hosts.map((h) => h.id),
+        )
+      ).values(),
+    ]).toEqual(["run-2", "run-2", "run-2"]);
     await held.release();
   });
 

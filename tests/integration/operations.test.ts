@@ -169,9 +169,17 @@ describe("operations", () => {
     await first.exited;
     const killedAt = new Date();
     // Where each run really was when its worker died.
-    for (const id of [runs.resumableInOne, runs.strictInOne]) expect((await phasesOf(id)).map((p) => [p.name, p.status])).toEqual([["preview", "done"], ["phase one", "running"]]);
+    for (const id of [runs.resumableInOne, runs.strictInOne])
+      expect((await phasesOf(id)).map((p) => [p.name, p.status])).toEqual([
+        ["preview", "done"],
+        ["phase one", "running"],
+      ]);
     for (const id of [runs.resumableInTwo, runs.strictInTwo])
-      expect((await phasesOf(id)).map((p) => [p.name, p.status])).toEqual([["preview", "done"], ["phase one", "done"], ["phase two", "running"]]);
+      expect((await phasesOf(id)).map((p) => [p.name, p.status])).toEqual([
+        ["preview", "done"],
+        ["phase one", "done"],
+        ["phase two", "running"],
+      ]);
     for (const id of Object.values(runs)) expect((await runOf(id)).status).toBe("running");
 
     worker();
@@ -179,13 +187,21 @@ describe("operations", () => {
 
     // Resumable, killed in phase one: phase one runs again, then phase two.
     expect(outcomes.resumableInOne).toMatchObject({ status: "succeeded", attempts: 3 }); // preview, confirmed job, takeover
-    expect((await phasesOf(runs.resumableInOne)).map((p) => [p.name, p.status, p.attempts])).toEqual([["preview", "done", 1], ["phase one", "done", 2], ["phase two", "done", 1]]);
+    expect((await phasesOf(runs.resumableInOne)).map((p) => [p.name, p.status, p.attempts])).toEqual([
+      ["preview", "done", 1],
+      ["phase one", "done", 2],
+      ["phase two", "done", 1],
+    ]);
     expect(await texts(runs.resumableInOne)).toContain("Phase 'phase one' started again (attempt 2)");
 
     // Resumable, killed in phase two: phase one is not redone.
     expect(outcomes.resumableInTwo).toMatchObject({ status: "succeeded" });
     const two = await phasesOf(runs.resumableInTwo);
-    expect(two.map((p) => [p.name, p.status, p.attempts])).toEqual([["preview", "done", 1], ["phase one", "done", 1], ["phase two", "done", 2]]);
+    expect(two.map((p) => [p.name, p.status, p.attempts])).toEqual([
+      ["preview", "done", 1],
+      ["phase one", "done", 1],
+      ["phase two", "done", 2],
+    ]);
     expect(two[1]!.finishedAt!.getTime()).toBeLessThan(killedAt.getTime());
     expect(await texts(runs.resumableInTwo)).toContain("Phase 'phase one' was already done; not repeating it");
 
@@ -196,8 +212,13 @@ describe("operations", () => {
       ["phase one", "failed", interruptedReason("sample-operation-strict", "phase one")],
     ]);
     expect(outcomes.strictInTwo).toMatchObject({ status: "failed", outcome: expect.stringContaining("the worker stopped during phase 'phase two'; this kind does not resume") });
-    expect((await phasesOf(runs.strictInTwo)).map((p) => [p.name, p.status, p.attempts])).toEqual([["preview", "done", 1], ["phase one", "done", 1], ["phase two", "failed", 1]]);
-    for (const id of [runs.strictInOne, runs.strictInTwo]) expect(await texts(id)).toEqual(expect.arrayContaining([expect.stringMatching(/stopped before finishing this run; worker .* is taking it over/), "failed"]));
+    expect((await phasesOf(runs.strictInTwo)).map((p) => [p.name, p.status, p.attempts])).toEqual([
+      ["preview", "done", 1],
+      ["phase one", "done", 1],
+      ["phase two", "failed", 1],
+    ]);
+    for (const id of [runs.strictInOne, runs.strictInTwo])
+      expect(await texts(id)).toEqual(expect.arrayContaining([expect.stringMatching(/stopped before finishing this run; worker .* is taking it over/), "failed"]));
 
     expect(await db.run.count({ where: { status: { in: ["running", "queued"] } } })).toBe(0);
     expect(await db.runPhase.count({ where: { status: "running" } })).toBe(0);

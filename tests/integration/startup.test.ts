@@ -15,7 +15,10 @@ async function start(env: Record<string, string>) {
     timeout: 240_000,
   });
   // eslint-disable-next-line no-control-regex
-  const lines = (res.stdout + res.stderr).replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.trim() !== "");
+  const lines = (res.stdout + res.stderr)
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   return { status: res.status, lines };
 }
 

@@ -54,10 +54,14 @@ describe("worker", () => {
   it("runs a system check and reports one event per check", async () => {
     worker();
     const run = await startRun({ db, queue }, caller, "system-check", { delayBetweenChecksMs: 0 });
-    const done = await waitUntil(async () => {
-      const r = await runOf(run.id);
-      return r.status === "succeeded" || r.status === "failed" ? r : null;
-    }, 20_000, "the system check to finish");
+    const done = await waitUntil(
+      async () => {
+        const r = await runOf(run.id);
+        return r.status === "succeeded" || r.status === "failed" ? r : null;
+      },
+      20_000,
+      "the system check to finish",
+    );
     expect(done.status).toBe("succeeded");
     expect(done.outcome).toBe("4 passed, 0 warnings, 0 failed");
     const events = await eventsOf(run.id);
@@ -103,10 +107,14 @@ describe("worker", () => {
     expect((await runOf(run.id)).status).toBe("running");
 
     worker();
-    const done = await waitUntil(async () => {
-      const r = await runOf(run.id);
-      return r.status !== "running" && r.status !== "queued" ? r : null;
-    }, 45_000, "the next worker to take the run over");
+    const done = await waitUntil(
+      async () => {
+        const r = await runOf(run.id);
+        return r.status !== "running" && r.status !== "queued" ? r : null;
+      },
+      45_000,
+      "the next worker to take the run over",
+    );
     expect(done.status).toBe("succeeded");
     expect(done.attempts).toBe(2);
     const events = await eventsOf(run.id);

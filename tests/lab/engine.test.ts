@@ -58,18 +58,24 @@ const eventsText = async (runId: string) => (await events(runId)).map((e) => `${
 
 async function finished(runId: string, timeoutMs = 300_000) {
   try {
-    return await waitUntil(async () => {
-      const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
-      return r.status !== "queued" && r.status !== "running" ? r : null;
-    }, timeoutMs, `run ${runId} to finish`);
+    return await waitUntil(
+      async () => {
+        const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
+        return r.status !== "queued" && r.status !== "running" ? r : null;
+      },
+      timeoutMs,
+      `run ${runId} to finish`,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- events:\n${await eventsText(runId)}\n--- worker:\n${worker.output().slice(-4000)}`);
   }
 }
 
 const lb = () => lab.hosts[0]!;
-const curl = (path = "/", maxTimeS = 5) => execFileSync("curl", ["-sS", "--max-time", String(maxTimeS), "--cacert", caFile, "--resolve", `${SITE}:443:${lb().address}`, `https://${SITE}${path}`], { encoding: "utf8" });
-const nft = (host: string, script: string) => execFileSync("ip", ["netns", "exec", lab.hosts.find((h) => h.name === host)!.netns, "nft", "-f", "-"], { input: script, stdio: ["pipe", "pipe", "pipe"] });
+const curl = (path = "/", maxTimeS = 5) =>
+  execFileSync("curl", ["-sS", "--max-time", String(maxTimeS), "--cacert", caFile, "--resolve", `${SITE}:443:${lb().address}`, `https://${SITE}${path}`], { encoding: "utf8" });
+const nft = (host: string, script: string) =>
+  execFileSync("ip", ["netns", "exec", lab.hosts.find((h) => h.name === host)!.netns, "nft", "-f", "-"], { input: script, stdio: ["pipe", "pipe", "pipe"] });
 
 /** On lab1: a path unit that starts a listener on :443 as soon as /etc/rampart/tls appears. */
 const GRABBER = [
@@ -100,12 +106,21 @@ beforeAll(async () => {
   ids.push(...(await registerFreshLabHosts(db, box, lab, lab.hosts)));
   // Servers as they often come: Debian's nginx installed, enabled and serving its default site on :80.
   await Promise.all(
-    lab.hosts.map((h) => labSsh(h.name, ["sh", "-c", "apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -q install nginx >/dev/null && systemctl is-active nginx"], { timeoutMs: 300_000 })),
+    lab.hosts.map((h) =>
+      labSsh(h.name, ["sh", "-c", "apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -y -q install nginx >/dev/null && systemctl is-active nginx"], { timeoutMs: 300_000 }),
+    ),
   );
   topologyId = (
     await createTopology(
       db,
-      TopologyInput.parse({ name: SITE, members: [{ serverId: ids[0], roles: ["load-balancer"] }, { serverId: ids[1], roles: ["web", "app"] }, { serverId: ids[2], roles: ["web", "app"] }] }),
+      TopologyInput.parse({
+        name: SITE,
+        members: [
+          { serverId: ids[0], roles: ["load-balancer"] },
+          { serverId: ids[1], roles: ["web", "app"] },
+          { serverId: ids[2], roles: ["web", "app"] },
+        ],
+      }),
     )
   ).id;
   caFile = path.join(dir, "ca.pem");
@@ -121,7 +136,15 @@ afterAll(async () => {
       /* not there */
     }
   }
-  await labSsh("lab1", ["sh", "-c", "[ -f /run/rampart-test-listener.pid ] && kill $(cat /run/rampart-test-listener.pid); rm -f /run/rampart-test-listener.pid; systemctl stop rampart-test-grab.path rampart-test-grab.service 2>/dev/null; true"], { check: false }).catch(() => {});
+  await labSsh(
+    "lab1",
+    [
+      "sh",
+      "-c",
+      "[ -f /run/rampart-test-listener.pid ] && kill $(cat /run/rampart-test-listener.pid); rm -f /run/rampart-test-listener.pid; systemctl stop rampart-test-grab.path rampart-test-grab.service 2>/dev/null; true",
+    ],
+    { check: false },
+  ).catch(() => {});
   worker?.child.kill("SIGTERM");
   await worker?.exited;
   await queue?.close();
@@ -172,12 +195,18 @@ describe("proven outcomes and partial failure on the lab", () => {
   it("a foreign listener on :443 of the load balancer: the plan refuses, naming the process and the port", async () => {
     await labSsh("lab1", ["systemctl", "stop", "haproxy"]);
     // An ad-hoc listener, as someone testing by hand would leave one: not a daemon Rampart knows.
-    await labSsh("lab1", ["sh", "-c", "setsid python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"0.0.0.0\", 443)); s.listen(); time.sleep(600)' </dev/null >/dev/null 2>&1 & echo $! > /run/rampart-test-listener.pid; sleep 0.5"]);
+    await labSsh("lab1", [
+      "sh",
+      "-c",
+      "setsid python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"0.0.0.0\", 443)); s.listen(); time.sleep(600)' </dev/null >/dev/null 2>&1 & echo $! > /run/rampart-test-listener.pid; sleep 0.5",
+    ]);
     try {
       const run = await planTopologyRun(deps(), caller, topologyId);
       const done = await finished(run.id);
       const plan = (await runPlan(db, run.id))!;
-      expect(plan.hosts[0]!.error).toMatch(/port 443, which haproxy.service needs \(HTTPS for www.engine.test\), is held by python3 \(pid \d+, [^)]+\) on 0\.0\.0\.0:443, which Rampart does not manage/);
+      expect(plan.hosts[0]!.error).toMatch(
+        /port 443, which haproxy.service needs \(HTTPS for www.engine.test\), is held by python3 \(pid \d+, [^)]+\) on 0\.0\.0\.0:443, which Rampart does not manage/,
+      );
       expect(plan.hosts[0]!.steps).toEqual([]);
       expect(done.status).toBe("failed");
       expect(done.outcome).toMatch(/python3/);
@@ -230,7 +259,14 @@ describe("proven outcomes and partial failure on the lab", () => {
     nft("lab3", "table inet rampart_test_cut {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n");
     try {
       const t = await getTopology(db, topologyId);
-      await updateTopology(db, { id: topologyId, name: t.name, balance: "leastconn", rolloutBatchSize: 5, failureBudget: 0, members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })) });
+      await updateTopology(db, {
+        id: topologyId,
+        name: t.name,
+        balance: "leastconn",
+        rolloutBatchSize: 5,
+        failureBudget: 0,
+        members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })),
+      });
       const started = Date.now();
       const { run, done } = await apply();
       const took = Date.now() - started;
@@ -270,7 +306,14 @@ describe("proven outcomes and partial failure on the lab", () => {
     await labSsh("lab2", ["sh", "-c", "echo 'this is not nginx syntax' > /etc/nginx/conf.d/zz-broken.conf"]);
     try {
       const t = await getTopology(db, topologyId);
-      const settings = (failureBudget: number) => ({ id: topologyId, name: t.name, balance: t.balance, rolloutBatchSize: 1, failureBudget, members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })) });
+      const settings = (failureBudget: number) => ({
+        id: topologyId,
+        name: t.name,
+        balance: t.balance,
+        rolloutBatchSize: 1,
+        failureBudget,
+        members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })),
+      });
       await updateTopology(db, settings(0));
       const { run, done } = await apply();
       expect(done.status, await eventsText(run.id)).toBe("failed");
@@ -353,7 +396,14 @@ describe("proven outcomes and partial failure on the lab", () => {
     nft("lab3", "table inet rampart_test_cut {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n");
     try {
       const t = await getTopology(db, topologyId);
-      await updateTopology(db, { id: topologyId, name: t.name, balance: "roundrobin", rolloutBatchSize: 5, failureBudget: 0, members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })) });
+      await updateTopology(db, {
+        id: topologyId,
+        name: t.name,
+        balance: "roundrobin",
+        rolloutBatchSize: 5,
+        failureBudget: 0,
+        members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })),
+      });
       const run = await applyTopologyRun(deps(), caller, topologyId, { strict: true });
       const done = await finished(run.id);
       expect(done.status).toBe("failed");

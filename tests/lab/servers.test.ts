@@ -33,10 +33,14 @@ const ids: Record<string, string> = {};
 const caller = { name: "tester@example.test" };
 
 async function finished(runId: string) {
-  return waitUntil(async () => {
-    const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
-    return r.status !== "queued" && r.status !== "running" ? r : null;
-  }, 60_000, `run ${runId} to finish`);
+  return waitUntil(
+    async () => {
+      const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
+      return r.status !== "queued" && r.status !== "running" ? r : null;
+    },
+    60_000,
+    `run ${runId} to finish`,
+  );
 }
 const eventsText = async (runId: string) => (await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } })).map((e) => `${e.host ?? "-"}: ${e.text}`).join("\n");
 
@@ -168,8 +172,15 @@ describe("secrets at rest", () => {
   it("the database files hold neither the private key nor its base64 body", async () => {
     await db.$queryRawUnsafe("PRAGMA wal_checkpoint(FULL)");
     const pem = readFileSync(lab.sshKey, "utf8");
-    const body = pem.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
-    const dump = ["rampart.db", "rampart.db-wal"].map((f) => path.join(dir, f)).filter(existsSync).map((f) => readFileSync(f).toString("latin1")).join("");
+    const body = pem
+      .split("\n")
+      .filter((l) => l && !l.startsWith("-----"))
+      .join("");
+    const dump = ["rampart.db", "rampart.db-wal"]
+      .map((f) => path.join(dir, f))
+      .filter(existsSync)
+      .map((f) => readFileSync(f).toString("latin1"))
+      .join("");
     expect(dump).toContain("lab"); // a real dump
     expect(dump).not.toContain("PRIVATE KEY");
     for (const line of pem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"))) expect(dump).not.toContain(line);

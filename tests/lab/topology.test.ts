@@ -50,10 +50,14 @@ async function stopWorker() {
 
 async function finished(runId: string, timeoutMs = 240_000) {
   try {
-    return await waitUntil(async () => {
-      const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
-      return r.status !== "queued" && r.status !== "running" ? r : null;
-    }, timeoutMs, `run ${runId} to finish`);
+    return await waitUntil(
+      async () => {
+        const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
+        return r.status !== "queued" && r.status !== "running" ? r : null;
+      },
+      timeoutMs,
+      `run ${runId} to finish`,
+    );
   } catch (err) {
     // Say why: the run's story and the worker's log.
     throw new Error(`${(err as Error).message}\n--- events:\n${await eventsText(runId)}\n--- worker:\n${worker.output().slice(-4000)}`);
@@ -156,13 +160,17 @@ describe("the provisioning engine on the lab", () => {
   });
 
   it("curl over HTTPS through the load balancer alternates between the web servers", async () => {
-    await waitUntil(async () => {
-      try {
-        return servedBy(curl()).startsWith("lab");
-      } catch {
-        return false;
-      }
-    }, 20_000, "HAProxy to answer");
+    await waitUntil(
+      async () => {
+        try {
+          return servedBy(curl()).startsWith("lab");
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      "HAProxy to answer",
+    );
     const names = Array.from({ length: 6 }, () => servedBy(curl()));
     expect(new Set(names)).toEqual(new Set(["lab2", "lab3"]));
     for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]); // round robin

@@ -52,13 +52,22 @@ async function apply() {
   return finished(run.id);
 }
 async function finished(runId: string) {
-  const r = await waitUntil(async () => {
-    const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
-    return r.status !== "queued" && r.status !== "running" ? r : null;
-  }, 300_000, `run ${runId}`);
+  const r = await waitUntil(
+    async () => {
+      const r = await db.run.findUniqueOrThrow({ where: { id: runId } });
+      return r.status !== "queued" && r.status !== "running" ? r : null;
+    },
+    300_000,
+    `run ${runId}`,
+  );
   if (r.status !== "succeeded") {
     const events = await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } });
-    throw new Error(`run ${r.status}: ${r.outcome}\n${events.map((e) => `${e.host ?? "-"}: ${e.text}`).join("\n").slice(-6000)}`);
+    throw new Error(
+      `run ${r.status}: ${r.outcome}\n${events
+        .map((e) => `${e.host ?? "-"}: ${e.text}`)
+        .join("\n")
+        .slice(-6000)}`,
+    );
   }
   return r;
 }
@@ -66,14 +75,11 @@ async function finished(runId: string) {
 /** One HTTPS request through the load balancer, on a new connection, trusting only `ca`. */
 function get(ca: string, pathname = "/"): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: lb().address, port: 443, servername: SITE, path: pathname, ca, agent: false, headers: { host: SITE, connection: "close" }, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    const req = https.request({ host: lb().address, port: 443, servername: SITE, path: pathname, ca, agent: false, headers: { host: SITE, connection: "close" }, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", reject);
     req.end();
@@ -128,7 +134,14 @@ beforeAll(async () => {
   topologyId = (
     await createTopology(
       db,
-      TopologyInput.parse({ name: SITE, members: [{ serverId: ids[0], roles: ["load-balancer"] }, { serverId: ids[1], roles: ["web", "app"] }, { serverId: ids[2], roles: ["web", "app"] }] }),
+      TopologyInput.parse({
+        name: SITE,
+        members: [
+          { serverId: ids[0], roles: ["load-balancer"] },
+          { serverId: ids[1], roles: ["web", "app"] },
+          { serverId: ids[2], roles: ["web", "app"] },
+        ],
+      }),
     )
   ).id;
   chain = makeChain(SITE);
@@ -164,15 +177,18 @@ describe("the web tier with end-to-end TLS", () => {
     expect(JSON.stringify(cert)).not.toContain("PRIVATE KEY");
     await apply();
     const rootFile = path.join(chain.dir, "root.pem");
-    const curl = () =>
-      execFileSync("curl", ["-sS", "--max-time", "5", "--cacert", rootFile, "--resolve", `${SITE}:443:${lb().address}`, `https://${SITE}/`], { encoding: "utf8" });
-    await waitUntil(async () => {
-      try {
-        return curl().includes("app on");
-      } catch {
-        return false;
-      }
-    }, 20_000, "the site to answer over HTTPS");
+    const curl = () => execFileSync("curl", ["-sS", "--max-time", "5", "--cacert", rootFile, "--resolve", `${SITE}:443:${lb().address}`, `https://${SITE}/`], { encoding: "utf8" });
+    await waitUntil(
+      async () => {
+        try {
+          return curl().includes("app on");
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      "the site to answer over HTTPS",
+    );
     const bodies = Array.from({ length: 6 }, curl);
     const apps = bodies.map((b) => /app on (\S+), through web server (\S+)/.exec(b)?.slice(1).join("/"));
     expect(new Set(apps)).toEqual(new Set(["lab2/lab2", "lab3/lab3"])); // each web server uses its own app, on loopback
@@ -219,7 +235,11 @@ describe("the web tier with end-to-end TLS", () => {
     await waitUntil(async () => (await backendStatus("lab3")).startsWith("DOWN"), 20_000, "HAProxy to mark lab3 down");
     expect(await backendStatus("lab2")).toBe("UP");
     // The console's view (the worker reads HAProxy's runtime API every few seconds).
-    await waitUntil(async () => (await getTopology(db, topologyId)).lbHealth?.loadBalancers[0]?.backends.find((b) => b.server === "lab3")?.status.startsWith("DOWN"), 20_000, "the console to show lab3 down");
+    await waitUntil(
+      async () => (await getTopology(db, topologyId)).lbHealth?.loadBalancers[0]?.backends.find((b) => b.server === "lab3")?.status.startsWith("DOWN"),
+      20_000,
+      "the console to show lab3 down",
+    );
     await apply(); // the certificate is drift: restored
     await waitUntil(async () => (await backendStatus("lab3")) === "UP", 20_000, "lab3 to come back");
   });
@@ -230,7 +250,14 @@ describe("the web tier with end-to-end TLS", () => {
     const loop = loadLoop(ca, 2000, () => !applying);
     // Change HAProxy's balancing and rotate both web servers' certificates: HAProxy and nginx reload.
     const t = await getTopology(db, topologyId);
-    await updateTopology(db, { id: topologyId, name: t.name, balance: "leastconn", rolloutBatchSize: 5, failureBudget: 0, members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })) });
+    await updateTopology(db, {
+      id: topologyId,
+      name: t.name,
+      balance: "leastconn",
+      rolloutBatchSize: 5,
+      failureBudget: 0,
+      members: t.members.map((m) => ({ serverId: m.serverId, roles: m.roles, monitoring: m.monitoring })),
+    });
     await db.certificate.updateMany({ where: { purpose: "backend", replacedAt: null }, data: { replacedAt: new Date() } });
     const run = await apply();
     applying = false;
@@ -252,7 +279,11 @@ describe("the web tier with end-to-end TLS", () => {
     await labSsh("lab3", ["systemctl", "stop", "nginx"]);
     await waitUntil(async () => (await backendStatus("lab3")).startsWith("DOWN"), 15_000, "HAProxy to mark lab3 down");
     downAt = Date.now();
-    await waitUntil(async () => (await getTopology(db, topologyId)).lbHealth?.loadBalancers[0]?.backends.find((b) => b.server === "lab3")?.status.startsWith("DOWN"), 15_000, "the console to show lab3 down");
+    await waitUntil(
+      async () => (await getTopology(db, topologyId)).lbHealth?.loadBalancers[0]?.backends.find((b) => b.server === "lab3")?.status.startsWith("DOWN"),
+      15_000,
+      "the console to show lab3 down",
+    );
     await new Promise((r) => setTimeout(r, 2000));
     done = true;
     const r = await loop;
@@ -271,7 +302,17 @@ describe("the web tier with end-to-end TLS", () => {
     const executor = new SshExecutor();
     try {
       const before = (await labSsh(h.name, ["cat", NGINX_SITE])).stdout;
-      const step = renderAction({ op: "write", path: NGINX_SITE, content: "server { this is not nginx\n", mode: 0o644, owner: "root", group: "root", secret: false, notify: [], check: ["nginx", "-t", "-q"] });
+      const step = renderAction({
+        op: "write",
+        path: NGINX_SITE,
+        content: "server { this is not nginx\n",
+        mode: 0o644,
+        owner: "root",
+        group: "root",
+        secret: false,
+        notify: [],
+        check: ["nginx", "-t", "-q"],
+      });
       for (const cmd of step.before) await executor.run(target, cmd);
       await executor.upload(target, step.upload!);
       await expect(executor.run(target, step.after[0]!)).rejects.toMatchObject({ kind: "command-failed", message: expect.stringContaining("the check failed") });
@@ -286,7 +327,11 @@ describe("the web tier with end-to-end TLS", () => {
   it("draining a web server sends it no new requests; undraining brings it back", async () => {
     await finished((await setDrained({ db, queue }, caller, { id: topologyId, serverId: ids[2]!, drained: true })).id);
     await waitUntil(async () => (await backendStatus("lab3")) === "DRAIN", 10_000, "lab3 to be drained");
-    await waitUntil(async () => (await getTopology(db, topologyId)).lbHealth?.loadBalancers[0]?.backends.find((b) => b.server === "lab3")?.status === "DRAIN", 15_000, "the console to show lab3 drained");
+    await waitUntil(
+      async () => (await getTopology(db, topologyId)).lbHealth?.loadBalancers[0]?.backends.find((b) => b.server === "lab3")?.status === "DRAIN",
+      15_000,
+      "the console to show lab3 drained",
+    );
     const r = await loadLoop(chain.root, 40, () => true);
     expect([...r.byApp.keys()]).toEqual(["lab2"]);
     await finished((await setDrained({ db, queue }, caller, { id: topologyId, serverId: ids[2]!, drained: false })).id);
@@ -310,10 +355,23 @@ describe("the web tier with end-to-end TLS", () => {
     const tarball = path.join(src, "app.tar.gz");
     execFileSync("tar", ["-czf", tarball, "-C", src, "app.py"]);
     const art = await uploadArtifact(db, dir, { id: topologyId, filename: "app.tar.gz", contentBase64: readFileSync(tarball).toString("base64") });
-    await expect(uploadArtifact(db, dir, { id: topologyId, filename: "x.tar.gz", contentBase64: Buffer.from("plain text").toString("base64") })).rejects.toMatchObject({ message: expect.stringContaining("not a gzip-compressed archive") });
+    await expect(uploadArtifact(db, dir, { id: topologyId, filename: "x.tar.gz", contentBase64: Buffer.from("plain text").toString("base64") })).rejects.toMatchObject({
+      message: expect.stringContaining("not a gzip-compressed archive"),
+    });
     await setApp(db, box, {
       id: topologyId,
-      app: { source: "tarball", artifact: art.sha256, path: null, startCommand: "/usr/bin/python3 app.py", port: 8100, healthPath: "/up", env: [{ name: "GREETING", value: "hello", secret: false }, { name: "API_TOKEN", value: "tok-123456", secret: true }] },
+      app: {
+        source: "tarball",
+        artifact: art.sha256,
+        path: null,
+        startCommand: "/usr/bin/python3 app.py",
+        port: 8100,
+        healthPath: "/up",
+        env: [
+          { name: "GREETING", value: "hello", secret: false },
+          { name: "API_TOKEN", value: "tok-123456", secret: true },
+        ],
+      },
     });
     expect(JSON.stringify(await getTopology(db, topologyId))).not.toContain("tok-123456");
     const run = await apply();
@@ -330,14 +388,23 @@ describe("the web tier with end-to-end TLS", () => {
   it("a web server reaches an app server on another host over mutual TLS (the app server's TLS front)", async () => {
     const t = await getTopology(db, topologyId);
     const roles: Record<string, Array<"load-balancer" | "web" | "app">> = { lab1: ["load-balancer"], lab2: ["web"], lab3: ["app"] };
-    await updateTopology(db, { id: topologyId, name: t.name, balance: "roundrobin", rolloutBatchSize: 5, failureBudget: 0, members: t.members.map((m) => ({ serverId: m.serverId, roles: roles[m.serverName]!, monitoring: m.monitoring })) });
+    await updateTopology(db, {
+      id: topologyId,
+      name: t.name,
+      balance: "roundrobin",
+      rolloutBatchSize: 5,
+      failureBudget: 0,
+      members: t.members.map((m) => ({ serverId: m.serverId, roles: roles[m.serverName]!, monitoring: m.monitoring })),
+    });
     await apply();
     // Every request: LB → lab2 (web only) → lab3's app, over TLS verified both ways.
     await waitUntil(async () => (await get(chain.root)).body.trim() === "tarball app on lab3 (hello, token set)", 20_000, "the path LB → lab2 → lab3");
     const bodies = await Promise.all(Array.from({ length: 4 }, () => get(chain.root)));
     expect(new Set(bodies.map((b) => b.body.trim()))).toEqual(new Set(["tarball app on lab3 (hello, token set)"]));
     // The app front refuses a client without a certificate from Rampart's CA.
-    const direct = spawnSync("curl", ["-sS", "--max-time", "3", "--cacert", internalCaFile, "--resolve", `rampart-app:9443:${lab.hosts[2]!.address}`, "https://rampart-app:9443/"], { encoding: "utf8" });
+    const direct = spawnSync("curl", ["-sS", "--max-time", "3", "--cacert", internalCaFile, "--resolve", `rampart-app:9443:${lab.hosts[2]!.address}`, "https://rampart-app:9443/"], {
+      encoding: "utf8",
+    });
     expect(direct.stdout).toMatch(/No required SSL certificate was sent/);
     // And the app itself listens on loopback only.
     expect((await labSsh("lab3", ["sh", "-c", "ss -ltnH 'sport = :8100' | awk '{print $4}'"])).stdout.trim()).toBe("127.0.0.1:8100");

@@ -8,4 +8,3 @@ export const FRESH_HOST_COMMAND = [
     "rm -rf /etc/nginx /etc/haproxy /etc/rampart /etc/systemd/system/rampart-app.service /opt/rampart-app /var/www/rampart /var/lib/rampart; " +
     "userdel rampart-app >/dev/null 2>&1; systemctl daemon-reload; true",
 ];
-

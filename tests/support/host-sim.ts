@@ -50,8 +50,7 @@ export class SimHost {
           if (this.packages.has(p)) continue;
           this.packages.add(p);
           const fx = PACKAGE_EFFECTS[p];
-          for (const [path, content] of Object.entries(fx?.files ?? {}))
-            if (!this.paths.has(path)) this.paths.set(path, { type: "file", content, mode: 0o644, owner: "root", group: "root" });
+          for (const [path, content] of Object.entries(fx?.files ?? {})) if (!this.paths.has(path)) this.paths.set(path, { type: "file", content, mode: 0o644, owner: "root", group: "root" });
           if (fx?.service) this.services.set(fx.service, { enabled: true, active: true, loaded: this.configOf(fx.service) });
         }
         return;

@@ -27,11 +27,9 @@ export interface TestRedis {
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-redis-"));
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--maxmemory-policy", "noeviction", "--save", "", ...extraArgs],
-    { stdio: "ignore" },
-  );
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--maxmemory-policy", "noeviction", "--save", "", ...extraArgs], {
+    stdio: "ignore",
+  });
   const until = Date.now() + 10_000;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

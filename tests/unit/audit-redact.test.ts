@@ -8,7 +8,12 @@ describe("redact", () => {
       id: "t1",
       privateKeyPem: "-----BEGIN PRIVATE KEY-----",
       contentBase64: "A".repeat(10_000),
-      app: { env: [{ name: "GREETING", value: "hello", secret: false }, { name: "API_TOKEN", value: "tok-123456", secret: true }] },
+      app: {
+        env: [
+          { name: "GREETING", value: "hello", secret: false },
+          { name: "API_TOKEN", value: "tok-123456", secret: true },
+        ],
+      },
     };
     const out = JSON.stringify(redact(input));
     expect(out).not.toContain("PRIVATE KEY");

@@ -43,11 +43,7 @@ const SS_NGINX = [
   "unit 412 nginx.service",
 ];
 const SS_NC = ['LISTEN 0      1            0.0.0.0:443       0.0.0.0:*    users:(("nc",pid=977,fd=3))', "unit 977 session-4.scope"];
-const SS_HAPROXY = [
-  'LISTEN 0 4096 0.0.0.0:443 0.0.0.0:* users:(("haproxy",pid=88,fd=7))',
-  'LISTEN 0 4096 0.0.0.0:80 0.0.0.0:* users:(("haproxy",pid=88,fd=6))',
-  "unit 88 haproxy.service",
-];
+const SS_HAPROXY = ['LISTEN 0 4096 0.0.0.0:443 0.0.0.0:* users:(("haproxy",pid=88,fd=7))', 'LISTEN 0 4096 0.0.0.0:80 0.0.0.0:* users:(("haproxy",pid=88,fd=6))', "unit 88 haproxy.service"];
 
 /** Everything of the LB host's desired resources observed as converged (installed, written, running). */
 function convergedLb(): Map<string, Observed> {
@@ -58,7 +54,15 @@ function convergedLb(): Map<string, Observed> {
     else if (r.kind === "service") out.set(`service:${r.name}`, { kind: "service", load: "loaded", unitFile: "enabled", active: "active", pending: "" });
     else if (r.kind === "directory") out.set(`directory:${r.path}`, { kind: "path", type: "directory", mode: r.mode, owner: r.owner, group: r.group, sha256: null, content: null });
     else if (r.kind === "file" && r.content !== null)
-      out.set(`file:${r.path}`, { kind: "path", type: "file", mode: r.mode, owner: r.owner, group: r.group, sha256: (require("node:crypto") as typeof import("node:crypto")).createHash("sha256").update(r.content).digest("hex"), content: null });
+      out.set(`file:${r.path}`, {
+        kind: "path",
+        type: "file",
+        mode: r.mode,
+        owner: r.owner,
+        group: r.group,
+        sha256: (require("node:crypto") as typeof import("node:crypto")).createHash("sha256").update(r.content).digest("hex"),
+        content: null,
+      });
   }
   return out;
 }
@@ -67,7 +71,14 @@ describe("listening sockets", () => {
   it("parses ss output with each process's systemd unit", () => {
     const l = parseListeners(SS_NGINX);
     expect(l).toHaveLength(3);
-    expect(l[0]).toEqual({ address: "0.0.0.0", port: 80, processes: [{ name: "nginx", pid: 412, unit: "nginx.service" }, { name: "nginx", pid: 411, unit: "nginx.service" }] });
+    expect(l[0]).toEqual({
+      address: "0.0.0.0",
+      port: 80,
+      processes: [
+        { name: "nginx", pid: 412, unit: "nginx.service" },
+        { name: "nginx", pid: 411, unit: "nginx.service" },
+      ],
+    });
     expect(l[2]!.address).toBe("::");
   });
 
@@ -86,7 +97,9 @@ describe("listening sockets", () => {
   it("an unknown process on :443 of a load balancer: the plan refuses, naming the process and the port", () => {
     const d = desiredState(spec).get("s1")!;
     expect(() => planHost(d, convergedLb(), { listeners: parseListeners(SS_NC), fresh: new Map() })).toThrow(PlanRefusedError);
-    expect(() => planHost(d, convergedLb(), { listeners: parseListeners(SS_NC), fresh: new Map() })).toThrow(/port 443, which haproxy.service needs .* held by nc \(pid 977, session-4.scope\) on 0.0.0.0:443/);
+    expect(() => planHost(d, convergedLb(), { listeners: parseListeners(SS_NC), fresh: new Map() })).toThrow(
+      /port 443, which haproxy.service needs .* held by nc \(pid 977, session-4.scope\) on 0.0.0.0:443/,
+    );
     const plan = planTopology(spec, desiredState(spec), new Map([["s1", { ok: true, observed: convergedLb(), listeners: parseListeners(SS_NC) }]]), new Date(0));
     expect(plan.hosts[0]!.error).toMatch(/held by nc/);
   });
@@ -127,7 +140,11 @@ describe("the running configuration", () => {
     const bad = judgeHostCheck("load-balancer", listen443!, { listeners: parseListeners(SS_NC), fresh: new Map() });
     expect(bad).toMatchObject({ ok: false, found: "0.0.0.0:443 is held by nc (pid 977, session-4.scope)" });
     expect(judgeHostCheck("load-balancer", listen443!, { listeners: [], fresh: new Map() }).found).toBe("nothing listens on port 443");
-    const stale = judgeHostCheck("load-balancer", { kind: "running-config", unit: "haproxy.service" }, { listeners: [], fresh: new Map([["haproxy", { youngestStart: 1000, files: [{ path: "/etc/haproxy/haproxy.cfg", mtime: 1005 }] }]]) });
+    const stale = judgeHostCheck(
+      "load-balancer",
+      { kind: "running-config", unit: "haproxy.service" },
+      { listeners: [], fresh: new Map([["haproxy", { youngestStart: 1000, files: [{ path: "/etc/haproxy/haproxy.cfg", mtime: 1005 }] }]]) },
+    );
     expect(stale.ok).toBe(false);
     expect(stale.found).toMatch(/runs an older configuration/);
   });
@@ -144,7 +161,11 @@ describe("the running configuration", () => {
     const o = parseHostObservation([], extras, out);
     expect(Array.isArray(o.listeners)).toBe(true);
     expect(o.fresh.get("no-such-unit-here")).toEqual({ youngestStart: null, files: [{ path: cfg, mtime: 1_000_000 }] });
-    expect(freshnessProbes(d.resources).map((p) => p.unit).sort()).toEqual(["nginx", "rampart-app"]);
+    expect(
+      freshnessProbes(d.resources)
+        .map((p) => p.unit)
+        .sort(),
+    ).toEqual(["nginx", "rampart-app"]);
   });
 
   it("a listener started here shows up with its port", async () => {
@@ -201,7 +222,12 @@ describe("role modules", () => {
       expect(m.role).toBe(role);
       for (const h of spec.hosts.filter((x) => x.roles.includes(role))) {
         const checked = m.checks(spec, h).flatMap((c) => (c.kind === "listening" ? [c.claim.port] : []));
-        expect(m.ports(spec, h).map((p) => p.port).sort()).toEqual(checked.sort());
+        expect(
+          m
+            .ports(spec, h)
+            .map((p) => p.port)
+            .sort(),
+        ).toEqual(checked.sort());
       }
     }
   });

@@ -86,7 +86,11 @@ describe("validating an uploaded site certificate", () => {
   it("certificates the servers' OpenSSL would refuse, or not for servers", () => {
     const make = (...args: string[]) => {
       const d = mkdtempSync(path.join(os.tmpdir(), "rampart-weak-"));
-      execFileSync("openssl", ["req", "-x509", "-nodes", "-keyout", "k", "-out", "c", "-subj", `/CN=${site}`, "-addext", `subjectAltName=DNS:${site}`, "-addext", "basicConstraints=CA:FALSE", "-days", "5", ...args], { cwd: d, stdio: "pipe" });
+      execFileSync(
+        "openssl",
+        ["req", "-x509", "-nodes", "-keyout", "k", "-out", "c", "-subj", `/CN=${site}`, "-addext", `subjectAltName=DNS:${site}`, "-addext", "basicConstraints=CA:FALSE", "-days", "5", ...args],
+        { cwd: d, stdio: "pipe" },
+      );
       return { cert: readFileSync(path.join(d, "c"), "utf8"), key: readFileSync(path.join(d, "k"), "utf8") };
     };
     const check = (c: { cert: string; key: string }) => problems({ certificatePem: c.cert, privateKeyPem: c.key });

@@ -25,20 +25,28 @@ function withTls(spec: Omit<TopologySpec, "tls" | "app" | "appEnv">, appEnv: Arr
   return { ...spec, app: DEFAULT_APP, appEnv, tls: { caPem: "CA CERT\n", siteBundle: "SITE CERT\nSITE KEY\n", backends } };
 }
 
-const spec3: TopologySpec = withTls({
-  id: "topo1",
-  name: "www.foobar.test",
-  balance: "roundrobin",
-  hosts: [
-    { serverId: "s1", name: "lab1", address: "10.213.47.11", roles: ["load-balancer"], monitoring: true, drained: false },
-    { serverId: "s2", name: "lab2", address: "10.213.47.12", roles: ["web", "app"], monitoring: true, drained: false },
-    { serverId: "s3", name: "lab3", address: "10.213.47.13", roles: ["web"], monitoring: false, drained: true },
-  ],
-}, [["API_TOKEN", "s3cr3t-value"]]);
+const spec3: TopologySpec = withTls(
+  {
+    id: "topo1",
+    name: "www.foobar.test",
+    balance: "roundrobin",
+    hosts: [
+      { serverId: "s1", name: "lab1", address: "10.213.47.11", roles: ["load-balancer"], monitoring: true, drained: false },
+      { serverId: "s2", name: "lab2", address: "10.213.47.12", roles: ["web", "app"], monitoring: true, drained: false },
+      { serverId: "s3", name: "lab3", address: "10.213.47.13", roles: ["web"], monitoring: false, drained: true },
+    ],
+  },
+  [["API_TOKEN", "s3cr3t-value"]],
+);
 
 function watchedFor(resources: Resource[]): Map<string, string[]> {
   const w = new Map<string, string[]>();
-  for (const r of resources) if (r.kind === "service") w.set(r.name, [...r.reloadOn, ...r.restartOn].map((id) => id.slice(id.indexOf(":") + 1)));
+  for (const r of resources)
+    if (r.kind === "service")
+      w.set(
+        r.name,
+        [...r.reloadOn, ...r.restartOn].map((id) => id.slice(id.indexOf(":") + 1)),
+      );
   return w;
 }
 
@@ -46,10 +54,12 @@ function simulate(spec: TopologySpec) {
   const desired = desiredState(spec);
   const hosts = new Map(spec.hosts.map((h) => [h.serverId, new SimHost(watchedFor(desired.get(h.serverId)!.resources))]));
   const observe = (): Map<string, HostObservation> =>
-    new Map(spec.hosts.map((h) => {
-      const resources = desired.get(h.serverId)!.resources;
-      return [h.serverId, { ok: true, observed: parseObservation(resources, hosts.get(h.serverId)!.observeOutput(resources)) }];
-    }));
+    new Map(
+      spec.hosts.map((h) => {
+        const resources = desired.get(h.serverId)!.resources;
+        return [h.serverId, { ok: true, observed: parseObservation(resources, hosts.get(h.serverId)!.observeOutput(resources)) }];
+      }),
+    );
   const plan = () => planTopology(spec, desired, observe(), new Date("2026-11-27T00:00:00Z"));
   const apply = (p: Plan, limit = Infinity) => {
     let n = 0;
@@ -67,7 +77,17 @@ describe("renderers (golden)", () => {
     expect(conf).not.toMatch(/listen 80\b/);
   });
   it("renders the nginx site: apps on other hosts over verified TLS", async () => {
-    const conf = renderNginxSite({ ...site, app: { kind: "remote", servers: [{ address: "10.0.0.7", port: 9443 }, { address: "10.0.0.8", port: 9443 }], verifyName: "rampart-app" } });
+    const conf = renderNginxSite({
+      ...site,
+      app: {
+        kind: "remote",
+        servers: [
+          { address: "10.0.0.7", port: 9443 },
+          { address: "10.0.0.8", port: 9443 },
+        ],
+        verifyName: "rampart-app",
+      },
+    });
     await expect(conf).toMatchFileSnapshot("golden/nginx-site-remote-app.conf");
     expect(conf).toContain("proxy_ssl_verify on;");
     expect(conf).toContain("proxy_ssl_certificate /etc/rampart/tls/server.pem;");
@@ -82,9 +102,9 @@ describe("renderers (golden)", () => {
     expect(renderHostPage({ ...site, hostName: "<b>x</b>" })).toContain("&#60;b&#62;x&#60;/b&#62;");
   });
   it("renders the app's unit and environment file", async () => {
-    await expect(renderAppUnit({ siteName: "www.foobar.test", user: "rampart-app", workingDirectory: "/opt/rampart-app/sample", startCommand: "/usr/bin/python3 app.py", envFile: "/etc/rampart/app.env" })).toMatchFileSnapshot(
-      "golden/rampart-app.service",
-    );
+    await expect(
+      renderAppUnit({ siteName: "www.foobar.test", user: "rampart-app", workingDirectory: "/opt/rampart-app/sample", startCommand: "/usr/bin/python3 app.py", envFile: "/etc/rampart/app.env" }),
+    ).toMatchFileSnapshot("golden/rampart-app.service");
     expect(renderEnvFile([["A", 'x "quoted" \\ $HOME']])).toBe('A="x \\"quoted\\" \\\\ $HOME"\n');
   });
   it("renders the HAProxy configuration", async () => {
@@ -126,7 +146,9 @@ describe("plans (golden)", () => {
     ]);
     // The app tier runs before the web tier, on every host.
     const lab2 = plan.hosts.find((h) => h.name === "lab2")!;
-    expect(lab2.steps.map((s) => s.tier)).toEqual([...lab2.steps.map((s) => s.tier)].sort((a, b) => ["base", "database", "app", "web", "load-balancer"].indexOf(a) - ["base", "database", "app", "web", "load-balancer"].indexOf(b)));
+    expect(lab2.steps.map((s) => s.tier)).toEqual(
+      [...lab2.steps.map((s) => s.tier)].sort((a, b) => ["base", "database", "app", "web", "load-balancer"].indexOf(a) - ["base", "database", "app", "web", "load-balancer"].indexOf(b)),
+    );
     // Secrets are in files, never in the plan.
     const text = JSON.stringify(plan);
     for (const secret of ["KEY lab2", "SITE KEY", "s3cr3t-value"]) expect(text).not.toContain(secret);
@@ -182,7 +204,9 @@ describe("files found on a host", () => {
   it("keeps a copy of a file Rampart did not write before replacing it, once", () => {
     const step = planFor("global\n  daemon\n");
     expect(step.action).toMatchObject({ op: "write", backup: true });
-    expect(toPlanDto({ ...sim0(), hosts: [{ ...sim0().hosts[0]!, steps: [step] }] }).hosts[0]!.steps[0]!.commands[0]).toMatch(/^sh -c .*rampart-backup \/var\/lib\/rampart\/backup \/etc\/haproxy\/haproxy.cfg$/);
+    expect(toPlanDto({ ...sim0(), hosts: [{ ...sim0().hosts[0]!, steps: [step] }] }).hosts[0]!.steps[0]!.commands[0]).toMatch(
+      /^sh -c .*rampart-backup \/var\/lib\/rampart\/backup \/etc\/haproxy\/haproxy.cfg$/,
+    );
     expect(planFor("# Managed by Rampart for x.\nold\n").action).toMatchObject({ op: "write", backup: false });
   });
   it("masks credential lines of the file on the host in the plan's diff", () => {
@@ -260,17 +284,15 @@ const apps: Array<Pick<TopologySpec, "app" | "appArchive">> = [
   { app: { ...DEFAULT_APP, source: "path", path: "/srv/app", startCommand: "/usr/bin/node server.js" } },
   { app: { ...DEFAULT_APP, source: "tarball", artifact: "a".repeat(64), startCommand: "/usr/bin/python3 app.py" }, appArchive: archive },
 ];
-const arbSpec = fc
-  .tuple(fc.array(fc.constantFrom(...roleSets), { minLength: 1, maxLength: 6 }), fc.constantFrom(...apps))
-  .map(([sets, app]): TopologySpec => ({
-    ...withTls({
-      id: "t",
-      name: "www.prop.test",
-      balance: "roundrobin",
-      hosts: sets.map((roles, i) => ({ serverId: `s${i}`, name: `h${i}`, address: `10.0.0.${i + 1}`, roles, monitoring: true, drained: i % 3 === 2 })),
-    }),
-    ...app,
-  }));
+const arbSpec = fc.tuple(fc.array(fc.constantFrom(...roleSets), { minLength: 1, maxLength: 6 }), fc.constantFrom(...apps)).map(([sets, app]): TopologySpec => ({
+  ...withTls({
+    id: "t",
+    name: "www.prop.test",
+    balance: "roundrobin",
+    hosts: sets.map((roles, i) => ({ serverId: `s${i}`, name: `h${i}`, address: `10.0.0.${i + 1}`, roles, monitoring: true, drained: i % 3 === 2 })),
+  }),
+  ...app,
+}));
 
 /** Random starting states: packages already there, services stopped or disabled, files wrong, a stale pending reload. */
 const arbMess = fc.record({
@@ -295,7 +317,8 @@ function mess(sim: ReturnType<typeof simulate>, m: Mess) {
     }
     if (m.wrongSite) host.paths.set(NGINX_SITE, { type: "file", content: "server { listen 1; }\n", mode: 0o644, owner: "root", group: "root" });
     if (m.wrongMode) host.paths.set("/var/lib/rampart", { type: "directory", content: "", mode: 0o700, owner: "root", group: "root" });
-    if (m.pendingReload && host.services.has("nginx")) host.apply({ op: "write", path: "/tmp/x", content: "", mode: 0o644, owner: "root", group: "root", secret: false, notify: [{ unit: "nginx", how: "reload" }] });
+    if (m.pendingReload && host.services.has("nginx"))
+      host.apply({ op: "write", path: "/tmp/x", content: "", mode: 0o644, owner: "root", group: "root", secret: false, notify: [{ unit: "nginx", how: "reload" }] });
   }
 }
 

@@ -59,7 +59,8 @@ export async function verifyHost(ctx: VerifyContext, h: HostSpec, target: Target
 
 // The unit's journal since its configuration changed, then the log files it writes itself
 // (nginx logs a refused reload to its error log, not to the journal).
-const DAEMON_LOG_SCRIPT = 'u=$1; since=$2; shift 2; journalctl --no-pager -o cat -n 200 -u "$u" ${since:+"--since=@$since"} 2>/dev/null; for f in "$@"; do [ -f "$f" ] && tail -n 50 -- "$f"; done; true';
+const DAEMON_LOG_SCRIPT =
+  'u=$1; since=$2; shift 2; journalctl --no-pager -o cat -n 200 -u "$u" ${since:+"--since=@$since"} 2>/dev/null; for f in "$@"; do [ -f "$f" ] && tail -n 50 -- "$f"; done; true';
 const COMPLAINT = /\[(alert|emerg|crit|error)\]|cannot|failed|refused|denied|no such file|address already in use/i;
 
 /** The daemon's own words about its last reload: its last complaints since the configuration changed. */
@@ -67,7 +68,14 @@ async function daemonSays(ctx: VerifyContext, target: Target, unit: string, logs
   const since = f && f.files.length > 0 ? String(Math.floor(Math.min(...f.files.map((x) => x.mtime))) - 1) : "";
   try {
     const r = await ctx.executor.exec(target, { argv: ["sh", "-c", DAEMON_LOG_SCRIPT, "rampart-daemon-log", unit, since, ...logs], timeoutMs: 10_000 }, { signal: ctx.signal });
-    const complaints = [...new Set(r.stdout.split("\n").map((l) => l.trim()).filter((l) => COMPLAINT.test(l)))].slice(-3);
+    const complaints = [
+      ...new Set(
+        r.stdout
+          .split("\n")
+          .map((l) => l.trim())
+          .filter((l) => COMPLAINT.test(l)),
+      ),
+    ].slice(-3);
     return complaints.length > 0 ? `. ${unitName(unit)} said: ${complaints.join(" / ")}` : "";
   } catch {
     return "";
@@ -88,7 +96,12 @@ async function remoteCheck(ctx: VerifyContext, h: HostSpec, target: Target, role
   }
 }
 
-const fingerprint = (pemOrDer: string | Buffer) => createHash("sha256").update(typeof pemOrDer === "string" ? new X509Certificate(pemOrDer).raw : pemOrDer).digest("hex").replace(/(..)(?!$)/g, "$1:").toUpperCase();
+const fingerprint = (pemOrDer: string | Buffer) =>
+  createHash("sha256")
+    .update(typeof pemOrDer === "string" ? new X509Certificate(pemOrDer).raw : pemOrDer)
+    .digest("hex")
+    .replace(/(..)(?!$)/g, "$1:")
+    .toUpperCase();
 
 /**
  * HTTPS to the load balancer for the site's name. The certificate must verify with the
@@ -213,4 +226,3 @@ async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Ta
     s.once("error", (err: Error & { code?: string }) => done({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}` }));
   });
 }
-

@@ -29,11 +29,18 @@ export const sampleOperation = defineOperation({
     const members = topologyId ? await ctx.db.topologyMember.findMany({ where: { topologyId }, include: { server: { select: { name: true } } } }) : [];
     const servers = members.map((m) => ({ id: m.serverId, name: m.server.name }));
     if (servers.length > 0) await ctx.reporter.info(`Holding the locks of ${servers.map((s) => s.name).join(", ")} through both phases`);
-    return acquireHostLocks(ctx.redis, ctx.runId, servers, { waitMs: LOCK_WAIT_MS, signal: ctx.signal, onWait: (name, holder) => void ctx.reporter.warn(`waiting for run ${holder} to finish with this host`, name) });
+    return acquireHostLocks(ctx.redis, ctx.runId, servers, {
+      waitMs: LOCK_WAIT_MS,
+      signal: ctx.signal,
+      onWait: (name, holder) => void ctx.reporter.warn(`waiting for run ${holder} to finish with this host`, name),
+    });
   },
   phases: [
     { name: "phase one", run: (ctx) => wait(ctx, "phase one") },
     { name: "phase two", run: (ctx) => wait(ctx, "phase two") },
   ],
-  outcome: (_ctx, state) => ({ status: "succeeded", outcome: `phase one and phase two done (waited ${Number(state["phase one"]?.waitedMs ?? 0) + Number(state["phase two"]?.waitedMs ?? 0)} ms in all)` }),
+  outcome: (_ctx, state) => ({
+    status: "succeeded",
+    outcome: `phase one and phase two done (waited ${Number(state["phase one"]?.waitedMs ?? 0) + Number(state["phase two"]?.waitedMs ?? 0)} ms in all)`,
+  }),
 });

@@ -33,7 +33,9 @@ async function checkOne(ctx: KindContext<ServerCheckInput>, serverId: string): P
     }
     const facts = parseFacts(outputs);
     await db.server.update({ where: { id: serverId }, data: { facts: JSON.stringify(facts), factsAt: new Date(), lastCheckAt: new Date(), lastCheckError: null } });
-    const pkgs = Object.entries(facts.packages).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
+    const pkgs = Object.entries(facts.packages)
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k} ${v}`);
     await reporter.info(
       `${facts.os.pretty}, kernel ${facts.kernel}, ${facts.cpus} CPU, ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ${(facts.disk.freeBytes / 2 ** 30).toFixed(1)} of ${(facts.disk.totalBytes / 2 ** 30).toFixed(1)} GiB free, systemd ${facts.systemd}; ${pkgs.length ? pkgs.join(", ") : "none of the watched packages installed"}`,
       host,
@@ -52,12 +54,7 @@ type ServerRow = NonNullable<Awaited<ReturnType<KindContext<unknown>["db"]["serv
  * (for the operator to accept), a changed host key (server marked, audit entry),
  * or any other error. Also reports it on the run. Used by every kind that connects.
  */
-export async function recordConnectionProblem(
-  ctx: Pick<KindContext<unknown>, "db" | "reporter" | "runId">,
-  server: ServerRow,
-  err: unknown,
-  doing = "could not read facts",
-): Promise<string> {
+export async function recordConnectionProblem(ctx: Pick<KindContext<unknown>, "db" | "reporter" | "runId">, server: ServerRow, err: unknown, doing = "could not read facts"): Promise<string> {
   const { db, reporter } = ctx;
   const serverId = server.id;
   const host = server.name;
@@ -65,13 +62,30 @@ export async function recordConnectionProblem(
   if (err instanceof HostKeyUnknownError) {
     await db.server.update({
       where: { id: serverId },
-      data: { hostKeyStatus: "pending", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
+      data: {
+        hostKeyStatus: "pending",
+        presentedHostKey: `${err.presented.type} ${err.presented.base64}`,
+        presentedFingerprint: err.presented.fingerprint,
+        presentedAt: new Date(),
+        lastCheckAt: new Date(),
+        lastCheckError: message,
+      },
     });
-    await reporter.warn(`first contact: the server presented host key ${err.presented.fingerprint} (${err.presented.type}). Compare it with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), accept it on the server's page, then check again.`, host);
+    await reporter.warn(
+      `first contact: the server presented host key ${err.presented.fingerprint} (${err.presented.type}). Compare it with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), accept it on the server's page, then check again.`,
+      host,
+    );
   } else if (err instanceof HostKeyMismatchError) {
     await db.server.update({
       where: { id: serverId },
-      data: { hostKeyStatus: "mismatch", presentedHostKey: `${err.presented.type} ${err.presented.base64}`, presentedFingerprint: err.presented.fingerprint, presentedAt: new Date(), lastCheckAt: new Date(), lastCheckError: message },
+      data: {
+        hostKeyStatus: "mismatch",
+        presentedHostKey: `${err.presented.type} ${err.presented.base64}`,
+        presentedFingerprint: err.presented.fingerprint,
+        presentedAt: new Date(),
+        lastCheckAt: new Date(),
+        lastCheckError: message,
+      },
     });
     await recordAudit(db, {
       actor: SYSTEM_ACTOR,

@@ -23,11 +23,12 @@ const checks: Check[] = [
       const t0 = process.hrtime.bigint();
       await db.$queryRawUnsafe("SELECT 1");
       const latency = ms(t0);
-      const migrations = (await db.$queryRawUnsafe(
-        "SELECT COUNT(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL",
-      )) as Array<{ n: number | bigint }>;
+      const migrations = (await db.$queryRawUnsafe("SELECT COUNT(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL")) as Array<{ n: number | bigint }>;
       const file = env.DATABASE_URL.slice("file:".length);
-      const size = await stat(file).then((s) => mb(s.size), () => "size unknown");
+      const size = await stat(file).then(
+        (s) => mb(s.size),
+        () => "size unknown",
+      );
       return { verdict: "ok", detail: `SQLite at ${file} answers in ${latency}; ${Number(migrations[0]?.n ?? 0)} migration(s) applied; ${size}` };
     },
   },

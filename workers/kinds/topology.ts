@@ -144,7 +144,10 @@ async function unpinnedHosts(db: Db, spec: Pick<TopologySpec, "hosts">): Promise
   const servers = await db.server.findMany({ where: { id: { in: spec.hosts.map((h) => h.serverId) } } });
   return servers
     .filter((s) => s.hostKeyStatus !== "pinned")
-    .map((s) => `${s.name}: ${s.hostKeyStatus === "mismatch" ? "its host key changed; an admin must review it on the server's page" : "its host key has not been accepted yet (run a check, then accept it)"}`);
+    .map(
+      (s) =>
+        `${s.name}: ${s.hostKeyStatus === "mismatch" ? "its host key changed; an admin must review it on the server's page" : "its host key has not been accepted yet (run a check, then accept it)"}`,
+    );
 }
 
 async function reportPlan(ctx: Ctx, plan: Plan): Promise<void> {
@@ -182,7 +185,15 @@ interface HostReport {
 }
 
 function withReports(dto: PlanDto, hosts: Map<string, HostReport>): PlanDto {
-  return { ...dto, hosts: dto.hosts.map((h) => ({ ...h, checks: hosts.get(h.serverId)?.checks ?? h.checks, outcome: hosts.get(h.serverId)?.outcome ?? h.outcome, outcomeReason: hosts.get(h.serverId)?.reason ?? h.outcomeReason })) };
+  return {
+    ...dto,
+    hosts: dto.hosts.map((h) => ({
+      ...h,
+      checks: hosts.get(h.serverId)?.checks ?? h.checks,
+      outcome: hosts.get(h.serverId)?.outcome ?? h.outcome,
+      outcomeReason: hosts.get(h.serverId)?.reason ?? h.outcomeReason,
+    })),
+  };
 }
 
 async function reportChecks(ctx: Ctx, host: string, checks: CheckResult[]): Promise<void> {
@@ -248,15 +259,30 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     // "In sync" means serving, not only "files match": the roles' checks run too.
     const reports = new Map<string, HostReport>();
     const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map(plan.hosts.filter((h) => h.error).map((h) => [h.serverId, h.error!])) };
-    await parallel(spec.hosts.filter((h) => !plan.hosts.find((p) => p.serverId === h.serverId)?.error), OBSERVE_PARALLEL, async (h) => {
-      const checks = await verifyHost(vctx, h, targets.get(h.serverId)!, desired.get(h.serverId)!, factsOf(observations.get(h.serverId), desired.get(h.serverId)!), new Set(h.roles));
-      reports.set(h.serverId, { checks });
-    });
+    await parallel(
+      spec.hosts.filter((h) => !plan.hosts.find((p) => p.serverId === h.serverId)?.error),
+      OBSERVE_PARALLEL,
+      async (h) => {
+        const checks = await verifyHost(vctx, h, targets.get(h.serverId)!, desired.get(h.serverId)!, factsOf(observations.get(h.serverId), desired.get(h.serverId)!), new Set(h.roles));
+        reports.set(h.serverId, { checks });
+      },
+    );
     for (const h of spec.hosts) await reportChecks(ctx, h.name, reports.get(h.serverId)?.checks ?? []);
     await recordPlan(ctx, plan, "plan", reports);
     const errors = plan.hosts.filter((h) => h.error);
     const failing = spec.hosts.filter((h) => reports.get(h.serverId)?.checks.some((c) => !c.ok));
-    const failingText = failing.length ? `; not serving: ${failing.map((h) => `${h.name} (${reports.get(h.serverId)!.checks.filter((c) => !c.ok).map((c) => c.name).join(", ")})`).join(", ")}` : "";
+    const failingText = failing.length
+      ? `; not serving: ${failing
+          .map(
+            (h) =>
+              `${h.name} (${reports
+                .get(h.serverId)!
+                .checks.filter((c) => !c.ok)
+                .map((c) => c.name)
+                .join(", ")})`,
+          )
+          .join(", ")}`
+      : "";
     if (errors.length > 0) return { status: "failed", outcome: `could not observe ${errors.map((h) => `${h.name} (${h.error})`).join(", ")}${failingText}` };
     if (plan.changes === 0 && failing.length === 0) return { status: "succeeded", outcome: "no changes: every host matches the topology and passes its checks" };
     if (plan.changes === 0) return { status: "failed", outcome: `no changes to files or services${failingText}` };
@@ -354,7 +380,18 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
       const lanes = await Promise.allSettled(
         batch.map(async (hp) => {
           try {
-            const err = await convergeTier(laneCtx, { ...vctx, signal: laneCtx.signal }, spec, hp, tier, desired.get(hp.serverId)!, targets.get(hp.serverId)!, facts, progress.get(hp.serverId)!, reports);
+            const err = await convergeTier(
+              laneCtx,
+              { ...vctx, signal: laneCtx.signal },
+              spec,
+              hp,
+              tier,
+              desired.get(hp.serverId)!,
+              targets.get(hp.serverId)!,
+              facts,
+              progress.get(hp.serverId)!,
+              reports,
+            );
             if (err) {
               failed.set(hp.serverId, err);
               // Later checks (the load balancers' backends) excuse a host that failed, as one that was skipped.
@@ -378,17 +415,29 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
   }
 
   for (const [id, why] of failed) reports.set(id, { ...(reports.get(id) ?? { checks: [] }), outcome: "failed", reason: why });
-  for (const h of work) if (!reports.get(h.serverId)?.outcome) reports.set(h.serverId, { ...(reports.get(h.serverId) ?? { checks: [] }), outcome: stopped ? "not-started" : "converged", reason: stopped ? "the rollout stopped before this host" : null });
+  for (const h of work)
+    if (!reports.get(h.serverId)?.outcome)
+      reports.set(h.serverId, { ...(reports.get(h.serverId) ?? { checks: [] }), outcome: stopped ? "not-started" : "converged", reason: stopped ? "the rollout stopped before this host" : null });
   await recordPlan(ctx, plan, "apply", reports);
   const failing = [...failed].map(([id, why]) => `${nameOf(spec, id)}: ${why}`);
   const skippedText = [...skipped].map(([id, why]) => `${nameOf(spec, id)} skipped (${why})`);
   const driftStatus = skipped.size > 0 || failed.size > 0 ? (failed.size > 0 ? "failing" : "error") : "in-sync";
   await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus, driftChanges: 0, driftCheckedAt: new Date() } });
   const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  if (stopped) return { status: "failed", outcome: `rollout stopped: ${stopped}: ${failing.join("; ")}${skippedText.length ? `; ${skippedText.join("; ")}` : ""}. Fix the cause and retry: the retry re-plans and continues from where this stopped.` };
+  if (stopped)
+    return {
+      status: "failed",
+      outcome: `rollout stopped: ${stopped}: ${failing.join("; ")}${skippedText.length ? `; ${skippedText.join("; ")}` : ""}. Fix the cause and retry: the retry re-plans and continues from where this stopped.`,
+    };
   if (failed.size > 0 || skipped.size > 0)
     return { status: "partial", outcome: `partially applied in ${took}: ${[...failing, ...skippedText].join("; ")}; the other hosts converged and pass their checks` };
-  return { status: "succeeded", outcome: changes === 0 ? `no changes: every host already matches the topology and passes its checks (${Date.now() - started} ms)` : `applied ${changesText(plan)} in ${took}; every host matches the topology and passes its checks` };
+  return {
+    status: "succeeded",
+    outcome:
+      changes === 0
+        ? `no changes: every host already matches the topology and passes its checks (${Date.now() - started} ms)`
+        : `applied ${changesText(plan)} in ${took}; every host matches the topology and passes its checks`,
+  };
 }
 
 const nameOf = (spec: TopologySpec, id: string) => spec.hosts.find((h) => h.serverId === id)?.name ?? id;
@@ -413,7 +462,11 @@ async function convergeTier(
   const h = spec.hosts.find((x) => x.serverId === hp.serverId)!;
   const steps = hp.steps.filter((s) => s.tier === tier);
   const problems: string[] = [];
-  const roles = new Set(modulesOf(h).filter((m) => m.tier === tier).map((m) => m.role));
+  const roles = new Set(
+    modulesOf(h)
+      .filter((m) => m.tier === tier)
+      .map((m) => m.role),
+  );
   const hostChecks = d.checks.filter((c) => roles.has(c.role) && isHostCheck(c.check));
   if (steps.length > 0) {
     const err = await runHostSteps(ctx, target, steps, progress);
@@ -465,7 +518,10 @@ async function convergeTier(
 export async function applyUnderHeldLocks(ctx: KindContext<unknown>, held: HeldLocks, topologyId: string, opts: ApplyOptions = {}): Promise<KindResult> {
   const spec = await prepare({ ...ctx, input: { topologyId, drift: false, strict: !!opts.strict } }, true);
   if ("status" in spec) return spec;
-  const holders = await lockHolders(ctx.redis, spec.hosts.map((h) => h.serverId));
+  const holders = await lockHolders(
+    ctx.redis,
+    spec.hosts.map((h) => h.serverId),
+  );
   const notMine = spec.hosts.filter((h) => holders.get(h.serverId) !== ctx.runId);
   if (notMine.length > 0) return { status: "failed", outcome: `this run does not hold the lock of ${notMine.map((h) => h.name).join(", ")}: take every host's lock before applying` };
   return applyTopology({ ...ctx, signal: AbortSignal.any([ctx.signal, held.lost]) }, spec, opts);

@@ -9,7 +9,8 @@ export default function Page() {
     <>
       <PageHeader title="Monitoring" description="What the monitoring client on each server reports." />
       <EmptyState icon={<Activity size={32} />} title="Nothing monitored yet">
-        Once servers are provisioned, each runs a monitoring client. Their metrics will be charted here: CPU, memory, disk, availability, and the web tier's requests per second (QPS) and response times, with alerts when something crosses a threshold.
+        Once servers are provisioned, each runs a monitoring client. Their metrics will be charted here: CPU, memory, disk, availability, and the web tier's requests per second (QPS) and response
+        times, with alerts when something crosses a threshold.
       </EmptyState>
     </>
   );

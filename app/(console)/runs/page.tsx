@@ -7,11 +7,7 @@ export const metadata = { title: "Runs" };
 export default function RunsPage() {
   return (
     <>
-      <PageHeader
-        title="Runs"
-        description="Every job Rampart carries out, newest first. Open one to follow it live."
-        actions={<StartSystemCheckButton pacing />}
-      />
+      <PageHeader title="Runs" description="Every job Rampart carries out, newest first. Open one to follow it live." actions={<StartSystemCheckButton pacing />} />
       <RunsTable />
     </>
   );

@@ -21,7 +21,9 @@ export const certificatesRouter = router({
     .query(({ ctx }) => caCertificate(ctx.db, secretBox(env()))),
 
   uploadSite: operateProcedure
-    .meta({ openapi: { method: "POST", path: "/certificates/site", protect: true, tags: ["certificates"], summary: "Upload a site's certificate chain and key (validated; deployed by the next apply)" } })
+    .meta({
+      openapi: { method: "POST", path: "/certificates/site", protect: true, tags: ["certificates"], summary: "Upload a site's certificate chain and key (validated; deployed by the next apply)" },
+    })
     .input(UploadSiteCertInput)
     .output(CertificateDto)
     .mutation(({ ctx, input }) => uploadSiteCertificate(ctx.db, secretBox(env()), { name: principalLabel(ctx.principal!) }, input)),

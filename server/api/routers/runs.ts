@@ -75,7 +75,13 @@ export const runsRouter = router({
 
   startSampleOperation: operateProcedure
     .meta({
-      openapi: { method: "POST", path: "/runs/sample-operation", protect: true, tags: ["runs"], summary: "Start a sample operation (a preview, then two phases that only wait): a demonstration of the operation machinery" },
+      openapi: {
+        method: "POST",
+        path: "/runs/sample-operation",
+        protect: true,
+        tags: ["runs"],
+        summary: "Start a sample operation (a preview, then two phases that only wait): a demonstration of the operation machinery",
+      },
     })
     .input(StartSampleOperationInput)
     .output(RunDto)
@@ -88,13 +94,23 @@ export const runsRouter = router({
     .mutation(({ ctx, input }) => confirmRun({ db: ctx.db, queue: runsQueue(), redis: redis() }, { name: principalLabel(ctx.principal!) }, input.id)),
 
   cancel: operateProcedure
-    .meta({ openapi: { method: "POST", path: "/runs/{id}/cancel", protect: true, tags: ["runs"], summary: "Cancel a run: a queued run (or one awaiting confirmation) ends at once, a running one stops its remote commands" } })
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/runs/{id}/cancel",
+        protect: true,
+        tags: ["runs"],
+        summary: "Cancel a run: a queued run (or one awaiting confirmation) ends at once, a running one stops its remote commands",
+      },
+    })
     .input(RunIdInput)
     .output(RunDetailDto)
     .mutation(({ ctx, input }) => cancelRun({ db: ctx.db, queue: runsQueue(), redis: redis() }, { name: principalLabel(ctx.principal!) }, input.id)),
 
   retry: operateProcedure
-    .meta({ openapi: { method: "POST", path: "/runs/{id}/retry", protect: true, tags: ["runs"], summary: "Start a failed, cancelled or partially applied run again (an apply re-plans and continues)" } })
+    .meta({
+      openapi: { method: "POST", path: "/runs/{id}/retry", protect: true, tags: ["runs"], summary: "Start a failed, cancelled or partially applied run again (an apply re-plans and continues)" },
+    })
     .input(RunIdInput)
     .output(RunDto)
     .mutation(({ ctx, input }) => retryRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id)),

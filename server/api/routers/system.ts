@@ -18,21 +18,21 @@ export const systemRouter = router({
     .input(z.void())
     .output(SystemStatusDto)
     .query(async ({ ctx }) => {
-    const database = await ctx.db.$queryRawUnsafe("SELECT 1").then(
-      () => ({ ok: true as const, detail: "reachable" }),
-      (e: unknown) => ({ ok: false as const, detail: e instanceof Error ? e.message : String(e) }),
-    );
-    let redisState: { ok: boolean; detail: string } = { ok: false, detail: "unreachable" };
-    let workers: Awaited<ReturnType<typeof listWorkers>> = [];
-    try {
-      await redis().ping();
-      redisState = { ok: true, detail: "reachable" };
-      workers = await listWorkers(redis());
-    } catch (e) {
-      redisState = { ok: false, detail: e instanceof Error ? e.message : String(e) };
-    }
-    return { database, redis: redisState, workers };
-  }),
+      const database = await ctx.db.$queryRawUnsafe("SELECT 1").then(
+        () => ({ ok: true as const, detail: "reachable" }),
+        (e: unknown) => ({ ok: false as const, detail: e instanceof Error ? e.message : String(e) }),
+      );
+      let redisState: { ok: boolean; detail: string } = { ok: false, detail: "unreachable" };
+      let workers: Awaited<ReturnType<typeof listWorkers>> = [];
+      try {
+        await redis().ping();
+        redisState = { ok: true, detail: "reachable" };
+        workers = await listWorkers(redis());
+      } catch (e) {
+        redisState = { ok: false, detail: e instanceof Error ? e.message : String(e) };
+      }
+      return { database, redis: redisState, workers };
+    }),
 
   config: readProcedure.query(() => {
     const e = env();

@@ -1,8 +1,7 @@
 // Topologies: the desired shape of a site, and its plan and apply runs.
 import { z } from "zod";
 import { router, readProcedure, operateProcedure } from "../trpc";
-import { AppUpdateInput, ArtifactDto, ArtifactUploadInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput,
-  TopologyApplyInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
+import { AppUpdateInput, ArtifactDto, ArtifactUploadInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput, TopologyApplyInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
 import { secretBox } from "../../secrets/master-key";
 import { env } from "../../env";
 import { RunDto, RunIdInput } from "../../schemas/run";
@@ -68,7 +67,15 @@ export const topologiesRouter = router({
     .query(({ ctx, input }) => runPlan(ctx.db, input.id)),
 
   setApp: operateProcedure
-    .meta({ openapi: { method: "PUT", path: "/topologies/{id}/app", protect: true, tags: ["topologies"], summary: "Set the application the app servers run (secret values are encrypted and never returned)" } })
+    .meta({
+      openapi: {
+        method: "PUT",
+        path: "/topologies/{id}/app",
+        protect: true,
+        tags: ["topologies"],
+        summary: "Set the application the app servers run (secret values are encrypted and never returned)",
+      },
+    })
     .input(AppUpdateInput)
     .output(TopologyDto)
     .mutation(({ ctx, input }) => setApp(ctx.db, secretBox(env()), input)),
@@ -80,7 +87,15 @@ export const topologiesRouter = router({
     .mutation(({ ctx, input }) => setDrained({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input)),
 
   uploadArtifact: operateProcedure
-    .meta({ openapi: { method: "POST", path: "/topologies/{id}/artifacts", protect: true, tags: ["topologies"], summary: "Upload the app as a .tar.gz (base64 in JSON); then set the app's source to tarball with its sha256" } })
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/topologies/{id}/artifacts",
+        protect: true,
+        tags: ["topologies"],
+        summary: "Upload the app as a .tar.gz (base64 in JSON); then set the app's source to tarball with its sha256",
+      },
+    })
     .input(ArtifactUploadInput)
     .output(ArtifactDto)
     .mutation(({ ctx, input }) => uploadArtifact(ctx.db, env().DATA_DIR, input)),

@@ -31,9 +31,7 @@ export const HAPROXY_SOCKET = "/run/haproxy/admin.sock";
 const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
 
 export function renderHaproxyConfig(lb: LoadBalancer): string {
-  const servers = lb.backends
-    .map((b) => `    server ${b.name} ${hostPort(b.address, b.port)} verifyhost ${b.name} sni str(${b.name})${b.drained ? " weight 0" : ""}`)
-    .join("\n");
+  const servers = lb.backends.map((b) => `    server ${b.name} ${hostPort(b.address, b.port)} verifyhost ${b.name} sni str(${b.name})${b.drained ? " weight 0" : ""}`).join("\n");
   return `${MANAGED_HEADER(lb.siteName)}
 global
     log /dev/log local0

@@ -4,8 +4,7 @@
 import { TLS12_CIPHERS, TLS13_SUITES } from "./tls";
 import { MANAGED_MARK } from "../resources";
 
-export const MANAGED_HEADER = (site: string) =>
-  `# ${MANAGED_MARK} for ${site}. Edits made here are reported as drift and undone by the next apply.`;
+export const MANAGED_HEADER = (site: string) => `# ${MANAGED_MARK} for ${site}. Edits made here are reported as drift and undone by the next apply.`;
 
 export interface TlsFiles {
   cert: string;

@@ -42,13 +42,18 @@ export const app: RoleModule = {
   },
   ports(t, h) {
     const own: PortClaim[] = [{ port: t.app.port, unit: "rampart-app.service", scope: "loopback", purpose: "the app, for nginx on this host" }];
-    if (carriesAppFront(t, h) && !h.roles.includes("web")) own.push({ port: APP_TLS_PORT, unit: "nginx.service", scope: "any" as const, purpose: "the app's TLS front for web servers on other hosts" });
+    if (carriesAppFront(t, h) && !h.roles.includes("web"))
+      own.push({ port: APP_TLS_PORT, unit: "nginx.service", scope: "any" as const, purpose: "the app's TLS front for web servers on other hosts" });
     return own;
   },
   checks(t, h) {
     const checks = this.ports(t, h).map((claim) => ({ kind: "listening" as const, claim }));
     if (carriesAppFront(t, h) && !h.roles.includes("web"))
-      return [...checks, { kind: "running-config" as const, unit: "nginx.service", logs: ["/var/log/nginx/error.log"] }, { kind: "served-certificate" as const, port: APP_TLS_PORT, serverName: APP_TLS_NAME }];
+      return [
+        ...checks,
+        { kind: "running-config" as const, unit: "nginx.service", logs: ["/var/log/nginx/error.log"] },
+        { kind: "served-certificate" as const, port: APP_TLS_PORT, serverName: APP_TLS_NAME },
+      ];
     return checks;
   },
   // Every app server gets one (stable across topology changes that add or remove the TLS front).
@@ -56,7 +61,14 @@ export const app: RoleModule = {
   inbound(t, h) {
     const out: InboundTraffic[] = [];
     if (h.roles.includes("web"))
-      out.push({ port: t.app.port, from: { kind: "same-host" }, protection: "loopback", label: "loopback", detail: `${h.name}'s web server passes requests to the app on its own host over loopback: the traffic never leaves the host.`, purpose: "app requests" });
+      out.push({
+        port: t.app.port,
+        from: { kind: "same-host" },
+        protection: "loopback",
+        label: "loopback",
+        detail: `${h.name}'s web server passes requests to the app on its own host over loopback: the traffic never leaves the host.`,
+        purpose: "app requests",
+      });
     if (carriesAppFront(t, h))
       out.push({
         port: APP_TLS_PORT,

@@ -11,7 +11,14 @@ const later = (role: "db-primary" | "db-replica", label: string): RoleModule => 
   checks: () => [],
   certificates: () => [],
   inbound: () => [
-    { port: 3306, from: { kind: "role", role: "app" }, protection: "plain", label: "plain (not yet encrypted)", detail: "Not encrypted yet: MariaDB is not installed yet, and this hop gets TLS when it is.", purpose: "queries" },
+    {
+      port: 3306,
+      from: { kind: "role", role: "app" },
+      protection: "plain",
+      label: "plain (not yet encrypted)",
+      detail: "Not encrypted yet: MariaDB is not installed yet, and this hop gets TLS when it is.",
+      purpose: "queries",
+    },
   ],
   // A replica is set up from its primary: it cannot be converged while the primary is out of reach.
   dependsOn: role === "db-replica" ? (t) => t.hosts.filter((x) => x.roles.includes("db-primary")).map((x) => x.serverId) : undefined,

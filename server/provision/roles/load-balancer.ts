@@ -21,7 +21,19 @@ export const loadBalancer: RoleModule = {
     const bundle = checked(file(tier, SITE_BUNDLE, t.tls.siteBundle, 0o600, true), HAPROXY_CHECK);
     const ca = file(tier, CA_FILE, t.tls.caPem);
     const config = checked(
-      file(tier, HAPROXY_CONFIG, renderHaproxyConfig({ siteName: t.name, balance: t.balance, backends, checkIntervalMs: HEALTH_CHECK_INTERVAL_MS, siteCertFile: SITE_BUNDLE, caFile: CA_FILE, clientCertFile: LB_CLIENT_BUNDLE })),
+      file(
+        tier,
+        HAPROXY_CONFIG,
+        renderHaproxyConfig({
+          siteName: t.name,
+          balance: t.balance,
+          backends,
+          checkIntervalMs: HEALTH_CHECK_INTERVAL_MS,
+          siteCertFile: SITE_BUNDLE,
+          caFile: CA_FILE,
+          clientCertFile: LB_CLIENT_BUNDLE,
+        }),
+      ),
       HAPROXY_CHECK,
     );
     const out: Resource[] = [
@@ -43,7 +55,12 @@ export const loadBalancer: RoleModule = {
     { port: 443, unit: "haproxy.service", scope: "any", purpose: `HTTPS for ${t.name}` },
   ],
   checks(t, h) {
-    return [...this.ports(t, h).map((claim) => ({ kind: "listening" as const, claim })), { kind: "running-config", unit: "haproxy.service" }, { kind: "https-site", port: 443 }, { kind: "backends-up" }];
+    return [
+      ...this.ports(t, h).map((claim) => ({ kind: "listening" as const, claim })),
+      { kind: "running-config", unit: "haproxy.service" },
+      { kind: "https-site", port: 443 },
+      { kind: "backends-up" },
+    ];
   },
   certificates: (t, h) => [{ kind: "site" }, { kind: "backend", names: [h.name, h.address] }],
   inbound: (t) => [
@@ -55,6 +72,13 @@ export const loadBalancer: RoleModule = {
       detail: "Visitors connect with HTTPS to the load balancer (HAProxy on :443, with the site certificate); plain HTTP on :80 only redirects to HTTPS.",
       purpose: t.name,
     },
-    { port: 80, from: { kind: "internet" }, protection: "plain", label: "HTTP (redirect)", detail: "Plain HTTP on :80 redirects to HTTPS and answers ACME challenges only.", purpose: "redirect to HTTPS" },
+    {
+      port: 80,
+      from: { kind: "internet" },
+      protection: "plain",
+      label: "HTTP (redirect)",
+      detail: "Plain HTTP on :80 redirects to HTTPS and answers ACME challenges only.",
+      purpose: "redirect to HTTPS",
+    },
   ],
 };
