@@ -94,7 +94,7 @@ async function labBench() {
       }),
     );
     const apply = async () => {
-      const t0 = performance.now();
+      const t0 = Date.now();
       const run = await applyTopologyRun({ db, queue }, { name: "bench" }, t.id);
       const done = await waitUntil(
         async () => {
@@ -104,8 +104,15 @@ async function labBench() {
         600_000,
         "the apply",
       );
-      const ms = performance.now() - t0;
+      // When the worker recorded the outcome (not when this loop, polling every 100 ms, saw it).
+      const ms = (done.finishedAt?.getTime() ?? Date.now()) - t0;
       if (done.status !== "succeeded") throw new Error(`apply ${done.status}: ${done.outcome}`);
+      if (process.env.BENCH_TIMELINE) {
+        // Where the time goes: each event's offset from the run's creation.
+        const events = await db.runEvent.findMany({ where: { runId: run.id }, orderBy: { seq: "asc" } });
+        console.log(`    run created +${done.createdAt.getTime() - t0} ms, finished +${(done.finishedAt?.getTime() ?? 0) - t0} ms after the request`);
+        for (const e of events) console.log(`    +${e.time.getTime() - done.createdAt.getTime()} ms ${e.host ?? ""} ${e.text.slice(0, 100)}`);
+      }
       return { ms, outcome: done.outcome ?? "" };
     };
     const cold = await apply();

@@ -58,7 +58,14 @@ export function judgeHostCheck(role: Role, c: CheckSpec, obs: { listeners: Liste
     const f = obs.fresh.get(unit);
     if (!f || f.youngestStart === null) return { role, name, ok: false, expected, found: `${unit} has no running processes` };
     const stale = staleFile(f);
-    if (!stale) return { role, name, ok: true, expected, found: `${unit} runs the configuration on disk` };
+    if (!stale)
+      return {
+        role,
+        name,
+        ok: true,
+        expected,
+        found: `running the files on disk: its newest process started at ${new Date(f.youngestStart * 1000).toISOString()}${f.files.length ? `, its configuration last changed at ${new Date(Math.max(...f.files.map((x) => x.mtime)) * 1000).toISOString()}` : ""}`,
+      };
     return {
       role,
       name,

@@ -8,7 +8,11 @@ import { type Listener, parseListeners } from "./listeners";
 /** Files larger than this are compared by hash only (the plan then cannot show their diff). */
 export const OBSERVE_CONTENT_LIMIT = 256 * 1024;
 
+// Each external command costs a few milliseconds on a small host, and every host of a
+// no-op apply runs this script: text is cut with the shell's own expansions and read,
+// not with cut, sed or head.
 const OBSERVE_SCRIPT = `pending=$1; shift; n=0
+start20() { shift 19; [ -n "$1" ] && printf 'start %s\\n' "$1"; }
 while [ $# -gt 0 ]; do
   k=$1; shift
   case $k in
@@ -21,7 +25,7 @@ while [ $# -gt 0 ]; do
     if [ "$t" = absent ]; then printf '@@ %d path absent\\n' "$n"
     else
       a=$(stat -c '%a %U %G' -- "$p"); h=-
-      if [ "$t" = file ] && [ "$2" != - ]; then h=$(sha256sum < "$p" | cut -d' ' -f1); fi
+      if [ "$t" = file ] && [ "$2" != - ]; then h=$(sha256sum < "$p"); h=\${h%% *}; fi
       printf '@@ %d path %s %s %s\\n' "$n" "$t" "$a" "$h"
       if [ "$t" = file ] && [ "$3" = 1 ] && [ "$h" != "$2" ] && [ "$(stat -c %s -- "$p")" -le ${OBSERVE_CONTENT_LIMIT} ]; then base64 -w0 < "$p"; echo; fi
     fi
@@ -38,7 +42,10 @@ while [ $# -gt 0 ]; do
     l=$(ss -Htlnp 2>/dev/null) || l=
     printf '%s\\n' "$l"
     for p in $(printf '%s\\n' "$l" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
-      u=$(sed -n -e 's#^0::.*/##p' -e 's#^[0-9]*:name=systemd:.*/##p' "/proc/$p/cgroup" 2>/dev/null | head -n1)
+      u=
+      while IFS= read -r c; do
+        case $c in 0::*|*:name=systemd:*) u=\${c##*/}; break;; esac
+      done 2>/dev/null < "/proc/$p/cgroup"
       printf 'unit %s %s\\n' "$p" "\${u:--}"
     done;;
   fresh)
@@ -47,14 +54,15 @@ while [ $# -gt 0 ]; do
     cg=$(systemctl show -p ControlGroup --value "$u" 2>/dev/null) || cg=
     for d in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
       if [ -n "$cg" ] && [ -f "$d$cg/cgroup.procs" ]; then
-        for p in $(cat "$d$cg/cgroup.procs"); do
-          t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f20)
-          [ -n "$t" ] && printf 'start %s\\n' "$t"
-        done
+        while read -r p; do
+          t=; read -r t 2>/dev/null < "/proc/$p/stat"
+          [ -n "$t" ] && start20 \${t##*) }
+        done 2>/dev/null < "$d$cg/cgroup.procs"
         break
       fi
     done
-    printf 'clock %s %s %s\\n' "$(date +%s.%N)" "$(cut -d' ' -f1 /proc/uptime)" "$(getconf CLK_TCK)"
+    read -r up _ < /proc/uptime
+    printf 'clock %s %s %s\\n' "$(date +%s.%N)" "$up" "$(getconf CLK_TCK)"
     while [ "$c" -gt 0 ]; do
       [ -e "$1" ] && printf 'mtime %s %s\\n' "$(stat -c %.3Y -- "$1")" "$1"
       shift; c=$((c-1))

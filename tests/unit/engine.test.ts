@@ -5,7 +5,7 @@
 // shell against real processes and files.
 import { describe, expect, it } from "vitest";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseListeners, portFindings } from "@/server/provision/listeners";
@@ -177,6 +177,11 @@ describe("the running configuration", () => {
       const mine = o.listeners!.find((l) => l.port === port);
       expect(mine?.address).toBe("127.0.0.1");
       expect(mine?.processes[0]?.pid).toBe(server.pid);
+      // Its unit, as the script cut it from /proc/<pid>/cgroup with the shell's own expansions.
+      const line = readFileSync(`/proc/${server.pid}/cgroup`, "utf8")
+        .split("\n")
+        .find((l) => /^0::|:name=systemd:/.test(l))!;
+      expect(mine?.processes[0]?.unit).toBe(line.slice(line.lastIndexOf("/") + 1) || null); // null: no unit (the root cgroup)
     } finally {
       server.kill();
     }
