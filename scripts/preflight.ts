@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadMasterKey, masterKeyPath } from "@/server/secrets/master-key";
 import { ConfigError, loadEnv } from "@/server/env";
-import { checkDatabase } from "@/server/preflight";
+import { checkDatabase, checkDatabaseReachable } from "@/server/preflight";
 import { pingRedis } from "@/server/queue/redis";
 import { createSetupLink } from "@/server/services/auth";
 
@@ -26,11 +26,7 @@ async function main() {
       writeFileSync(path.join(env.DATA_DIR, ".master-key-created"), "");
     }
     loadMasterKey({ envKey: env.RAMPART_MASTER_KEY, dataDir: env.DATA_DIR, create: false });
-    const file = env.DATABASE_URL.slice("file:".length);
-    const dir = file.slice(0, file.lastIndexOf("/")) || "/";
-    await access(dir, constants.W_OK).catch(() => {
-      throw new Error(`DATABASE_URL points into ${dir}, which does not exist or is not writable`);
-    });
+    await checkDatabaseReachable(env.DATABASE_URL);
     return;
   }
   const db = await checkDatabase(env.DATABASE_URL);

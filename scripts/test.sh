@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and integration tests (vitest, real Redis and
-# SQLite), end-to-end tests (Playwright driving Debian's Chromium against Rampart
+# SQLite; the integration tests again on a real PostgreSQL), end-to-end tests (Playwright driving Debian's Chromium against Rampart
 # started with npm start), and the test lab's tests when running as root.
 # Installs whatever is missing first, like npm start. Ends with "N passed, N failed".
 set -uo pipefail
@@ -30,6 +30,37 @@ if npm run -s format:check; then echo "format 1 0 0" >> "$summary"; else echo "f
 
 log "unit and integration tests (vitest)"
 node_modules/.bin/vitest run || rc=1
+
+# The same integration suite against PostgreSQL, and both databases' migrations
+# checked against the models (prisma migrate diff exits 2 on drift).
+. scripts/lib/postgres.sh
+log "PostgreSQL: a throwaway cluster (Debian's postgresql, as the postgres user)"
+if start_test_postgres; then
+  trap stop_test_postgres EXIT
+  log "migrations in step with prisma/models.prisma (SQLite and PostgreSQL)"
+  drift=0
+  shadow=$(mktemp -d)
+  for db in "sqlite file:$shadow/check.db" "pg $PG_TEST_URL"; do
+    set -- $db
+    if ! DATABASE_URL=$2 node_modules/.bin/prisma migrate diff --from-migrations "prisma/$1/migrations" --to-schema-datamodel "prisma/$1" --exit-code >"$shadow/$1.diff" 2>&1; then
+      log "prisma/$1/migrations do not produce prisma/models.prisma: add a migration for $1"
+      cat "$shadow/$1.diff" >&2
+      drift=1
+    fi
+  done
+  rm -rf "$shadow"
+  if [ "$drift" = 0 ]; then echo "migrations 1 0 0" >> "$summary"; else echo "migrations 0 1 0" >> "$summary"; rc=1; fi
+
+  # The files that open a database through tests/support/test-db.ts (the others start
+  # Rampart with its own SQLite default, which the first run covered).
+  log "integration tests on PostgreSQL (vitest)"
+  TEST_DATABASE_URL=$PG_TEST_URL RAMPART_TEST_LABEL=vitest-pg node_modules/.bin/vitest run --project main $(grep -l createTestDb tests/integration/*.test.ts) || rc=1
+  stop_test_postgres
+  trap - EXIT
+else
+  echo "postgresql 0 1 0" >> "$summary"
+  rc=1
+fi
 
 log "end-to-end tests (Playwright, /usr/bin/chromium)"
 node_modules/.bin/playwright test || rc=1

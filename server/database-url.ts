@@ -18,3 +18,30 @@ export function resolveDatabaseUrl(source: Record<string, string | undefined>): 
   }
   return raw;
 }
+
+/** postgresql:// or postgres:// selects PostgreSQL; everything else is SQLite. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** A PostgreSQL URL that names a host (or a socket directory) and a database. */
+export function validPostgresUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return (u.hostname !== "" || u.searchParams.has("host")) && u.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
+/** The URL as it may be shown: a password is replaced by ****. */
+export function displayDatabaseUrl(url: string): string {
+  if (url.startsWith("file:")) return url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "****";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:****@");
+  }
+}

@@ -1,7 +1,7 @@
 // Configuration, validated once. Every message names the variable and the problem,
 // so a bad start prints one line an operator can act on.
 import { z } from "zod";
-import { resolveDataDir, resolveDatabaseUrl } from "./database-url";
+import { displayDatabaseUrl, isPostgresUrl, resolveDataDir, resolveDatabaseUrl, validPostgresUrl } from "./database-url";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -18,7 +18,12 @@ const EnvSchema = z.object({
   PORT: port(3000),
   BIND_ADDRESS: z.string().min(1).default("127.0.0.1"),
   DATA_DIR: z.string().min(1),
-  DATABASE_URL: z.string().refine((u) => u.startsWith("file:"), "must be a SQLite URL such as file:/var/lib/rampart/rampart.db (PostgreSQL is not supported yet)"),
+  DATABASE_URL: z
+    .string()
+    .refine(
+      (u) => u.startsWith("file:") || (isPostgresUrl(u) && validPostgresUrl(u)),
+      "must be a SQLite URL such as file:/var/lib/rampart/rampart.db or a PostgreSQL URL such as postgresql://rampart:secret@db.example:5432/rampart",
+    ),
   REDIS_URL: z
     .string()
     .refine((u) => /^rediss?:\/\//.test(u), "must start with redis:// or rediss://")
@@ -98,7 +103,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
-      const got = name === "RAMPART_MASTER_KEY" ? undefined : (input as Record<string, unknown>)[name];
+      const raw = name === "RAMPART_MASTER_KEY" ? undefined : (input as Record<string, unknown>)[name];
+      // A database URL may carry a password: never echo it.
+      const got = name === "DATABASE_URL" && typeof raw === "string" ? displayDatabaseUrl(raw) : raw;
       return `${name} ${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`;
     });
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);

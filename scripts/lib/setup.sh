@@ -33,11 +33,15 @@ ensure_node_modules() {
   echo "$want" > node_modules/.rampart-lock-hash
 }
 
+# Both clients, SQLite's and PostgreSQL's: server/db.ts picks one by DATABASE_URL.
 ensure_prisma_client() {
-  local want; want=$(hash_files prisma/schema.prisma package-lock.json)
+  local want; want=$(hash_files prisma/models.prisma prisma/sqlite/schema.prisma prisma/pg/schema.prisma package-lock.json)
   if [ -f server/generated/.hash ] && [ "$(cat server/generated/.hash)" = "$want" ]; then return 0; fi
-  log "generating the Prisma client"
-  node_modules/.bin/prisma generate >/dev/null 2>&1 || die "prisma generate failed"
+  log "generating the Prisma clients"
+  local schema
+  for schema in prisma/sqlite prisma/pg; do
+    node_modules/.bin/prisma generate --schema "$schema" >/dev/null 2>&1 || die "prisma generate failed ($schema)"
+  done
   echo "$want" > server/generated/.hash
 }
 

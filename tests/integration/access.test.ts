@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AnyProcedure, AnyRouter } from "@trpc/server";
 import type { Db } from "@/server/db";
-import { createTestDb } from "../support/test-db";
+import { createTestDb, testDbProvider } from "../support/test-db";
 import { makeUser } from "../support/auth";
 
 let db: Db;
@@ -293,21 +293,34 @@ describe("API tokens and secrets at rest", () => {
     const secretPassword = "a very secret password 12345";
     const u = await makeUser(db, "admin", "dump@example.test", secretPassword);
     const t = await createToken(db, u.principal, { name: "dump", scope: "admin", expiresInDays: 1 });
-    await db.$queryRawUnsafe("PRAGMA wal_checkpoint(FULL)");
-    const files = ["rampart.db", "rampart.db-wal"].map((f) => path.join(dir, f));
-    const dump = files
-      .map((f) => {
-        try {
-          return readFileSync(f).toString("latin1");
-        } catch {
-          return "";
-        }
-      })
-      .join("");
+    const dump = await databaseDump();
     expect(dump).toContain("dump@example.test"); // the dump is real
     for (const secret of [t.token, t.token.slice(3), secretPassword, u.sessionToken]) expect(dump.includes(secret)).toBe(false);
   });
 });
+
+/**
+ * Everything the database holds. SQLite: the bytes of its files (free pages and the
+ * WAL included). PostgreSQL: every row of every table, as text.
+ */
+async function databaseDump(): Promise<string> {
+  if (testDbProvider() === "postgresql") {
+    const tables = await db.$queryRawUnsafe<Array<{ name: string }>>("SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = 'public'");
+    const rows: string[] = [];
+    for (const { name } of tables) rows.push(...(await db.$queryRawUnsafe<Array<{ row: string }>>(`SELECT t::text AS row FROM "${name}" t`)).map((r) => r.row));
+    return rows.join("\n");
+  }
+  await db.$queryRawUnsafe("PRAGMA wal_checkpoint(FULL)");
+  return ["rampart.db", "rampart.db-wal"]
+    .map((f) => {
+      try {
+        return readFileSync(path.join(dir, f)).toString("latin1");
+      } catch {
+        return "";
+      }
+    })
+    .join("");
+}
 
 describe("audit log", () => {
   it("is append-only: the database refuses updates and deletes", async () => {

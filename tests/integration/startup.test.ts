@@ -30,10 +30,31 @@ describe("npm start with a bad configuration", () => {
     expect(lines[0]).toMatch(/^rampart: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable: .*\(check REDIS_URL\)$/);
   });
 
-  it("a DATABASE_URL that is not SQLite prints one line naming it", async () => {
-    const { status, lines } = await start({ DATABASE_URL: "postgres://db.example/rampart" });
+  it("a DATABASE_URL that is neither SQLite nor PostgreSQL prints one line naming it, its password hidden", async () => {
+    const { status, lines } = await start({ DATABASE_URL: "mysql://rampart:hunter2@db.example/rampart" });
     expect(status).not.toBe(0);
-    expect(lines).toEqual([expect.stringMatching(/^rampart: Invalid configuration: DATABASE_URL must be a SQLite URL .*\(got "postgres:\/\/db.example\/rampart"\)$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^rampart: Invalid configuration: DATABASE_URL must be a SQLite URL .* or a PostgreSQL URL .*\(got "mysql:\/\/rampart:\*\*\*\*@db.example\/rampart"\)$/),
+    ]);
+  });
+
+  it("a PostgreSQL URL without a database name is refused before anything starts, its password hidden", async () => {
+    const { status, lines } = await start({ DATABASE_URL: "postgresql://rampart:hunter2@db.example" });
+    expect(status).not.toBe(0);
+    expect(lines).toEqual([expect.stringMatching(/^rampart: Invalid configuration: DATABASE_URL must be .*\(got "postgresql:\/\/rampart:\*\*\*\*@db.example"\)$/)]);
+  });
+
+  it("an unreachable PostgreSQL prints one line naming it, its password hidden", async () => {
+    const port = await freePort();
+    const { status, lines } = await start({ DATABASE_URL: `postgresql://rampart:hunter2@127.0.0.1:${port}/rampart` });
+    expect(status).not.toBe(0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^rampart: PostgreSQL at postgresql://rampart:\\*{4}@127\\.0\\.0\\.1:${port}/rampart cannot be opened: Can't reach database server at 127\\.0\\.0\\.1:${port} \\(check DATABASE_URL\\)$`,
+      ),
+    );
+    expect(lines[0]).not.toContain("hunter2");
   });
 
   it("a DATABASE_URL in a directory that does not exist prints one line naming it", async () => {

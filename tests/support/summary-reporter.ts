@@ -1,7 +1,7 @@
 // Ends the run with the plain line CI reads ("N passed, N failed") and appends the
 // counts to $RAMPART_TEST_SUMMARY so scripts/test.sh can total every suite.
 import { appendFileSync } from "node:fs";
-import type { Reporter, TestCase } from "vitest/node";
+import type { Reporter, TestCase, TestModule } from "vitest/node";
 
 export default class SummaryReporter implements Reporter {
   private passed = 0;
@@ -15,10 +15,13 @@ export default class SummaryReporter implements Reporter {
     else this.skipped++;
   }
 
-  onTestRunEnd(_modules: unknown, errors: ReadonlyArray<unknown>) {
-    const failed = this.failed + (errors.length > 0 && this.failed === 0 ? 1 : 0);
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>) {
+    // A file whose setup failed has only skipped tests: it counts as one failure.
+    const brokenFiles = modules.filter((m) => m.errors().length > 0).length;
+    const failed = this.failed + brokenFiles + (errors.length > 0 && this.failed + brokenFiles === 0 ? 1 : 0);
     const line = `${this.passed} passed, ${failed} failed${this.skipped ? `, ${this.skipped} skipped` : ""}`;
-    process.stdout.write(`\nvitest: ${line}\n`);
-    if (process.env.RAMPART_TEST_SUMMARY) appendFileSync(process.env.RAMPART_TEST_SUMMARY, `vitest ${this.passed} ${failed} ${this.skipped}\n`);
+    const label = process.env.RAMPART_TEST_LABEL || "vitest"; // "vitest-pg" for the PostgreSQL run
+    process.stdout.write(`\n${label}: ${line}\n`);
+    if (process.env.RAMPART_TEST_SUMMARY) appendFileSync(process.env.RAMPART_TEST_SUMMARY, `${label} ${this.passed} ${failed} ${this.skipped}\n`);
   }
 }

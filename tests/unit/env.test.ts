@@ -1,6 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadEnv } from "@/server/env";
+import { displayDatabaseUrl } from "@/server/database-url";
 
 describe("loadEnv", () => {
   it("fills embedded defaults: SQLite in DATA_DIR and a local Redis", () => {
@@ -25,13 +26,22 @@ describe("loadEnv", () => {
   it.each([
     [{ PORT: "abc" }, /^Invalid configuration: PORT must be a number \(got "abc"\)$/],
     [{ PORT: "70000" }, /PORT must be between 1 and 65535 \(got "70000"\)/],
-    [{ DATABASE_URL: "postgres://db/rampart" }, /DATABASE_URL must be a SQLite URL .* \(got "postgres:\/\/db\/rampart"\)/],
+    [{ DATABASE_URL: "mysql://db/rampart" }, /DATABASE_URL must be a SQLite URL .* or a PostgreSQL URL .* \(got "mysql:\/\/db\/rampart"\)/],
+    [{ DATABASE_URL: "postgresql://rampart:s3cret@db" }, /DATABASE_URL must be .* \(got "postgresql:\/\/rampart:\*\*\*\*@db"\)/],
     [{ REDIS_URL: "localhost:6379" }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
     [{ WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY must be at least 1/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
   ])("rejects %o with a message that names the variable", (source, message) => {
     expect(() => loadEnv(source)).toThrow(ConfigError);
     expect(() => loadEnv(source)).toThrow(message);
+  });
+
+  it("accepts a PostgreSQL URL as it is, and never shows its password", () => {
+    const url = "postgresql://rampart:s3cret@db.example:5432/rampart";
+    expect(loadEnv({ DATA_DIR: "/tmp/x", DATABASE_URL: url }).DATABASE_URL).toBe(url);
+    expect(displayDatabaseUrl(url)).toBe("postgresql://rampart:****@db.example:5432/rampart");
+    expect(displayDatabaseUrl("postgres://rampart@/rampart?host=/run/postgresql")).toBe("postgres://rampart@/rampart?host=/run/postgresql");
+    expect(displayDatabaseUrl("file:/var/lib/rampart/rampart.db")).toBe("file:/var/lib/rampart/rampart.db");
   });
 
   it("reports every bad variable on one line", () => {
