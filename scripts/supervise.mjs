@@ -1,5 +1,5 @@
 // Runs Rampart's processes together: Redis (unless REDIS_URL is set), the worker
-// and the console. Prints the URL once the console answers. On SIGTERM/SIGINT it
+// and the console (or only one of them: RAMPART_PROCESSES). Prints the URL once the console answers. On SIGTERM/SIGINT it
 // stops the console and the worker gracefully (they finish what they are doing),
 // then Redis. A worker that dies is restarted; if the console dies, all stop.
 import { spawn, execFileSync } from "node:child_process";
@@ -194,7 +194,13 @@ try {
   children.get("redis")?.kill("SIGTERM");
   process.exit(1);
 }
-startWorker();
+// RAMPART_PROCESSES (checked by preflight): both here, or only one of them (several machines).
+const processes = env.RAMPART_PROCESSES || "all";
+if (processes !== "console") startWorker();
+if (processes === "worker") {
+  say(`Rampart worker started (in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${logDir}); it takes runs from ${env.REDIS_URL.replace(/\/\/[^@/]*@/, "//****@")}`);
+  await new Promise(() => {}); // until SIGTERM
+}
 startWeb();
 await waitFor(consoleAnswers, 60_000, "The console");
 const host = bind === "0.0.0.0" || bind === "127.0.0.1" ? "localhost" : bind;

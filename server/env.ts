@@ -36,6 +36,8 @@ const EnvSchema = z.object({
       }
     }, "is not a valid URL"),
   REDIS_PORT: port(6390),
+  /** What npm start runs here: the console and a worker (all), or only one of them (several machines). */
+  RAMPART_PROCESSES: z.enum(["all", "console", "worker"], { error: "must be all, console or worker" }).default("all"),
   WORKER_CONCURRENCY: positiveInt(4, 64),
   WORKER_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000, 600_000),
   DISK_MIN_FREE_MB: positiveInt(1024, 10_000_000),
@@ -88,6 +90,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     DATABASE_URL: resolveDatabaseUrl(source),
     REDIS_URL: blankToUndefined(source.REDIS_URL) ?? `redis://127.0.0.1:${redisPort}`,
     REDIS_PORT: redisPort,
+    RAMPART_PROCESSES: blankToUndefined(source.RAMPART_PROCESSES),
     WORKER_CONCURRENCY: blankToUndefined(source.WORKER_CONCURRENCY),
     WORKER_SHUTDOWN_TIMEOUT_MS: blankToUndefined(source.WORKER_SHUTDOWN_TIMEOUT_MS),
     DISK_MIN_FREE_MB: blankToUndefined(source.DISK_MIN_FREE_MB),
@@ -110,6 +113,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     });
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
+  // A console alone or a worker alone only makes sense next to the others: they meet in one Redis.
+  if (parsed.data.RAMPART_PROCESSES !== "all" && !blankToUndefined(source.REDIS_URL))
+    throw new ConfigError(`Invalid configuration: RAMPART_PROCESSES=${parsed.data.RAMPART_PROCESSES} needs REDIS_URL, the Redis the console and every worker share`);
   return parsed.data;
 }
 

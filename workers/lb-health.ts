@@ -1,6 +1,9 @@
 // Every few seconds, asks each load balancer how it sees its backends (HAProxy's
 // runtime API over SSH) and stores it on the topology, for the console. Not a
-// run: nothing changes on the hosts, and it would flood the run list.
+// run: nothing changes on the hosts, and it would flood the run list. One worker
+// of the installation asks each round (a Redis lease), however many workers run.
+import type { Redis } from "ioredis";
+import { redisKeys } from "@/server/queue/names";
 import type { Db } from "@/server/db";
 import type { SshExecutor } from "@/server/exec/ssh-executor";
 import type { SecretBox } from "@/server/secrets/envelope";
@@ -38,13 +41,26 @@ export async function collectLbHealth(deps: { db: Db; executor: SshExecutor; box
   return asked;
 }
 
-/** Runs collectLbHealth on a timer until stopped; never two rounds at once. */
-export function startLbHealthLoop(deps: { db: Db; executor: SshExecutor; box: SecretBox; log: Logger }): () => void {
+/**
+ * Takes this round of a periodic task for this worker if no other worker of the
+ * installation has (a Redis lease that lapses by itself just before the next round).
+ */
+export async function takeRound(redis: Redis, task: string, workerId: string, intervalMs: number): Promise<boolean> {
+  return (await redis.set(redisKeys.lease(task), workerId, "PX", Math.max(1, intervalMs - 200), "NX")) === "OK";
+}
+
+/** Runs collectLbHealth on a timer until stopped; never two rounds at once, and one worker per round however many there are. */
+export function startLbHealthLoop(deps: { db: Db; executor: SshExecutor; box: SecretBox; log: Logger; redis: Redis; workerId: string }): () => void {
   let busy = false;
   const stop = new AbortController();
-  const timer = setInterval(() => {
+  const timer = setInterval(async () => {
     if (busy) return;
     busy = true;
+    const mine = await takeRound(deps.redis, "lb-health", deps.workerId, LB_HEALTH_INTERVAL_MS).catch(() => false);
+    if (!mine) {
+      busy = false;
+      return;
+    }
     collectLbHealth({ ...deps, signal: stop.signal })
       .catch((err: Error) => deps.log.warn(`load balancer health: ${err.message}`))
       .finally(() => (busy = false));

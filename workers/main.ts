@@ -118,7 +118,7 @@ async function main() {
     log.warn(`could not schedule drift checks: ${(err as Error).message}`);
   }
   const reconcileTimer = setInterval(reconcile, 15_000);
-  const stopLbHealth = startLbHealthLoop({ db, executor, box, log });
+  const stopLbHealth = startLbHealthLoop({ db, executor, box, log, redis, workerId });
 
   let stopping = false;
   const stop = async (signal: string) => {

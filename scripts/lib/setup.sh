@@ -62,9 +62,16 @@ load_dotenv() {
 }
 
 # Applies committed migrations; prints one line and fails if the database cannot be used.
+# Only when some are pending: Prisma's migrate cannot open a SQLite database that
+# other Rampart processes are using (a console and a worker started separately).
 migrate() {
-  local out
+  local out rc=0
+  node dist/preflight.mjs --stage=migrations || rc=$?
+  [ "$rc" = 3 ] && return 0
   if ! out=$(node_modules/.bin/prisma migrate deploy 2>&1); then
+    if printf '%s' "$out" | grep -q SocketTimeout; then
+      die "database migration failed: the database is busy; stop the other Rampart processes that use it, then start again to apply the new migrations"
+    fi
     die "database migration failed: $(printf '%s\n' "$out" | grep -v '^\s*$' | grep -iv 'prisma config\|schema loaded\|datasource' | tail -1)"
   fi
 }

@@ -14,4 +14,6 @@ export const redisKeys = {
   cancelChannel: "rampart:run-cancel",
   workerPresence: (workerId: string) => `rampart:workers:${workerId}`,
   workerPresencePattern: "rampart:workers:*",
+  /** Held by the one worker that does a periodic task this round (e.g. "lb-health"). */
+  lease: (task: string) => `rampart:lease:${task}`,
 };

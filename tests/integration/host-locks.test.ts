@@ -91,3 +91,16 @@ describe("host locks", () => {
     await held.release();
   });
 });
+
+describe("rounds of a periodic task", () => {
+  it("one worker of several takes each round; the next round is free again once the interval has passed", async () => {
+    const { takeRound } = await import("@/workers/lb-health");
+    const workers = ["w1", "w2", "w3"];
+    const first = await Promise.all(workers.flatMap((w) => [takeRound(client, "test-task", w, 600), takeRound(client, "test-task", w, 600)]));
+    expect(first.filter(Boolean)).toHaveLength(1);
+    expect(await takeRound(client, "test-task", "w2", 600)).toBe(false);
+    await new Promise((r) => setTimeout(r, 500)); // the lease lapses 200 ms before the interval ends
+    const second = await Promise.all(workers.map((w) => takeRound(client, "test-task", w, 600)));
+    expect(second.filter(Boolean)).toHaveLength(1);
+  });
+});

@@ -44,6 +44,13 @@ describe("loadEnv", () => {
     expect(displayDatabaseUrl("file:/var/lib/rampart/rampart.db")).toBe("file:/var/lib/rampart/rampart.db");
   });
 
+  it("RAMPART_PROCESSES: all by default; a console or worker alone needs the shared REDIS_URL", () => {
+    expect(loadEnv({ DATA_DIR: "/tmp/x" }).RAMPART_PROCESSES).toBe("all");
+    expect(loadEnv({ DATA_DIR: "/tmp/x", RAMPART_PROCESSES: "worker", REDIS_URL: "redis://redis.example:6379" }).RAMPART_PROCESSES).toBe("worker");
+    expect(() => loadEnv({ DATA_DIR: "/tmp/x", RAMPART_PROCESSES: "console" })).toThrow(/RAMPART_PROCESSES=console needs REDIS_URL/);
+    expect(() => loadEnv({ DATA_DIR: "/tmp/x", RAMPART_PROCESSES: "web" })).toThrow(/RAMPART_PROCESSES must be all, console or worker \(got "web"\)/);
+  });
+
   it("reports every bad variable on one line", () => {
     try {
       loadEnv({ PORT: "x", REDIS_URL: "nope" });
