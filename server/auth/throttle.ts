@@ -9,6 +9,10 @@
 //  - the account-wide limit (many addresses guessing one account) is looser and is
 //    skipped for addresses that have signed in to that account successfully before;
 //  - every delay is bounded by maxDelayMs.
+//
+// The counts live in a ThrottleStore: in memory for one process, or in Redis
+// (RedisThrottleStore) so that every console process of an installation sees the same
+// counts and attempts for one (account, address) take turns across processes.
 export interface ThrottleConfig {
   /** Failures allowed per (account, address) before delays start. */
   freeAttempts: number;
@@ -31,46 +35,88 @@ export const DEFAULT_THROTTLE: ThrottleConfig = {
   windowMs: 15 * 60_000,
 };
 
-interface Entry {
+export interface Entry {
   failures: number;
   lastFailure: number;
+}
+
+/** Where the counts live. Each method is atomic on its key. */
+export interface ThrottleStore {
+  get(key: string): Promise<Entry | undefined>;
+  /** Counts one failure at `now`: a fresh count if the last was more than windowMs ago. Forgotten after windowMs. */
+  bump(key: string, now: number, windowMs: number): Promise<void>;
+  /** Records `at` (a success) under `key` for ttlMs. */
+  mark(key: string, at: number, ttlMs: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Runs fn while holding `key` against every other holder of the store. */
+  exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** One process's counts. */
+export class MemoryThrottleStore implements ThrottleStore {
+  private readonly entries = new Map<string, Entry & { until: number }>();
+  async get(key: string) {
+    return this.entries.get(key);
+  }
+  async bump(key: string, now: number, windowMs: number) {
+    const e = this.entries.get(key);
+    const fresh = !e || now - e.lastFailure > windowMs;
+    this.entries.set(key, { failures: fresh ? 1 : e.failures + 1, lastFailure: now, until: now + windowMs });
+    if (this.entries.size > 100_000) this.prune(now);
+  }
+  async mark(key: string, at: number, ttlMs: number) {
+    this.entries.set(key, { failures: 0, lastFailure: at, until: at + ttlMs });
+  }
+  async delete(key: string) {
+    this.entries.delete(key);
+  }
+  async exclusive<T>(_key: string, fn: () => Promise<T>) {
+    return fn(); // LoginThrottle already queues one process's attempts
+  }
+  private prune(now: number) {
+    for (const [k, e] of this.entries) if (e.until < now) this.entries.delete(k);
+  }
 }
 
 const KNOWN_ADDRESS_MS = 30 * 24 * 3600_000;
 
 export class LoginThrottle {
-  private readonly entries = new Map<string, Entry>();
-  private readonly known = new Map<string, number>();
-  constructor(readonly config: ThrottleConfig = DEFAULT_THROTTLE) {}
+  constructor(
+    readonly config: ThrottleConfig = DEFAULT_THROTTLE,
+    private readonly store: ThrottleStore = new MemoryThrottleStore(),
+  ) {}
 
-  private delayFor(key: string, free: number, now: number): number {
-    const e = this.entries.get(key);
+  private async delayFor(key: string, free: number, now: number): Promise<number> {
+    const e = await this.store.get(key);
     if (!e || now - e.lastFailure > this.config.windowMs || e.failures < free) return 0;
     const delay = Math.min(this.config.maxDelayMs, this.config.baseDelayMs * 2 ** (e.failures - free));
     return Math.max(0, e.lastFailure + delay - now);
   }
 
   /** Milliseconds the caller must still wait before an attempt is considered (0: go ahead). */
-  retryAfterMs(account: string, address: string, now = Date.now()): number {
-    const knownAt = this.known.get(`${account}|${address}`);
-    const isKnown = knownAt !== undefined && now - knownAt < KNOWN_ADDRESS_MS;
-    return Math.max(
+  async retryAfterMs(account: string, address: string, now = Date.now()): Promise<number> {
+    const known = await this.store.get(`known:${account}|${address}`);
+    const isKnown = known !== undefined && now - known.lastFailure < KNOWN_ADDRESS_MS;
+    const delays = await Promise.all([
       this.delayFor(`pair:${account}|${address}`, this.config.freeAttempts, now),
       this.delayFor(`addr:${address}`, this.config.perAddressFreeAttempts, now),
       isKnown ? 0 : this.delayFor(`acct:${account}`, this.config.perAccountFreeAttempts, now),
-    );
+    ]);
+    return Math.max(...delays);
   }
 
   private readonly queues = new Map<string, Promise<unknown>>();
 
   /**
-   * Runs sign-in attempts for one (account, address) one after another, so parallel
-   * requests cannot all pass the check before the first failure is counted.
+   * Runs sign-in attempts for one (account, address) one after another, in this
+   * process and across processes sharing the store, so parallel requests cannot all
+   * pass the check before the first failure is counted.
    */
   serialize<T>(account: string, address: string, fn: () => Promise<T>): Promise<T> {
     const key = `${account}|${address}`;
+    const run = () => this.store.exclusive(`turn:${key}`, fn);
     const previous = this.queues.get(key) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
+    const next = previous.then(run, run);
     const tail = next.catch(() => undefined);
     this.queues.set(key, tail);
     void tail.then(() => {
@@ -79,22 +125,12 @@ export class LoginThrottle {
     return next;
   }
 
-  recordFailure(account: string, address: string, now = Date.now()): void {
-    for (const key of [`pair:${account}|${address}`, `addr:${address}`, `acct:${account}`]) {
-      const e = this.entries.get(key);
-      const fresh = !e || now - e.lastFailure > this.config.windowMs;
-      this.entries.set(key, { failures: fresh ? 1 : e.failures + 1, lastFailure: now });
-    }
-    if (this.entries.size > 100_000) this.prune(now);
+  async recordFailure(account: string, address: string, now = Date.now()): Promise<void> {
+    await Promise.all([`pair:${account}|${address}`, `addr:${address}`, `acct:${account}`].map((key) => this.store.bump(key, now, this.config.windowMs)));
   }
 
-  recordSuccess(account: string, address: string, now = Date.now()): void {
-    this.entries.delete(`pair:${account}|${address}`);
-    this.known.set(`${account}|${address}`, now);
-  }
-
-  private prune(now: number) {
-    for (const [k, e] of this.entries) if (now - e.lastFailure > this.config.windowMs) this.entries.delete(k);
-    for (const [k, at] of this.known) if (now - at > KNOWN_ADDRESS_MS) this.known.delete(k);
+  async recordSuccess(account: string, address: string, now = Date.now()): Promise<void> {
+    await this.store.delete(`pair:${account}|${address}`);
+    await this.store.mark(`known:${account}|${address}`, now, KNOWN_ADDRESS_MS);
   }
 }

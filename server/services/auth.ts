@@ -72,7 +72,7 @@ export async function login(db: Db, throttle: LoginThrottle, input: { email: str
 async function attemptLogin(db: Db, throttle: LoginThrottle, input: { email: string; password: string }, req: RequestInfo) {
   const address = req.ip ?? "unknown";
   const actor: AuditActor = { kind: "anonymous", id: null, label: input.email };
-  const wait = throttle.retryAfterMs(input.email, address);
+  const wait = await throttle.retryAfterMs(input.email, address);
   if (wait > 0) {
     await recordAudit(db, { actor, action: "auth.login", target: input.email, outcome: "denied", detail: { reason: "throttled", retryAfterMs: wait }, ...req });
     throw new ServiceError("TOO_MANY_REQUESTS", `Too many failed sign-ins: try again in ${Math.ceil(wait / 1000)} s`);
@@ -80,7 +80,7 @@ async function attemptLogin(db: Db, throttle: LoginThrottle, input: { email: str
   const user = await db.user.findUnique({ where: { email: input.email } });
   const ok = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash()));
   if (!user || !ok || !user.passwordHash) {
-    throttle.recordFailure(input.email, address);
+    await throttle.recordFailure(input.email, address);
     await recordAudit(db, { actor, action: "auth.login", target: input.email, outcome: "denied", detail: { reason: "wrong email or password" }, ...req });
     throw new ServiceError("UNAUTHORIZED", "Wrong email or password");
   }
@@ -88,7 +88,7 @@ async function attemptLogin(db: Db, throttle: LoginThrottle, input: { email: str
     await recordAudit(db, { actor, action: "auth.login", target: input.email, outcome: "denied", detail: { reason: "account disabled" }, ...req });
     throw new ServiceError("FORBIDDEN", "This account is disabled: ask an admin");
   }
-  throttle.recordSuccess(input.email, address);
+  await throttle.recordSuccess(input.email, address);
   await recordAudit(db, { actor: { kind: "user", id: user.id, label: user.email }, action: "auth.login", target: user.email, outcome: "ok", ...req });
   return { user, sessionToken: await createSession(db, user.id, req) };
 }

@@ -1,6 +1,7 @@
 // Sessions and accounts: expiry, disabling, password changes, invitations, and the
 // rules that keep an enabled admin around.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Redis } from "ioredis";
 import type { Db } from "@/server/db";
 import { createTestDb } from "../support/test-db";
 import { makeUser } from "../support/auth";
@@ -10,7 +11,8 @@ import { sessionCookie, readSessionToken } from "@/server/auth/cookies";
 import { changePassword, completeSetup, createSetupLink, acceptInvite, login } from "@/server/services/auth";
 import { inviteUser, setDisabled, setRole } from "@/server/services/users";
 import { createToken } from "@/server/services/tokens";
-import { LoginThrottle } from "@/server/auth/throttle";
+import { LoginThrottle, MemoryThrottleStore } from "@/server/auth/throttle";
+import { RedisThrottleStore } from "@/server/auth/throttle-redis";
 
 let db: Db;
 beforeAll(async () => {
@@ -98,17 +100,28 @@ describe("accounts", () => {
   });
 });
 
-describe("login throttle (pure)", () => {
-  it("delays are bounded and per (account, address); known addresses skip the account-wide limit", () => {
-    const t = new LoginThrottle({ freeAttempts: 2, perAccountFreeAttempts: 4, perAddressFreeAttempts: 100, baseDelayMs: 1000, maxDelayMs: 5000, windowMs: 60_000 });
-    let now = 0;
-    t.recordSuccess("a", "home", now);
-    for (let i = 0; i < 10; i++) t.recordFailure("a", "attacker", (now += 10));
-    expect(t.retryAfterMs("a", "attacker", now)).toBe(5000); // bounded
-    expect(t.retryAfterMs("a", "home", now)).toBe(0); // the real user's usual address
-    expect(t.retryAfterMs("a", "cafe", now)).toBeGreaterThan(0); // account-wide limit for new addresses
-    expect(t.retryAfterMs("a", "cafe", now + 5000)).toBe(0); // …bounded too
-    expect(t.retryAfterMs("a", "attacker", now + 5000)).toBe(0);
+const connections: Redis[] = [];
+const connect = (keyPrefix: string) => {
+  const c = new Redis(inject("redisUrl"), { keyPrefix });
+  connections.push(c);
+  return c;
+};
+afterAll(() => connections.forEach((c) => c.disconnect()));
+
+describe("login throttle", () => {
+  it.each([
+    ["in memory", () => new MemoryThrottleStore()],
+    ["in Redis", () => new RedisThrottleStore(connect(`t${Date.now()}:`))],
+  ])("delays are bounded and per (account, address); known addresses skip the account-wide limit (%s)", async (_where, store) => {
+    const t = new LoginThrottle({ freeAttempts: 2, perAccountFreeAttempts: 4, perAddressFreeAttempts: 100, baseDelayMs: 1000, maxDelayMs: 5000, windowMs: 60_000 }, store());
+    let now = Date.now();
+    await t.recordSuccess("a", "home", now);
+    for (let i = 0; i < 10; i++) await t.recordFailure("a", "attacker", (now += 10));
+    expect(await t.retryAfterMs("a", "attacker", now)).toBe(5000); // bounded
+    expect(await t.retryAfterMs("a", "home", now)).toBe(0); // the real user's usual address
+    expect(await t.retryAfterMs("a", "cafe", now)).toBeGreaterThan(0); // account-wide limit for new addresses
+    expect(await t.retryAfterMs("a", "cafe", now + 5000)).toBe(0); // …bounded too
+    expect(await t.retryAfterMs("a", "attacker", now + 5000)).toBe(0);
   });
 });
 
@@ -120,5 +133,19 @@ describe("login throttle under parallel attempts", () => {
     const codes = results.map((r) => (r.status === "rejected" ? (r.reason as { code: string }).code : "ok"));
     expect(codes.filter((c) => c === "UNAUTHORIZED").length).toBe(5);
     expect(codes.filter((c) => c === "TOO_MANY_REQUESTS").length).toBe(15);
+  });
+
+  it("two console processes sharing Redis throttle as one: twenty parallel wrong passwords split between them, five are checked", async () => {
+    const u = await makeUser(db, "viewer");
+    const prefix = `two-consoles-${Date.now()}:`;
+    // Two throttles, each with its own Redis connection, as two console processes have.
+    const consoles = [0, 1].map(() => new LoginThrottle(undefined, new RedisThrottleStore(connect(prefix))));
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => login(db, consoles[i % 2]!, { email: u.user.email, password: `wrong ${i}` }, req)));
+    const codes = results.map((r) => (r.status === "rejected" ? (r.reason as { code: string }).code : "ok"));
+    expect(codes.filter((c) => c === "UNAUTHORIZED").length).toBe(5);
+    expect(codes.filter((c) => c === "TOO_MANY_REQUESTS").length).toBe(15);
+    // And either one refuses the next attempt, even with the right password.
+    await expect(login(db, consoles[0]!, { email: u.user.email, password: u.password }, req)).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    await expect(login(db, consoles[1]!, { email: u.user.email, password: u.password }, req)).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
   });
 });

@@ -6,13 +6,16 @@ import { acceptInvite, changePassword, completeSetup, login, logout, needsSetup 
 import { clearSessionCookie, sessionCookie } from "../../auth/cookies";
 import { SESSION_ABSOLUTE_MS } from "../../auth/principal";
 import { DEFAULT_THROTTLE, LoginThrottle } from "../../auth/throttle";
+import { RedisThrottleStore } from "../../auth/throttle-redis";
+import { redis } from "../../queue/producer";
 import { env } from "../../env";
 import type { Context } from "../context";
 import { toUserDto } from "../../services/users";
 
 const g = globalThis as unknown as { rampartLoginThrottle?: LoginThrottle };
 function throttle(): LoginThrottle {
-  g.rampartLoginThrottle ??= new LoginThrottle({ ...DEFAULT_THROTTLE, maxDelayMs: env().LOGIN_MAX_DELAY_MS });
+  // In Redis, so every console process of the installation counts the same failures.
+  g.rampartLoginThrottle ??= new LoginThrottle({ ...DEFAULT_THROTTLE, maxDelayMs: env().LOGIN_MAX_DELAY_MS }, new RedisThrottleStore(redis()));
   return g.rampartLoginThrottle;
 }
 
