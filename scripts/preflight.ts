@@ -5,13 +5,12 @@
 //   --stage=setup-link  while no user exists, prints a new one-time setup token
 //   --stage=migrations  exits 0 if migrations are pending, 3 if the database is up to date
 import { mkdir, access, constants } from "node:fs/promises";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadMasterKey, masterKeyPath } from "@/server/secrets/master-key";
 import { ConfigError, loadEnv } from "@/server/env";
 import { checkDatabase, checkDatabaseReachable } from "@/server/preflight";
-import { createDb } from "@/server/db";
-import { isPostgresUrl } from "@/server/database-url";
+import { pendingMigrations } from "@/server/migrations";
 import { pingRedis } from "@/server/queue/redis";
 import { createSetupLink } from "@/server/services/auth";
 
@@ -48,26 +47,6 @@ async function main() {
   await pingRedis(env.REDIS_URL).catch((err: Error) => {
     throw new Error(`${err.message} (check REDIS_URL)`);
   });
-}
-
-/** The committed migrations this database has not finished applying (all of them for a new database). */
-async function pendingMigrations(url: string): Promise<string[]> {
-  const dir = path.join("prisma", isPostgresUrl(url) ? "pg" : "sqlite", "migrations");
-  const committed = readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  let applied: Set<string>;
-  const db = await createDb(url);
-  try {
-    const rows = await db.$queryRawUnsafe<Array<{ name: string }>>('SELECT migration_name AS name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
-    applied = new Set(rows.map((r) => r.name));
-  } catch {
-    applied = new Set(); // no migrations table yet
-  } finally {
-    await db.$disconnect();
-  }
-  return committed.filter((m) => !applied.has(m));
 }
 
 main().then(

@@ -60,9 +60,9 @@ async function createPostgresDb(server: string): Promise<string> {
   }
 }
 
-export async function createTestDb(): Promise<{ db: Db; url: string; dir: string }> {
+export async function createTestDb(opts: { sqlite?: boolean } = {}): Promise<{ db: Db; url: string; dir: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-db-"));
-  const server = process.env.TEST_DATABASE_URL;
+  const server = opts.sqlite ? undefined : process.env.TEST_DATABASE_URL;
   let url: string;
   if (server && isPostgresUrl(server)) {
     url = await createPostgresDb(server);
