@@ -1,7 +1,8 @@
 // Runs Rampart's processes together: Redis (unless REDIS_URL is set), the worker
-// and the console (or only one of them: RAMPART_PROCESSES). Prints the URL once the console answers. On SIGTERM/SIGINT it
-// stops the console and the worker gracefully (they finish what they are doing),
-// then Redis. A worker that dies is restarted; if the console dies, all stop.
+// and the console (or only one of them: RAMPART_PROCESSES). Prints the URL once the
+// console answers. On SIGTERM/SIGINT it stops the console and the worker gracefully
+// (they finish what they are doing), then Redis. A worker that dies is restarted; if
+// the console dies, all stop.
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and integration tests (vitest, real Redis and
-# SQLite; the integration tests again on a real PostgreSQL), end-to-end tests (Playwright driving Debian's Chromium against Rampart
-# started with npm start), and the test lab's tests when running as root.
+# SQLite; the integration tests again on a real PostgreSQL), end-to-end tests
+# (Playwright driving Debian's Chromium against Rampart started with npm start), and
+# the test lab's tests when running as root.
 # Installs whatever is missing first, like npm start. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
