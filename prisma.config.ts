@@ -7,6 +7,7 @@ import { defineConfig } from "prisma/config";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
 import { isPostgresUrl, resolveDatabaseUrl } from "./server/database-url";
 
 const url = resolveDatabaseUrl(process.env);
@@ -21,8 +22,10 @@ export default defineConfig({
   },
 });
 
-// Two workarounds on the migrate path, both for `migrate diff --from-migrations`, which
-// the test command runs to prove the migrations still produce the models:
+// Workarounds for the adapters' bugs on the migrate path (Prisma 6.19): the shadow
+// database of `migrate diff --from-migrations` (which the test command runs to prove
+// the migrations still produce the models) for both; for PostgreSQL also scripts split
+// at every ";" and catalog column types it cannot read (CatalogClient, below).
 
 /** SQLite: the shadow database receives each migration as one multi-statement executeRaw, which better-sqlite3 refuses. */
 function sqliteAdapter(dbUrl: string) {
@@ -85,19 +88,13 @@ function pgAdapter(cfg: PgConfig) {
 }
 
 /**
- * The connection as separate fields: given a connection string, Prisma's migrate
- * path would use the main database as its shadow database.
+ * The connection as separate fields (given a connection string, Prisma's migrate path
+ * would use the main database as its shadow database), parsed by pg's own parser so
+ * that sslmode, socket directories and the rest mean what they mean at run time.
  */
 function pgConfig(raw: string) {
-  const u = new URL(raw);
-  const socketHost = u.searchParams.get("host"); // postgresql://user@/db?host=/run/postgresql
-  return {
-    host: socketHost ?? decodeURIComponent(u.hostname || "localhost"),
-    port: Number(u.port || 5432),
-    user: decodeURIComponent(u.username) || undefined,
-    password: decodeURIComponent(u.password) || undefined,
-    database: decodeURIComponent(u.pathname.slice(1)) || undefined,
-  };
+  const { connectionString: _whole, ...fields } = parseIntoClientConfig(raw);
+  return fields;
 }
 
 /** Type ids of PostgreSQL's `name` and `"char"` (catalog columns), and of `text`. */
