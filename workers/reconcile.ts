@@ -35,12 +35,15 @@ export async function reconcileRuns(deps: ReconcileDeps): Promise<Array<{ runId:
       reason = "its job is no longer in the queue (was Redis's data lost?)";
     if (!reason) continue;
     // Claim the run first: one that finished meanwhile gets no stray error event.
-    const { count } = await deps.db.run.updateMany({
-      where: { id: run.id, status: { in: [...CLAIMABLE_STATUSES] } },
-      data: { status: "failed", outcome: reason, finishedAt: new Date() },
+    const claimed = await deps.db.$transaction(async (tx) => {
+      const { count } = await tx.run.updateMany({
+        where: { id: run.id, status: { in: [...CLAIMABLE_STATUSES] } },
+        data: { status: "failed", outcome: reason, finishedAt: new Date() },
+      });
+      if (count > 0) await closeOpenPhases(tx, run.id, `run ended by the reconciler: ${reason}`);
+      return count > 0;
     });
-    if (count === 0) continue;
-    await closeOpenPhases(deps.db, run.id, `run ended by the reconciler: ${reason}`);
+    if (!claimed) continue;
     const reporter = await RunReporter.open(deps.db, deps.redis, run.id);
     await reporter.error(`Run ended by the reconciler: ${reason}`);
     await reporter.emit("status", "failed");

@@ -128,18 +128,23 @@ async function publishEvent(publisher: Redis | null, dto: RunEventDto): Promise<
  */
 export async function finishRun(db: Db, reporter: RunReporter, status: TerminalStatus, outcome: string): Promise<boolean> {
   const redacted = reporter.redact(outcome);
-  const { count } = await db.run.updateMany({
-    where: { id: reporter.runId, status: { in: [...CLAIMABLE_STATUSES] } },
-    data: { status, outcome: redacted, finishedAt: new Date() },
+  // One transaction: whoever sees the run ended also sees its journal closed.
+  const ended = await db.$transaction(async (tx) => {
+    const { count } = await tx.run.updateMany({
+      where: { id: reporter.runId, status: { in: [...CLAIMABLE_STATUSES] } },
+      data: { status, outcome: redacted, finishedAt: new Date() },
+    });
+    if (count === 0) return false;
+    await closeOpenPhases(tx, reporter.runId, redacted);
+    return true;
   });
-  if (count === 0) return false;
-  await closeOpenPhases(db, reporter.runId, redacted);
+  if (!ended) return false;
   await reporter.emit("status", status);
   return true;
 }
 
 /** A phase still "running" when its run ends was cut short (cancel, failure, a refused takeover): the journal says why. */
-export async function closeOpenPhases(db: Db, runId: string, why: string): Promise<void> {
+export async function closeOpenPhases(db: Pick<Db, "runPhase">, runId: string, why: string): Promise<void> {
   await db.runPhase.updateMany({ where: { runId, status: "running" }, data: { status: "failed", error: why, finishedAt: new Date() } });
 }
 
