@@ -181,6 +181,8 @@ export function createProcessor(deps: ProcessorDeps) {
     } finally {
       clearInterval(heartbeat);
       cancels.untrack(runId);
+      // Whatever the run printed last is stored before the job lets go of it.
+      await reporter.flush().catch((err: Error) => log.warn(`run ${runId}: could not store its last events: ${err.message}`));
     }
   };
 }

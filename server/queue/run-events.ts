@@ -8,9 +8,32 @@ import { type EventLevel, type RunEventDto, type RunPhaseDto, type TerminalStatu
 
 const REDACTED = "[redacted]";
 
+/** At most this many events go into one insert. */
+const MAX_BATCH = 500;
+/** Past this many events waiting to be stored, emit waits for the database (back-pressure). */
+const HIGH_WATER = 5_000;
+/** A batch the database refused (a blip) is tried again this many times before the error reaches the run. */
+const STORE_ATTEMPTS = 4;
+
+/**
+ * Writes a run's events. Each event gets its seq at once (so order is fixed when it
+ * is emitted), and is stored with the others emitted meanwhile: while one insert is
+ * in flight, the next events queue up and go in the next one (one statement per
+ * batch, in seq order), then each batch is published in order. A quiet run thus
+ * stores each line at once; a busy one stores hundreds per statement.
+ *
+ * emit resolves as soon as the event is queued, except for status events (the run's
+ * state changes: stored and published before it resolves) and when too many events
+ * wait. flush() waits until everything emitted so far is stored, and reports a
+ * batch the database kept refusing. A worker killed mid-batch loses only what was
+ * not stored yet; stored events have no holes (each batch is one statement), so
+ * the next worker continues the sequence after the last stored one.
+ */
 export class RunReporter {
-  private chain: Promise<unknown> = Promise.resolve();
   private readonly secrets = new Set<string>();
+  private pending: RunEventDto[] = [];
+  private draining: Promise<void> | null = null;
+  private failure: unknown = null;
 
   private constructor(
     private readonly db: Db,
@@ -54,29 +77,69 @@ export class RunReporter {
     return this.emit("progress", text, host, { done, total });
   }
 
-  /** Appends one event. Calls are serialised so seq order = storage order = publish order. */
+  /** Appends one event: seq order = storage order = publish order. */
   emit(level: EventLevel, text: string, host?: string | null, data?: Record<string, unknown>): Promise<RunEventDto> {
-    const next = this.chain.then(() => this.append(level, this.redact(text), host ?? null, data ?? null));
-    this.chain = next.catch(() => undefined);
-    return next;
+    const dto: RunEventDto = { runId: this.runId, seq: this.nextSeq++, time: new Date(), level, host: host ?? null, text: this.redact(text), data: data ?? null };
+    this.pending.push(dto);
+    this.draining ??= this.drain();
+    if (level === "status" || this.pending.length > HIGH_WATER) return this.flush().then(() => dto);
+    return Promise.resolve(dto);
   }
 
-  private async append(level: EventLevel, text: string, host: string | null, data: Record<string, unknown> | null): Promise<RunEventDto> {
-    for (let attempt = 0; ; attempt++) {
-      const seq = this.nextSeq;
-      try {
-        const row = await this.db.runEvent.create({ data: { runId: this.runId, seq, level, host, text, data: data ? JSON.stringify(data) : null } });
-        this.nextSeq = seq + 1;
-        const dto: RunEventDto = { runId: this.runId, seq, time: row.time, level, host, text, data };
-        await publishEvent(this.publisher, dto);
-        return dto;
-      } catch (err) {
-        // Another writer took this seq (a worker that was presumed dead): continue after it.
-        if (isUniqueViolation(err) && attempt < 5) {
-          this.nextSeq = (await maxSeq(this.db, this.runId)) + 1;
-          continue;
+  /** Resolves once every event emitted so far is stored (and published); rejects with a storage error. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+    if (this.pending.length > 0) {
+      // Left over from a batch the database refused: try again now.
+      this.failure = null;
+      this.draining = this.drain();
+      await this.draining;
+    }
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = null;
+      throw err;
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      // Let the events emitted in this same tick join the first batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.pending.length > 0 && !this.failure) {
+        const batch = this.pending.slice(0, MAX_BATCH);
+        try {
+          await this.store(batch);
+        } catch (err) {
+          this.failure = err;
+          break;
         }
-        throw err;
+        this.pending.splice(0, batch.length);
+        await publishEvents(this.publisher, batch);
+      }
+    } finally {
+      this.draining = null;
+    }
+  }
+
+  private async store(batch: RunEventDto[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.runEvent.createMany({
+          data: batch.map((e) => ({ runId: e.runId, seq: e.seq, time: e.time, level: e.level, host: e.host, text: e.text, data: e.data ? JSON.stringify(e.data) : null })),
+        });
+        return;
+      } catch (err) {
+        if (attempt >= STORE_ATTEMPTS) throw err;
+        if (isUniqueViolation(err)) {
+          // Another writer took these seqs (a worker that was presumed dead): continue after it,
+          // renumbering everything not stored yet so the order stays the one of emission.
+          let seq = (await maxSeq(this.db, this.runId)) + 1;
+          for (const e of this.pending) e.seq = seq++;
+          this.nextSeq = seq;
+        } else {
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        }
       }
     }
   }
@@ -111,12 +174,16 @@ function isUniqueViolation(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: string }).code === "P2002";
 }
 
-async function publishEvent(publisher: Redis | null, dto: RunEventDto): Promise<void> {
-  if (!publisher) return;
+async function publishEvents(publisher: Redis | null, batch: RunEventDto[]): Promise<void> {
+  if (!publisher || batch.length === 0) return;
   try {
-    const payload = JSON.stringify(dto);
-    await publisher.publish(redisKeys.runEventsChannel(dto.runId), payload);
-    if (dto.level === "status") await publisher.publish(redisKeys.runsChannel, payload);
+    const pipeline = publisher.pipeline();
+    for (const dto of batch) {
+      const payload = JSON.stringify(dto);
+      pipeline.publish(redisKeys.runEventsChannel(dto.runId), payload);
+      if (dto.level === "status") pipeline.publish(redisKeys.runsChannel, payload);
+    }
+    await pipeline.exec();
   } catch {
     // Followers also poll the database, so a lost publish only delays an event.
   }

@@ -49,6 +49,7 @@ describe("RunReporter", () => {
     const runId = await newRun();
     const reporter = await RunReporter.open(db, publisher, runId);
     await Promise.all(range(1, 30).map((i) => reporter.info(`line ${i}`)));
+    await reporter.flush();
     const rows = await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } });
     expect(rows.map((r) => r.seq)).toEqual(range(1, 30));
     expect(rows.map((r) => r.text)).toEqual(range(1, 30).map((i) => `line ${i}`));
@@ -59,6 +60,7 @@ describe("RunReporter", () => {
     const first = await RunReporter.open(db, publisher, runId);
     await first.info("a");
     await first.info("b");
+    await first.flush();
     const second = await RunReporter.open(db, publisher, runId);
     expect((await second.info("c")).seq).toBe(3);
   });
@@ -69,9 +71,73 @@ describe("RunReporter", () => {
     reporter.addSecret("hunter2-password");
     const e = await reporter.info("connecting with hunter2-password now");
     expect(e.text).toBe("connecting with [redacted] now");
+    await reporter.flush();
     const row = await db.runEvent.findFirstOrThrow({ where: { runId } });
     expect(row.text).not.toContain("hunter2");
   });
+
+  it("stores a burst in batches, one statement per batch, in emission order", async () => {
+    const runId = await newRun();
+    let statements = 0;
+    const counting = {
+      ...db,
+      runEvent: {
+        aggregate: db.runEvent.aggregate.bind(db.runEvent),
+        createMany: (args: Parameters<Db["runEvent"]["createMany"]>[0]) => {
+          statements++;
+          return db.runEvent.createMany(args);
+        },
+      },
+    } as unknown as Db;
+    const reporter = await RunReporter.open(counting, publisher, runId);
+    const following = collect(followRun({ db, hub, runId, afterSeq: 0, pollMs: 60_000 }));
+    await new Promise((r) => setTimeout(r, 100));
+    for (const i of range(1, 5000)) void reporter.output(`line ${i}`, i % 2 ? "web-1" : "web-2");
+    await finishRun(db, reporter, "succeeded", "done");
+    const rows = await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } });
+    expect(rows.map((r) => r.seq)).toEqual(range(1, 5001));
+    expect(rows.slice(0, 5000).map((r) => r.text)).toEqual(range(1, 5000).map((i) => `line ${i}`));
+    expect(statements).toBeLessThanOrEqual(20);
+    // The live stream saw every event once, in order.
+    expect(seqs(await following)).toEqual(range(1, 5001));
+  });
+
+  it("two reporters writing one run at once (a worker presumed dead, still alive) never share a seq", async () => {
+    const runId = await newRun();
+    const first = await RunReporter.open(db, publisher, runId);
+    const second = await RunReporter.open(db, publisher, runId);
+    for (const i of range(1, 300)) {
+      void first.info(`first ${i}`);
+      void second.info(`second ${i}`);
+    }
+    await Promise.all([first.flush(), second.flush()]);
+    const rows = await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } });
+    expect(rows.map((r) => r.seq)).toEqual(range(1, 600));
+    // Each writer's own lines keep their order.
+    const firsts = rows.filter((r) => r.text.startsWith("first ")).map((r) => r.text);
+    expect(firsts).toEqual(range(1, 300).map((i) => `first ${i}`));
+  });
+
+  it("a batch the database refuses is kept, reported by flush, and stored by the next flush in order", async () => {
+    const runId = await newRun();
+    let failing = true;
+    const flaky = {
+      ...db,
+      runEvent: {
+        aggregate: db.runEvent.aggregate.bind(db.runEvent),
+        createMany: (args: Parameters<Db["runEvent"]["createMany"]>[0]) => (failing ? Promise.reject(new Error("database is down")) : db.runEvent.createMany(args)),
+      },
+    } as unknown as Db;
+    const reporter = await RunReporter.open(flaky, null, runId);
+    for (const i of range(1, 10)) void reporter.info(`line ${i}`);
+    await expect(reporter.flush()).rejects.toThrow("database is down");
+    expect(await db.runEvent.count({ where: { runId } })).toBe(0);
+    failing = false;
+    void reporter.info("line 11");
+    await reporter.flush();
+    const rows = await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } });
+    expect(rows.map((r) => r.text)).toEqual(range(1, 11).map((i) => `line ${i}`));
+  }, 20_000);
 
   it("ends a run once: a second finish is refused", async () => {
     const runId = await newRun();
