@@ -47,6 +47,22 @@ const EnvSchema = z.object({
     .int("must be a whole number of seconds")
     .refine((n) => n === 0 || (n >= 10 && n <= 7 * 24 * 3600), "must be 0 (off) or between 10 and 604800 seconds")
     .default(3600),
+  /** Seconds between looks at every certificate (renewal starts an apply when one is due). */
+  RENEWAL_CHECK_INTERVAL_S: z.coerce
+    .number({ error: "must be a number of seconds" })
+    .int("must be a whole number of seconds")
+    .min(10, "must be between 10 and 86400 seconds")
+    .max(86_400, "must be between 10 and 86400 seconds")
+    .default(3600),
+  /** Days a finished run keeps its events (log lines) and plan; 0 keeps them forever. Its outcome and the audit trail stay. */
+  RUN_RETENTION_DAYS: z.coerce
+    .number({ error: "must be a number of days" })
+    .int("must be a whole number of days")
+    .min(0, "must be 0 (keep forever) or between 1 and 36500 days")
+    .max(36_500, "must be 0 (keep forever) or between 1 and 36500 days")
+    .default(90),
+  /** Hosts one run observes, changes or checks at once (a rollout batch larger than this waits its turn). */
+  HOST_PARALLELISM: positiveInt(20, 1000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL such as https://rampart.example.com" })
@@ -95,6 +111,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     WORKER_SHUTDOWN_TIMEOUT_MS: blankToUndefined(source.WORKER_SHUTDOWN_TIMEOUT_MS),
     DISK_MIN_FREE_MB: blankToUndefined(source.DISK_MIN_FREE_MB),
     DRIFT_CHECK_INTERVAL_S: blankToUndefined(source.DRIFT_CHECK_INTERVAL_S),
+    RENEWAL_CHECK_INTERVAL_S: blankToUndefined(source.RENEWAL_CHECK_INTERVAL_S),
+    RUN_RETENTION_DAYS: blankToUndefined(source.RUN_RETENTION_DAYS),
+    HOST_PARALLELISM: blankToUndefined(source.HOST_PARALLELISM),
     LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),
     PUBLIC_URL: blankToUndefined(source.PUBLIC_URL),
     ALLOWED_ORIGINS: blankToUndefined(source.ALLOWED_ORIGINS),

@@ -11,11 +11,9 @@ export const DRIFT_SCHEDULER_ID = "drift-check";
 export const DRIFT_SCAN_JOB = "drift-scan";
 export const RENEWAL_SCHEDULER_ID = "certificate-renewal";
 export const RENEWAL_SCAN_JOB = "certificate-renewal-scan";
-/** How often certificates are looked at: hourly is far inside the 10 days a 30-day certificate has left at renewal. */
-export const RENEWAL_CHECK_MS = 3600_000;
-
-export async function scheduleCertificateRenewal(queue: Queue): Promise<void> {
-  await queue.upsertJobScheduler(RENEWAL_SCHEDULER_ID, { every: RENEWAL_CHECK_MS }, { name: RENEWAL_SCAN_JOB, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+/** How often certificates are looked at (RENEWAL_CHECK_INTERVAL_S): hourly is far inside the 10 days a 30-day certificate has left at renewal. */
+export async function scheduleCertificateRenewal(queue: Queue, intervalS: number): Promise<void> {
+  await queue.upsertJobScheduler(RENEWAL_SCHEDULER_ID, { every: intervalS * 1000 }, { name: RENEWAL_SCAN_JOB, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
 }
 
 /**

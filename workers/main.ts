@@ -14,6 +14,7 @@ import { CancelRegistry, createProcessor } from "./processor";
 import { redisKeys } from "@/server/queue/names";
 import { DRIFT_SCAN_JOB, RENEWAL_SCAN_JOB, scanForDrift, scanForRenewals, scheduleCertificateRenewal, scheduleDriftChecks } from "./drift";
 import { startLbHealthLoop } from "./lb-health";
+import { RETENTION_JOB, pruneRuns, scheduleRetention } from "./retention";
 import { reconcileRuns } from "./reconcile";
 import { checkDatabase } from "@/server/preflight";
 import { SshExecutor } from "@/server/exec/ssh-executor";
@@ -66,15 +67,28 @@ async function main() {
   });
   await cancelSub.subscribe(redisKeys.cancelChannel);
   const processRun = createProcessor({ db, redis, queue, env, log, workerId, executor, box, shutdown: shutdown.signal, cancels });
+  // The periodic scans are jobs of BullMQ job schedulers: one job per interval for the
+  // whole installation, taken by whichever worker is free. Each logs one line (counted by tests).
   const processJob: typeof processRun = async (job, token, signal) => {
-    if (job.name === RENEWAL_SCAN_JOB) {
-      const ids = await scanForRenewals(db, queue);
-      if (ids.length > 0) log.info(`certificate renewal: started ${ids.length} apply run(s)`);
-      return;
+    switch (job.name) {
+      case RENEWAL_SCAN_JOB: {
+        const ids = await scanForRenewals(db, queue);
+        log.info(`certificate renewal scan: ${ids.length === 0 ? "nothing due" : `started ${ids.length} apply run(s)`}`);
+        return;
+      }
+      case DRIFT_SCAN_JOB: {
+        const ids = await scanForDrift(db, queue);
+        log.info(`drift scan: started ${ids.length} plan run(s)`);
+        return;
+      }
+      case RETENTION_JOB: {
+        const pruned = await pruneRuns(db, env.RUN_RETENTION_DAYS);
+        log.info(`run retention: pruned the log of ${pruned.runs} run(s) older than ${env.RUN_RETENTION_DAYS} days (${pruned.events} events)`);
+        return;
+      }
+      default:
+        return processRun(job, token, signal);
     }
-    if (job.name !== DRIFT_SCAN_JOB) return processRun(job, token, signal);
-    const ids = await scanForDrift(db, queue);
-    if (ids.length > 0) log.info(`drift check: started ${ids.length} plan run(s)`);
   };
   const worker = new Worker(RUNS_QUEUE, processJob, {
     connection: redisOptions(env.REDIS_URL, "worker"),
@@ -111,11 +125,12 @@ async function main() {
   };
   await reconcile();
   try {
-    await scheduleCertificateRenewal(queue);
+    await scheduleCertificateRenewal(queue, env.RENEWAL_CHECK_INTERVAL_S);
     await scheduleDriftChecks(queue, env.DRIFT_CHECK_INTERVAL_S);
+    await scheduleRetention(queue, env.RUN_RETENTION_DAYS);
     log.info(env.DRIFT_CHECK_INTERVAL_S > 0 ? `drift checks every ${env.DRIFT_CHECK_INTERVAL_S} s` : "drift checks are off (DRIFT_CHECK_INTERVAL_S=0)");
   } catch (err) {
-    log.warn(`could not schedule drift checks: ${(err as Error).message}`);
+    log.warn(`could not schedule drift checks, renewal or retention: ${(err as Error).message}`);
   }
   const reconcileTimer = setInterval(reconcile, 15_000);
   const stopLbHealth = startLbHealthLoop({ db, executor, box, log, redis, workerId });

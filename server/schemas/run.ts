@@ -123,6 +123,8 @@ export const RunDto = z.object({
   /** Who confirmed the operation's preview, and when (null until then, or for kinds without a preview). */
   confirmedAt: z.date().nullable(),
   confirmedBy: z.string().nullable(),
+  /** When the retention (RUN_RETENTION_DAYS) removed this run's log and plan; its outcome stays. */
+  eventsPrunedAt: z.date().nullable(),
 });
 export const RunDetailDto = RunDto.extend({ lastSeq: z.number() });
 export const RunPageDto = z.object({ items: z.array(RunDto), nextCursor: z.string().nullable() });

@@ -174,6 +174,7 @@ function toRunDto(r: RunRow) {
     cancelRequestedBy: r.cancelRequestedBy,
     confirmedAt: r.confirmedAt,
     confirmedBy: r.confirmedBy,
+    eventsPrunedAt: r.eventsPrunedAt,
   };
 }
 
