@@ -6,6 +6,8 @@ import type { Redis } from "ioredis";
 
 export const LOCK_LEASE_MS = 30_000;
 export const lockKey = (serverId: string) => `rampart:lock:host:${serverId}`;
+/** Counts the times a host's lock was taken: a run that observed a host unlocked knows whether anyone changed it since. */
+export const lockGenerationKey = (serverId: string) => `rampart:lock:host-gen:${serverId}`;
 
 // Extend or release only a lock we still hold.
 const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
@@ -19,6 +21,13 @@ export class HostLockBusyError extends Error {
   ) {
     super(`${serverName} is being changed by run ${holder}; this run waited and gave up`);
   }
+}
+
+/** How many times each server's lock has been taken so far (see lockGenerationKey). */
+export async function lockGenerations(redis: Redis, serverIds: string[]): Promise<Map<string, number>> {
+  if (serverIds.length === 0) return new Map();
+  const values = await redis.mget(...serverIds.map(lockGenerationKey));
+  return new Map(serverIds.map((id, i) => [id, Number(values[i] ?? 0)]));
 }
 
 /** Who holds the lock of each server (null when free). */
@@ -88,7 +97,10 @@ export async function acquireHostLocks(
         opts.signal?.throwIfAborted();
         lost.signal.throwIfAborted();
         const ok = await redis.set(lockKey(s.id), runId, "PX", lease, "NX");
-        if (ok === "OK") break;
+        if (ok === "OK") {
+          await redis.incr(lockGenerationKey(s.id));
+          break;
+        }
         const holder = await redis.get(lockKey(s.id));
         if (holder === runId) {
           // This run's own lock (a worker took the run over): extend it and go on.

@@ -212,8 +212,21 @@ describe("the provisioning engine on the lab", () => {
     expect((await labSsh("lab2", ["cat", NGINX_SITE])).stdout).toContain("hacked.html");
 
     const run = await applyTopologyRun(deps(), caller, topologyId);
+    // Only the host with changes is locked: sample the locks while the apply runs.
+    const lockedByRun = new Set<string>();
+    const sampling = (async () => {
+      for (;;) {
+        const holders = await lockHolders(client, serverIds);
+        serverIds.forEach((id, i) => holders.get(id) === run.id && lockedByRun.add(lab.hosts[i]!.name));
+        const r = await db.run.findUniqueOrThrow({ where: { id: run.id } });
+        if (["succeeded", "failed", "partial", "cancelled"].includes(r.status)) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
     const done = await finished(run.id);
+    await sampling;
     expect(done.status, await eventsText(run.id)).toBe("succeeded");
+    expect([...lockedByRun]).toEqual(["lab2"]);
     expect((await labSsh("lab2", ["cat", NGINX_SITE])).stdout).toBe(original);
     expect((await getTopology(db, topologyId)).driftStatus).toBe("in-sync");
     expect(await locksHeld()).toEqual([]);

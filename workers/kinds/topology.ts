@@ -26,7 +26,7 @@ import { type HostFacts, verifyHost, type VerifyContext } from "../engine/verify
 import { batchesOf, skippedHosts } from "@/server/provision/rollout";
 import { renderAction, sha256 } from "@/server/provision/resources";
 import { hostAuditCommand } from "@/server/provision/host-audit";
-import { acquireHostLocks, type HeldLocks, HostLockBusyError, lockHolders } from "@/server/queue/host-locks";
+import { acquireHostLocks, type HeldLocks, HostLockBusyError, lockGenerations, lockHolders } from "@/server/queue/host-locks";
 import { describeCommand } from "@/server/provision/command";
 import { TimeoutError, UnreachableError } from "@/server/exec/errors";
 import type { KindContext, KindResult, RunKindHandler } from "./types";
@@ -44,8 +44,6 @@ const OBSERVE_TIMEOUT_S = 60;
 const DEFAULT_BATCH_SIZE = 5;
 /** How long a host that just changed may take for its daemons to listen and take their configuration. */
 const HOST_SETTLE_MS = 10_000;
-/** At most this many hosts are observed at once. */
-const OBSERVE_PARALLEL = 20;
 
 /** The topology as the planner needs it: members, the app (its secret values decrypted), and no TLS material yet. */
 export type LoadedTopology = Omit<TopologySpec, "tls"> & { rollout: { batchSize: number; failureBudget: number } };
@@ -98,12 +96,23 @@ async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<
   return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, backends } };
 }
 
+/** Runs fn on every item, at most `limit` at once (HOST_PARALLELISM); rejects with the first error, after every started call ended. */
 async function parallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length && !failed) {
+      try {
+        await fn(items[next++]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, lane));
+  const broke = lanes.find((l) => l.status === "rejected");
+  if (broke) throw broke.reason;
 }
 
 /** Observes one host: its resources, who listens on its ports, how fresh each daemon's configuration is. */
@@ -135,7 +144,7 @@ async function observeHost(ctx: Ctx, h: HostSpec, d: HostDesired, targets: Map<s
 async function observeHosts(ctx: Ctx, spec: TopologySpec, desired: Map<string, HostDesired>, targets: Map<string, Target>, only?: Set<string>) {
   const out = new Map<string, HostObservation>();
   const hosts = spec.hosts.filter((h) => !only || only.has(h.serverId));
-  await parallel(hosts, OBSERVE_PARALLEL, async (h) => void out.set(h.serverId, await observeHost(ctx, h, desired.get(h.serverId)!, targets)));
+  await parallel(hosts, ctx.env.HOST_PARALLELISM, async (h) => void out.set(h.serverId, await observeHost(ctx, h, desired.get(h.serverId)!, targets)));
   return out;
 }
 
@@ -261,7 +270,7 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map(plan.hosts.filter((h) => h.error).map((h) => [h.serverId, h.error!])) };
     await parallel(
       spec.hosts.filter((h) => !plan.hosts.find((p) => p.serverId === h.serverId)?.error),
-      OBSERVE_PARALLEL,
+      ctx.env.HOST_PARALLELISM,
       async (h) => {
         const checks = await verifyHost(vctx, h, targets.get(h.serverId)!, desired.get(h.serverId)!, factsOf(observations.get(h.serverId), desired.get(h.serverId)!), new Set(h.roles));
         reports.set(h.serverId, { checks });
@@ -327,7 +336,19 @@ async function runHostSteps(ctx: Ctx, target: Target, steps: PlannedStep[], prog
 export interface ApplyOptions {
   /** All or nothing: refuse to change anything when a host cannot be planned. */
   strict?: boolean;
+  /**
+   * Takes the locks of hosts the plan changes (an apply run locks only those; an
+   * operation holds every lock already and passes none). Returns the hosts that may
+   * have changed since they were observed (another run held or took their lock):
+   * they are observed and planned again under the lock.
+   */
+  lockChanged?: (hosts: Array<{ id: string; name: string }>) => Promise<Set<string>>;
+  /** Hosts another run held while they were observed: what was read may be half-way through its change, so they are locked and read again too. */
+  busy?: ReadonlySet<string>;
 }
+
+/** At most this many rounds of "lock the changed hosts, observe the ones another run touched, plan again". */
+const LOCK_ROUNDS = 3;
 
 /**
  * Applies the topology under host locks the caller already holds (an apply run, or
@@ -339,7 +360,24 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
   const started = Date.now();
   await ctx.reporter.info(`Applying ${spec.name}: observing ${spec.hosts.length} host(s)`);
   const targets = new Map<string, Target>();
-  const { desired, observations, plan } = await planFor(ctx, spec, targets);
+  const planned = await planFor(ctx, spec, targets);
+  const { desired, observations } = planned;
+  let plan = planned.plan;
+  if (opts.lockChanged) {
+    // Lock only the hosts this apply changes; a host another run touched meanwhile is read again under its lock.
+    const locked = new Set<string>();
+    for (let round = 1; ; round++) {
+      const need = plan.hosts.filter((h) => (h.steps.length > 0 || (round === 1 && opts.busy?.has(h.serverId))) && !locked.has(h.serverId));
+      if (need.length === 0) break;
+      if (round > LOCK_ROUNDS) throw new Error(`hosts kept being changed by other runs while this one waited for their locks: ${need.map((h) => h.name).join(", ")}`);
+      const again = await opts.lockChanged(need.map((h) => ({ id: h.serverId, name: h.name })));
+      for (const h of need) locked.add(h.serverId);
+      if (again.size === 0) break;
+      await ctx.reporter.info(`Observing again, under their locks, the hosts another run held meanwhile: ${[...again].map((id) => nameOf(spec, id)).join(", ")}`);
+      for (const [id, o] of await observeHosts(ctx, spec, desired, targets, again)) observations.set(id, o);
+      plan = planTopology(spec, desired, observations, new Date());
+    }
+  }
   const skipped = skippedHosts(spec, plan);
   const reports = new Map<string, HostReport>();
   for (const [id, why] of skipped) reports.set(id, { checks: [], outcome: "skipped", reason: why });
@@ -377,35 +415,33 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
       // and wait for all of them before going on: the locks are released only after.
       const stage = new AbortController();
       const laneCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, stage.signal]) };
-      const lanes = await Promise.allSettled(
-        batch.map(async (hp) => {
-          try {
-            const err = await convergeTier(
-              laneCtx,
-              { ...vctx, signal: laneCtx.signal },
-              spec,
-              hp,
-              tier,
-              desired.get(hp.serverId)!,
-              targets.get(hp.serverId)!,
-              facts,
-              progress.get(hp.serverId)!,
-              reports,
-            );
-            if (err) {
-              failed.set(hp.serverId, err);
-              // Later checks (the load balancers' backends) excuse a host that failed, as one that was skipped.
-              vctx.excused.set(hp.serverId, "failed in this run");
-            }
-          } catch (e) {
-            stage.abort(e);
-            throw e;
+      let broke: { reason: unknown } | null = null;
+      await parallel(batch, ctx.env.HOST_PARALLELISM, async (hp) => {
+        try {
+          const err = await convergeTier(
+            laneCtx,
+            { ...vctx, signal: laneCtx.signal },
+            spec,
+            hp,
+            tier,
+            desired.get(hp.serverId)!,
+            targets.get(hp.serverId)!,
+            facts,
+            progress.get(hp.serverId)!,
+            reports,
+          );
+          if (err) {
+            failed.set(hp.serverId, err);
+            // Later checks (the load balancers' backends) excuse a host that failed, as one that was skipped.
+            vctx.excused.set(hp.serverId, "failed in this run");
           }
-        }),
-      );
+        } catch (e) {
+          stage.abort(e);
+          throw e;
+        }
+      }).catch((reason: unknown) => void (broke = { reason }));
       ctx.signal.throwIfAborted();
-      const broke = lanes.find((l) => l.status === "rejected");
-      if (broke) throw broke.reason;
+      if (broke) throw (broke as { reason: unknown }).reason;
       if (failed.size > budget) {
         stopped = `${failed.size} host${failed.size === 1 ? "" : "s"} failed (the failure budget is ${budget})`;
         break;
@@ -533,22 +569,34 @@ export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {
     const spec = await prepare(ctx, true);
     if ("status" in spec) return spec;
     if (ctx.resumed) await ctx.reporter.info("Resuming: observing every host again, so steps already done are not repeated");
-    let locks;
-    try {
-      locks = await acquireHostLocks(
+    // Observed before locking: only the hosts the plan changes are locked (see lockChanged).
+    const ids = spec.hosts.map((h) => h.serverId);
+    const [holdersBefore, gensBefore] = await Promise.all([lockHolders(ctx.redis, ids), lockGenerations(ctx.redis, ids)]);
+    const held: HeldLocks[] = [];
+    const lost = new AbortController();
+    const lockChanged = async (hosts: Array<{ id: string; name: string }>) => {
+      const locks = await acquireHostLocks(ctx.redis, ctx.runId, hosts, {
+        waitMs: LOCK_WAIT_MS,
+        signal: ctx.signal,
+        onWait: (name, holder) => void ctx.reporter.warn(`waiting for run ${holder} to finish with this host`, name),
+      });
+      held.push(locks);
+      locks.lost.addEventListener("abort", () => lost.abort(locks.lost.reason), { once: true });
+      // Taken once by this run since the observation, by nobody else, and nobody held it then: unchanged.
+      const gensNow = await lockGenerations(
         ctx.redis,
-        ctx.runId,
-        spec.hosts.map((h) => ({ id: h.serverId, name: h.name })),
-        { waitMs: LOCK_WAIT_MS, signal: ctx.signal, onWait: (name, holder) => void ctx.reporter.warn(`waiting for run ${holder} to finish with this host`, name) },
+        hosts.map((h) => h.id),
       );
+      return new Set(hosts.filter((h) => holdersBefore.get(h.id) != null || gensNow.get(h.id) !== (gensBefore.get(h.id) ?? 0) + 1).map((h) => h.id));
+    };
+    try {
+      const busy = new Set(ids.filter((id) => holdersBefore.get(id) != null));
+      return await applyTopology({ ...ctx, signal: AbortSignal.any([ctx.signal, lost.signal]) }, spec, { strict: ctx.input.strict, lockChanged, busy });
     } catch (err) {
       if (err instanceof HostLockBusyError) return { status: "failed", outcome: err.message };
       throw err;
-    }
-    try {
-      return await applyTopology({ ...ctx, signal: AbortSignal.any([ctx.signal, locks.lost]) }, spec, { strict: ctx.input.strict });
     } finally {
-      await locks.release();
+      for (const l of held) await l.release();
     }
   },
 };
