@@ -15,6 +15,7 @@ export const COPY_ORDER = [
   "AuditEntry",
   "SshKey",
   "Server",
+  "KnownHost",
   "Topology",
   "TopologyMember",
   "CertificateAuthority",
@@ -29,6 +30,7 @@ export const COPY_ORDER = [
 const KEYS: Partial<Record<Prisma.ModelName, string[]>> = {
   RunTarget: ["runId", "serverId"],
   TopologyMember: ["topologyId", "serverId"],
+  KnownHost: ["endpoint"],
 };
 /** Tables whose id is an autoincrement integer. */
 const SERIAL: Prisma.ModelName[] = ["RunEvent", "RunPhase", "AuditEntry"];

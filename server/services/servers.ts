@@ -1,4 +1,5 @@
 // Servers: the inventory, host-key trust, and starting checks.
+import { type KnownKey, differentKnownKey, rememberPinnedKey } from "./known-hosts";
 import type { Db } from "../db";
 import type { Queue } from "bullmq";
 import type { RunJobData } from "../queue/names";
@@ -110,13 +111,22 @@ export async function deleteServer(db: Db, id: string) {
   return toDto(row, false);
 }
 
-/** Trust on first use: pins the key the server presented, if it is the one the operator saw. */
+/**
+ * Trust on first use: pins the key the server presented, if it is the one the operator
+ * saw, and if no other key was pinned before for its endpoint (a server deleted and
+ * added again, or the same machine under another spelling): that takes an admin.
+ */
 export async function acceptHostKey(db: Db, input: { id: string; fingerprint: string }) {
   const row = await find(db, input.id);
   if (row.hostKeyStatus === "mismatch") throw new ServiceError("FORBIDDEN", `${row.name}'s host key changed: only an admin can re-pin it, after comparing the old and new fingerprints`);
   if (row.hostKeyStatus !== "pending" || !row.presentedHostKey) throw new ServiceError("CONFLICT", `${row.name} has no host key waiting to be accepted: run a check first`);
+  const known = await differentKnownKey(db, row.address, row.port, input.fingerprint);
+  if (known) throw new ServiceError("FORBIDDEN", knownKeyMessage(row.name, known));
   return pinPresented(db, row, input.fingerprint);
 }
+
+const knownKeyMessage = (name: string, known: KnownKey) =>
+  `${known.endpoint} had another host key pinned before (${known.fingerprint}, for ${known.serverName}): only an admin can accept a different key for ${name}, after comparing the fingerprints`;
 
 /** After a mismatch: an admin accepts the new key, having seen both fingerprints. */
 export async function repinHostKey(db: Db, input: { id: string; fingerprint: string }) {
@@ -133,6 +143,7 @@ async function pinPresented(db: Db, row: ServerRow, fingerprint: string) {
     data: { hostKey: row.presentedHostKey, hostKeyFingerprint: row.presentedFingerprint, hostKeyStatus: "pinned", presentedHostKey: null, presentedFingerprint: null, presentedAt: null },
     include: { sshKey: { select: { name: true } } },
   });
+  await rememberPinnedKey(db, updated, row.presentedHostKey!, fingerprint);
   return { ...toDto(updated, false), previousFingerprint: row.hostKeyFingerprint };
 }
 
@@ -147,11 +158,16 @@ export async function pinKnownHostKey(db: Db, input: { id: string; knownHostsLin
   }
   if (row.hostKey && row.hostKeyStatus !== "unknown" && !isAdmin && row.hostKeyFingerprint !== key.fingerprint)
     throw new ServiceError("FORBIDDEN", `${row.name} already has a pinned host key (${row.hostKeyFingerprint}): only an admin can replace it`);
+  if (!isAdmin) {
+    const known = await differentKnownKey(db, row.address, row.port, key.fingerprint);
+    if (known) throw new ServiceError("FORBIDDEN", knownKeyMessage(row.name, known));
+  }
   const updated = await db.server.update({
     where: { id: row.id },
     data: { hostKey: `${key.type} ${key.base64}`, hostKeyFingerprint: key.fingerprint, hostKeyStatus: "pinned", presentedHostKey: null, presentedFingerprint: null, presentedAt: null },
     include: { sshKey: { select: { name: true } } },
   });
+  await rememberPinnedKey(db, updated, `${key.type} ${key.base64}`, key.fingerprint);
   return { ...toDto(updated, false), previousFingerprint: row.hostKeyFingerprint };
 }
 

@@ -2,6 +2,7 @@
 // its facts, and record them. A first contact records the presented host key for
 // the operator to accept; a changed key stops everything for that server, marks
 // it, and is written to the audit log.
+import { differentKnownKey } from "@/server/services/known-hosts";
 import { ServerCheckInput } from "@/server/schemas/run";
 import { FACT_COMMANDS, parseFacts, type FactOutputs } from "@/server/provision/facts";
 import { loadTarget } from "@/server/services/targets";
@@ -59,7 +60,39 @@ export async function recordConnectionProblem(ctx: Pick<KindContext<unknown>, "d
   const serverId = server.id;
   const host = server.name;
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof HostKeyUnknownError) {
+  // First contact with a key other than the one pinned before for this endpoint (the
+  // server was deleted and added again, or added under another spelling): a changed key.
+  const known = err instanceof HostKeyUnknownError ? await differentKnownKey(db, server.address, server.port, err.presented.fingerprint) : null;
+  if (err instanceof HostKeyUnknownError && known) {
+    await db.server.update({
+      where: { id: serverId },
+      data: {
+        hostKeyStatus: "mismatch",
+        presentedHostKey: `${err.presented.type} ${err.presented.base64}`,
+        presentedFingerprint: err.presented.fingerprint,
+        presentedAt: new Date(),
+        lastCheckAt: new Date(),
+        lastCheckError: message,
+      },
+    });
+    await recordAudit(db, {
+      actor: SYSTEM_ACTOR,
+      action: "ssh.hostKeyMismatch",
+      target: host,
+      outcome: "denied",
+      detail: {
+        runId: ctx.runId,
+        address: `${server.address}:${server.port}`,
+        expected: known.fingerprint,
+        presented: err.presented.fingerprint,
+        pinnedBefore: `${known.endpoint} (${known.serverName})`,
+      },
+    });
+    await reporter.error(
+      `${host} presents host key ${err.presented.fingerprint}, but ${known.endpoint} had ${known.fingerprint} pinned before (for ${known.serverName}): an admin must review it on the server's page`,
+      host,
+    );
+  } else if (err instanceof HostKeyUnknownError) {
     await db.server.update({
       where: { id: serverId },
       data: {
