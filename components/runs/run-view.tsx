@@ -1,58 +1,42 @@
 "use client";
-// A run followed live. The subscription replays stored events from the start, then
-// streams new ones; on reconnect EventSource resends the last seq it saw, so the
-// log never shows a gap or a duplicate. Progress events drive one bar per host;
-// output lines (what remote commands printed) are shown quieter than Rampart's own.
-// An operation also shows its journal: the preview to confirm, then its phases.
-import { useCallback, useEffect, useRef, useState } from "react";
+// A run followed live. The log is read in windows (the newest first, the rest as it
+// is scrolled to: run-log.tsx), so a run of any length opens at once; the
+// subscription then streams the events after the last one read, and on reconnect
+// EventSource resends the last seq it saw, so the log never shows a gap or a
+// duplicate. Progress events drive one bar per host (the log summary gives each
+// host's latest when the page opens). An operation also shows its journal: the
+// preview to confirm, then its phases.
+import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { Ban, RotateCcw } from "lucide-react";
-import { useTRPC } from "../trpc";
+import { useTRPC, useTRPCClient } from "../trpc";
 import { useCan } from "../auth/me";
 import { Button } from "../ui/button";
 import { Card, CardHeader } from "../ui/card";
 import { ConfirmDialog } from "../ui/confirm";
 import { FormError } from "../ui/field";
-import { Progress } from "../ui/progress";
 import { cn } from "../ui/cn";
 import { RunStatusBadge } from "./status-badge";
 import { runKindLabel } from "./runs-table";
 import { formatDuration, formatTime } from "./time";
 import { PlanView } from "../topology/plan-view";
 import { RunPhases, RunPreview } from "./run-phases";
-import type { RunEventDto } from "@/server/schemas/run";
+import type { RunEventDto, RunLogFilter } from "@/server/schemas/run";
 import { PREVIEW_PHASE, RETRYABLE_STATUSES, isTerminal } from "@/server/schemas/run";
 import { runKindPolicy } from "@/server/schemas/run-kinds";
-
-const LEVEL_STYLE: Record<string, string> = {
-  debug: "text-slate-500",
-  info: "text-slate-100",
-  warn: "text-amber-300",
-  error: "text-rose-300",
-  status: "text-sky-300 font-semibold",
-  output: "text-slate-400",
-  progress: "text-sky-300/70",
-};
-
-interface HostProgress {
-  host: string;
-  done: number;
-  total: number;
-  text: string;
-}
-
-function progressOf(e: RunEventDto): HostProgress | null {
-  if (e.level !== "progress" || !e.host) return null;
-  const done = Number(e.data?.done);
-  const total = Number(e.data?.total);
-  if (!Number.isFinite(done) || !Number.isFinite(total)) return null;
-  return { host: e.host, done, total, text: e.text };
-}
+import { RunLogStore } from "./run-log-store";
+import { RunLog } from "./run-log";
+import { RunProgress } from "./run-progress";
 
 export function RunView({ id }: { id: string }) {
+  // A new run (after Retry) starts from nothing: its own log, stream and status.
+  return <RunViewOf key={id} id={id} />;
+}
+
+function RunViewOf({ id }: { id: string }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -62,41 +46,56 @@ export function RunView({ id }: { id: string }) {
     // While the run is going, pick up changes the event stream does not carry (a cancel requested elsewhere).
     refetchInterval: (q) => (q.state.data && isTerminal(q.state.data.status) ? false : 5_000),
   });
-  const [events, setEvents] = useState<RunEventDto[]>([]);
-  const [progress, setProgress] = useState<Map<string, HostProgress>>(() => new Map());
-  const lastSeq = useRef(0);
+  const client = useTRPCClient();
+  const [store] = useState(() => new RunLogStore((q) => client.runs.log.query({ id, ...q })));
   const [liveStatus, setLiveStatus] = useState<string | null>(null);
   const [confirmCancel, setConfirmCancel] = useState(false);
 
   const policy = run.data ? runKindPolicy(run.data.kind) : null;
   const planKey = trpc.topologies.runPlan.queryKey({ id });
   const phasesKey = trpc.runs.phases.queryKey({ id });
+  const summaryKey = trpc.runs.logSummary.queryKey({ id });
   const phases = useQuery({
     ...trpc.runs.phases.queryOptions({ id }),
     // Phase events refresh it at once; this only catches what the stream missed.
     refetchInterval: () => (run.data && isTerminal(run.data.status) ? false : 5_000),
   });
 
+  const summary = useQuery({
+    ...trpc.runs.logSummary.queryOptions({ id }),
+    // New hosts and counts for the filters; live events move the progress bars meanwhile.
+    refetchInterval: () => (run.data && isTerminal(run.data.status) ? false : 10_000),
+  });
+  useEffect(() => {
+    if (summary.data) store.mergeProgress(summary.data.progress);
+  }, [summary.data, store]);
+
   const onData = useCallback(
     (msg: { id: string; data: RunEventDto }) => {
       const e = msg.data;
-      if (e.seq <= lastSeq.current) return; // already shown
-      lastSeq.current = e.seq;
-      setEvents((prev) => [...prev, e]);
-      const p = progressOf(e);
-      if (p) setProgress((prev) => new Map(prev).set(p.host, p));
+      if (!store.push(e)) return; // already shown
       if (e.data?.phase) void queryClient.invalidateQueries({ queryKey: phasesKey });
       if (e.level === "status") {
         setLiveStatus(e.text);
         // Terminal, or awaiting confirmation: the run's row (outcome, confirmation) changed.
         void run.refetch();
         void queryClient.invalidateQueries({ queryKey: phasesKey });
-        if (isTerminal(e.text)) void queryClient.invalidateQueries({ queryKey: planKey });
+        if (isTerminal(e.text)) {
+          void queryClient.invalidateQueries({ queryKey: planKey });
+          void queryClient.invalidateQueries({ queryKey: summaryKey });
+        }
       }
     },
-    [run, queryClient, planKey, phasesKey],
+    [run, queryClient, planKey, phasesKey, summaryKey, store],
   );
-  const sub = useSubscription(trpc.runs.follow.subscriptionOptions({ id }, { onData }));
+  // Live events start after the last one the first window of the log read.
+  const followFrom = useSyncExternalStore(
+    store.subscribe,
+    () => store.followFrom,
+    () => null,
+  );
+  const sub = useSubscription(trpc.runs.follow.subscriptionOptions(followFrom === null ? skipToken : { id, lastEventId: String(followFrom) }, { onData }));
+  const readEventsAfter = useCallback((filter: RunLogFilter) => (afterSeq: number) => client.runs.events.query({ id, afterSeq, limit: 5000, ...filter }), [client, id]);
 
   const cancel = useMutation(
     trpc.runs.cancel.mutationOptions({
@@ -123,13 +122,6 @@ export function RunView({ id }: { id: string }) {
     }),
   );
 
-  const logRef = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
-  useEffect(() => {
-    const el = logRef.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [events]);
-
   if (run.error && !run.data)
     return (
       <p role="alert" className="text-sm text-rose-700">
@@ -146,7 +138,6 @@ export function RunView({ id }: { id: string }) {
   const preview = journal.find((p) => p.name === PREVIEW_PHASE);
   const denied = canOperate ? undefined : "Only operators and admins can do this";
   const cancelRequestedBy = r?.cancelRequestedBy ?? null;
-  const hosts = [...progress.values()];
 
   return (
     <div className="space-y-4">
@@ -267,61 +258,17 @@ export function RunView({ id }: { id: string }) {
       ) : null}
       {journal.some((p) => p.name !== PREVIEW_PHASE) || (preview && !awaiting) ? <RunPhases phases={journal} ended={ended} /> : null}
 
-      {hosts.length > 0 ? (
-        <Card>
-          <CardHeader title="Progress" description={`${hosts.filter((h) => h.total > 0 && h.done >= h.total).length} of ${hosts.length} host${hosts.length === 1 ? "" : "s"} done`} />
-          <ul className="divide-y divide-slate-100" aria-label="Progress per host">
-            {hosts.map((h) => {
-              const complete = h.done >= h.total;
-              const tone = complete ? "success" : ended && status !== "succeeded" ? "danger" : "info";
-              return (
-                <li key={h.host} data-testid="host-progress" data-host={h.host} className="grid grid-cols-[10rem_6rem_1fr] items-center gap-x-4 gap-y-1 px-4 py-2 text-sm">
-                  <span className="truncate font-medium text-slate-800">{h.host}</span>
-                  <span className="text-xs tabular-nums text-slate-500" data-testid="host-progress-count">
-                    {h.done} of {h.total}
-                  </span>
-                  <Progress value={h.done} max={h.total} label={`${h.host} progress`} tone={tone} />
-                  <span className="col-start-3 truncate font-mono text-xs text-slate-500" data-testid="host-progress-text" title={h.text}>
-                    {h.text}
-                  </span>
-                </li>
-              );
-            })}
-          </ul>
-        </Card>
-      ) : null}
+      <RunProgress store={store} ended={ended} status={status} />
 
-      <Card>
-        <CardHeader
-          title="Events"
-          description={`${events.length} event${events.length === 1 ? "" : "s"}`}
-          actions={
-            <span className="text-xs text-slate-500" data-testid="stream-state">
-              {ended ? "Run ended" : sub.status === "pending" ? "● Live" : sub.status === "connecting" ? "Connecting…" : sub.status === "error" ? "Reconnecting…" : sub.status}
-            </span>
-          }
-        />
-        <div
-          ref={logRef}
-          onScroll={(e) => {
-            const el = e.currentTarget;
-            stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-          }}
-          className="max-h-[60vh] overflow-auto rounded-b-lg bg-slate-950 px-4 py-3 font-mono text-xs leading-relaxed"
-          role="log"
-          aria-live="polite"
-          aria-label="Run events"
-        >
-          {events.length === 0 ? <p className="text-slate-500">Waiting for the worker to pick up this run…</p> : null}
-          {events.map((e) => (
-            <div key={e.seq} data-seq={e.seq} data-level={e.level} className={cn("flex gap-3 whitespace-pre-wrap", (e.level === "output" || e.level === "progress") && "leading-snug")}>
-              <span className={cn("shrink-0", e.level === "output" || e.level === "debug" ? "text-slate-600" : "text-slate-500")}>{new Date(e.time).toLocaleTimeString()}</span>
-              {e.host ? <span className={cn("shrink-0", e.level === "output" || e.level === "debug" ? "text-violet-300/50" : "text-violet-300")}>{e.host}</span> : null}
-              <span className={LEVEL_STYLE[e.level] ?? "text-slate-100"}>{e.level === "status" ? `● ${e.text}` : e.level === "progress" ? `▸ ${e.text}` : e.text}</span>
-            </div>
-          ))}
-        </div>
-      </Card>
+      <RunLog
+        store={store}
+        runId={id}
+        summary={summary.data}
+        readEventsAfter={readEventsAfter}
+        streamState={
+          ended ? "Run ended" : sub.status === "pending" ? "● Live" : sub.status === "connecting" || followFrom === null ? "Connecting…" : sub.status === "error" ? "Reconnecting…" : sub.status
+        }
+      />
 
       {policy?.showsPlan ? <RunPlan id={id} kind={r!.kind} ended={ended} /> : null}
     </div>

@@ -92,10 +92,52 @@ export const RunListInput = z.object({
   topologyId: z.string().max(64).optional(),
 });
 
-export const RunEventsInput = z.object({
+/**
+ * What a run's log shows: the same filters on the server (a window of the stored
+ * log) and in the browser (live events as they arrive). Nothing set: every event.
+ */
+export const RunLogFilter = z.object({
+  /** Only these levels (none given: every level). */
+  levels: z.array(EventLevel).max(EVENT_LEVELS.length).optional(),
+  /** Only the events of this host. */
+  host: z.string().min(1).max(253).optional(),
+  /** Only lines containing this text (ignoring case). */
+  search: z.string().max(200).optional(),
+  /** hide: leave out the commands Rampart ran (debug lines starting with "$ "), keeping what they printed. */
+  echoes: z.enum(["show", "hide"]).optional(),
+});
+export type RunLogFilter = z.infer<typeof RunLogFilter>;
+
+/** A command Rampart ran on a host, as echoed in the log before its output. */
+export const isCommandEcho = (e: { level: string; text: string }) => e.level === "debug" && e.text.startsWith("$ ");
+
+/** The browser's copy of the server's filter, for live events (search ignores case, like the server's). */
+export function matchesRunLogFilter(e: { level: string; host: string | null; text: string }, f: RunLogFilter): boolean {
+  if (f.levels && f.levels.length > 0 && !(f.levels as readonly string[]).includes(e.level)) return false;
+  if (f.host && e.host !== f.host) return false;
+  if (f.echoes === "hide" && isCommandEcho(e)) return false;
+  if (f.search && !e.text.toLowerCase().includes(f.search.toLowerCase())) return false;
+  return true;
+}
+
+export const RunEventsInput = RunLogFilter.extend({
   id: z.string().min(1).max(64),
   afterSeq: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(5000).default(1000),
+});
+
+/**
+ * A window of a run's log with a filter applied, as of one moment (uptoSeq), so
+ * positions stay put while the run goes on: the events that match are numbered
+ * 0…total-1 in seq order, and new events only ever add positions at the end.
+ */
+export const RunLogInput = RunLogFilter.extend({
+  id: z.string().min(1).max(64),
+  /** Position of the first event to return; omitted: the last `limit` events. */
+  offset: z.number().int().min(0).optional(),
+  limit: z.number().int().min(1).max(1000).default(200),
+  /** Count only events up to this seq (omitted: every event stored now). */
+  uptoSeq: z.number().int().min(0).optional(),
 });
 
 export const RunFollowInput = z.object({
@@ -137,6 +179,36 @@ export const RunEventOutDto = z.object({
   text: z.string(),
   data: z.record(z.string(), z.unknown()).nullable(),
 });
+/** A window of a run's log (see RunLogInput). */
+export const RunLogDto = z.object({
+  /** The log as of this seq: later events are not counted in total. */
+  uptoSeq: z.number(),
+  /** How many events match the filter, up to uptoSeq. */
+  total: z.number(),
+  /** Position of the first item. */
+  offset: z.number(),
+  items: z.array(RunEventOutDto),
+});
+export type RunLogDto = z.infer<typeof RunLogDto>;
+
+/** The latest progress event of a host: step `done` of `total`. */
+export const HostProgressDto = z.object({ host: z.string(), seq: z.number(), done: z.number(), total: z.number(), text: z.string() });
+export type HostProgressDto = z.infer<typeof HostProgressDto>;
+
+/** What a run's log holds, for its filters and progress bars, without reading every event. */
+export const RunLogSummaryDto = z.object({
+  /** As of this seq. */
+  lastSeq: z.number(),
+  events: z.number(),
+  hosts: z.array(z.object({ host: z.string(), count: z.number() })),
+  levels: z.array(z.object({ level: EventLevel, count: z.number() })),
+  /** Commands echoed (debug lines starting with "$ "). */
+  echoes: z.number(),
+  /** Per host, in the order hosts first reported progress. */
+  progress: z.array(HostProgressDto),
+});
+export type RunLogSummaryDto = z.infer<typeof RunLogSummaryDto>;
+
 /** One phase of a run's journal: what it did (data), how far it got, how it ended. */
 export const RunPhaseDto = z.object({
   name: z.string(),

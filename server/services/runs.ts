@@ -3,7 +3,20 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Db } from "../db";
 import { type RunJobData, redisKeys } from "../queue/names";
-import { type RunKind, type RunEventDto, type RunPhaseDto, type SampleOperationInput, ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, isTerminal } from "../schemas/run";
+import {
+  type RunKind,
+  type RunEventDto,
+  type RunLogDto,
+  type RunLogFilter,
+  type RunLogSummaryDto,
+  type RunPhaseDto,
+  type SampleOperationInput,
+  ACTIVE_STATUSES,
+  EVENT_LEVELS,
+  RETRYABLE_STATUSES,
+  RunStatus,
+  isTerminal,
+} from "../schemas/run";
 import { conflictingKinds, runKindLabel, runKindPolicy } from "../schemas/run-kinds";
 import { ServiceError } from "./errors";
 import { RunReporter, toEventDto, toPhaseDto } from "../queue/run-events";
@@ -141,10 +154,119 @@ export async function getRun(db: Db, id: string) {
   return { ...toRunDto(run), lastSeq: lastEvent._max.seq ?? 0 };
 }
 
-export async function listRunEvents(db: Db, id: string, afterSeq: number, limit: number): Promise<RunEventDto[]> {
+export async function listRunEvents(db: Db, id: string, afterSeq: number, limit: number, filter: RunLogFilter = {}): Promise<RunEventDto[]> {
   await getRun(db, id);
-  const rows = await db.runEvent.findMany({ where: { runId: id, seq: { gt: afterSeq } }, orderBy: { seq: "asc" }, take: limit });
+  const rows = await db.runEvent.findMany({ where: { ...logWhere(db, id, filter), seq: { gt: afterSeq } }, orderBy: { seq: "asc" }, take: limit });
   return rows.map(toEventDto);
+}
+
+type EventWhere = NonNullable<NonNullable<Parameters<Db["runEvent"]["count"]>[0]>["where"]>;
+
+const isFiltered = (f: RunLogFilter) => !!(f.levels?.length || f.host || f.search || f.echoes === "hide");
+
+/** The filter as a query. matchesRunLogFilter (server/schemas/run.ts) is its copy for live events: keep them alike. */
+function logWhere(db: Db, runId: string, f: RunLogFilter, uptoSeq?: number): EventWhere {
+  return {
+    runId,
+    ...(uptoSeq !== undefined ? { seq: { lte: uptoSeq } } : {}),
+    ...(f.levels?.length ? { level: { in: f.levels } } : {}),
+    ...(f.host ? { host: f.host } : {}),
+    ...(f.search ? { AND: textContains(db, f.search) } : {}),
+    ...(f.echoes === "hide" ? { NOT: { level: "debug", text: { startsWith: "$ " } } } : {}),
+  };
+}
+
+/**
+ * "text contains this, ignoring case". Prisma passes the text to LIKE as it is, so % and _
+ * would be wildcards. PostgreSQL's LIKE takes a backslash escape (and needs asking to
+ * ignore case; the client is typed for SQLite, whose filter has no `mode`, hence the
+ * cast). SQLite's has no escape character without an ESCAPE clause Prisma does not
+ * write: there each piece between wildcards must be there, which can let through a
+ * line that has the pieces apart (new live lines are matched exactly in the browser).
+ */
+function textContains(db: Db, search: string): EventWhere[] {
+  if ((db as unknown as { _activeProvider?: string })._activeProvider === "postgresql")
+    return [{ text: { contains: search.replace(/[\\%_]/g, (c) => `\\${c}`), mode: "insensitive" } as { contains: string } }];
+  const pieces = search.split(/[%_]+/).filter((p) => p.length > 0);
+  return pieces.length > 0 ? pieces.map((p) => ({ text: { contains: p } })) : [{ text: { contains: search } }];
+}
+
+/**
+ * A window of a run's log (RunLogInput): how many events match the filter up to
+ * uptoSeq, and `limit` of them from `offset` (by default the last ones). The run
+ * page reads the part on screen, so a run of any length opens at once.
+ */
+export async function readRunLog(db: Db, id: string, q: RunLogFilter & { offset?: number; limit: number; uptoSeq?: number }): Promise<RunLogDto> {
+  const run = await getRun(db, id);
+  const uptoSeq = Math.min(q.uptoSeq ?? run.lastSeq, run.lastSeq);
+  const where = logWhere(db, id, q, uptoSeq);
+  const total = await db.runEvent.count({ where });
+  const offset = Math.min(q.offset ?? Math.max(0, total - q.limit), total);
+  const n = Math.min(q.limit, total - offset);
+  if (n <= 0) return { uptoSeq, total, offset, items: [] };
+  let rows;
+  if (!isFiltered(q) && total === uptoSeq) {
+    // Every seq from 1 to uptoSeq is there (seqs are dense): position i is seq i + 1.
+    rows = await db.runEvent.findMany({ where: { runId: id, seq: { gt: offset, lte: offset + n } }, orderBy: { seq: "asc" } });
+  } else {
+    // Skipped rows are still walked: come from whichever end is nearer.
+    const fromEnd = total - offset - n;
+    rows =
+      fromEnd < offset
+        ? (await db.runEvent.findMany({ where, orderBy: { seq: "desc" }, skip: fromEnd, take: n })).reverse()
+        : await db.runEvent.findMany({ where, orderBy: { seq: "asc" }, skip: offset, take: n });
+  }
+  return { uptoSeq, total, offset, items: rows.map(toEventDto) };
+}
+
+/**
+ * What a run's log holds, by host and level, and each host's latest progress: what
+ * the run page needs besides the lines on screen, in a few grouped queries.
+ */
+export async function summariseRunLog(db: Db, id: string): Promise<RunLogSummaryDto> {
+  const { lastSeq } = await getRun(db, id);
+  const upto = { runId: id, seq: { lte: lastSeq } };
+  const [groups, echoes, progressed] = await Promise.all([
+    db.runEvent.groupBy({ by: ["host", "level"], where: upto, _count: { _all: true } }),
+    db.runEvent.count({ where: { ...upto, level: "debug", text: { startsWith: "$ " } } }),
+    db.runEvent.groupBy({ by: ["host"], where: { ...upto, level: "progress", host: { not: null } }, _min: { seq: true }, _max: { seq: true } }),
+  ]);
+  const hosts = new Map<string, number>();
+  const levels = new Map<string, number>();
+  let events = 0;
+  for (const g of groups) {
+    events += g._count._all;
+    if (g.host !== null) hosts.set(g.host, (hosts.get(g.host) ?? 0) + g._count._all);
+    levels.set(g.level, (levels.get(g.level) ?? 0) + g._count._all);
+  }
+  const firstSeen = new Map(progressed.map((p) => [p.host, p._min.seq ?? 0]));
+  const latest = await db.runEvent.findMany({ where: { runId: id, seq: { in: progressed.map((p) => p._max.seq!).filter((s) => s !== null) } } });
+  const progress = latest
+    .map(toEventDto)
+    .map((e) => ({ host: e.host!, seq: e.seq, done: Number(e.data?.done), total: Number(e.data?.total), text: e.text }))
+    .filter((p) => Number.isFinite(p.done) && Number.isFinite(p.total))
+    .sort((a, b) => firstSeen.get(a.host)! - firstSeen.get(b.host)!);
+  return {
+    lastSeq,
+    events,
+    hosts: [...hosts].map(([host, count]) => ({ host, count })).sort((a, b) => a.host.localeCompare(b.host)),
+    levels: EVENT_LEVELS.filter((l) => levels.has(l)).map((level) => ({ level, count: levels.get(level)! })),
+    echoes,
+    progress,
+  };
+}
+
+/**
+ * True when there is nothing left to follow after `afterSeq`: the run has ended and
+ * its final status event is already behind the follower (who read the log in pages).
+ */
+export async function runFollowIsOver(db: Db, id: string, afterSeq: number): Promise<boolean> {
+  const run = await getRun(db, id);
+  if (!isTerminal(run.status) || afterSeq < run.lastSeq) return false;
+  // Long ended without one (its events were pruned): nothing will come either.
+  if (run.finishedAt && Date.now() - run.finishedAt.getTime() > 60_000) return true;
+  const last = await db.runEvent.findUnique({ where: { runId_seq: { runId: id, seq: run.lastSeq } } });
+  return !!last && last.level === "status" && isTerminal(last.text);
 }
 
 /** A run's journal: its phases in the order they were first started (empty for kinds that keep none). */

@@ -1,4 +1,4 @@
-// Runs: list, read, follow live, cancel, retry, confirm an operation's preview,
+// Runs: list, read (the log in filtered windows), follow live, cancel, retry, confirm an operation's preview,
 // and start the system check and the sample operations.
 import { z } from "zod";
 import { tracked } from "@trpc/server";
@@ -11,12 +11,15 @@ import {
   RunFollowInput,
   RunIdInput,
   RunListInput,
+  RunLogDto,
+  RunLogInput,
+  RunLogSummaryDto,
   RunPageDto,
   RunPhaseDto,
   StartSampleOperationInput,
   SystemCheckInput,
 } from "../../schemas/run";
-import { cancelRun, confirmRun, getRun, listRunEvents, listRunPhases, listRuns, startRun } from "../../services/runs";
+import { cancelRun, confirmRun, getRun, listRunEvents, listRunPhases, listRuns, readRunLog, runFollowIsOver, startRun, summariseRunLog } from "../../services/runs";
 import { retryRun, startSampleOperation } from "../../services/run-retry";
 import { followRun } from "../../queue/run-follow";
 import { eventHub, redis, runsQueue } from "../../queue/producer";
@@ -40,7 +43,27 @@ export const runsRouter = router({
     .meta({ openapi: { method: "GET", path: "/runs/{id}/events", protect: true, tags: ["runs"], summary: "A run's events after a sequence number" } })
     .input(RunEventsInput)
     .output(z.array(RunEventOutDto))
-    .query(({ ctx, input }) => listRunEvents(ctx.db, input.id, input.afterSeq, input.limit)),
+    .query(({ ctx, input: { id, afterSeq, limit, ...filter } }) => listRunEvents(ctx.db, id, afterSeq, limit, filter)),
+
+  log: readProcedure
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/runs/{id}/log",
+        protect: true,
+        tags: ["runs"],
+        summary: "A window of a run's log, filtered (levels, host, search, echoes=hide): how many events match up to uptoSeq, and `limit` of them from `offset` (default: the last ones)",
+      },
+    })
+    .input(RunLogInput)
+    .output(RunLogDto)
+    .query(({ ctx, input: { id, ...q } }) => readRunLog(ctx.db, id, q)),
+
+  logSummary: readProcedure
+    .meta({ openapi: { method: "GET", path: "/runs/{id}/log/summary", protect: true, tags: ["runs"], summary: "What a run's log holds: events per host and level, and each host's latest progress" } })
+    .input(RunIdInput)
+    .output(RunLogSummaryDto)
+    .query(({ ctx, input }) => summariseRunLog(ctx.db, input.id)),
 
   phases: readProcedure
     .meta({ openapi: { method: "GET", path: "/runs/{id}/phases", protect: true, tags: ["runs"], summary: "A run's journal: its phases, with status, times, data and error" } })
@@ -50,7 +73,8 @@ export const runsRouter = router({
 
   /** Live events over SSE. The client resends the last tracked id on reconnect. */
   follow: readProcedure.input(RunFollowInput).subscription(async function* ({ ctx, input, signal }) {
-    await getRun(ctx.db, input.id);
+    const afterSeq = input.lastEventId ? Number(input.lastEventId) : 0;
+    if (await runFollowIsOver(ctx.db, input.id, afterSeq)) return;
     let hub = null;
     try {
       hub = eventHub();
@@ -61,7 +85,7 @@ export const runsRouter = router({
       db: ctx.db,
       hub,
       runId: input.id,
-      afterSeq: input.lastEventId ? Number(input.lastEventId) : 0,
+      afterSeq,
       signal: signal ? AbortSignal.any([signal, shutdownSignal()]) : shutdownSignal(),
     });
     for await (const event of events) yield tracked(String(event.seq), event);
