@@ -13,6 +13,7 @@ import path from "node:path";
 import { chromium } from "@playwright/test";
 import { createDb } from "@/server/db";
 import { createRedis } from "@/server/queue/redis";
+import { embeddedRedisUrl } from "@/server/env";
 import { RunReporter, finishRun } from "@/server/queue/run-events";
 
 const EVENTS = 200;
@@ -108,7 +109,7 @@ async function main() {
     // 3. Event latency: the bench plays the worker (same RunReporter code: database
     // insert, then Redis publish) while Chromium follows the run page.
     const db = await createDb(`file:${path.join(dataDir, "rampart.db")}`);
-    const publisher = createRedis(`redis://127.0.0.1:${redisPort}`, "worker");
+    const publisher = createRedis(embeddedRedisUrl(dataDir, redisPort), "worker");
     const run = await db.run.create({ data: { kind: "system-check", requestedBy: "bench", status: "running" } });
     const reporter = await RunReporter.open(db, publisher, run.id);
     await reporter.emit("status", "running");

@@ -13,5 +13,7 @@ ensure_node_modules
 ensure_prisma_client
 ensure_build
 node dist/preflight.mjs --stage=config
+# From here on, what Rampart writes (the database, keys, Redis's data, logs) is its own: 0600/0700.
+umask 077
 migrate
 exec node scripts/supervise.mjs

@@ -4,7 +4,8 @@
 // (they finish what they are doing), then Redis. A worker that dies is restarted; if
 // the console dies, all stop.
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
@@ -14,7 +15,11 @@ const bind = env.BIND_ADDRESS || "127.0.0.1";
 const dataDir = path.resolve(env.DATA_DIR || "./data");
 const redisPort = Number(env.REDIS_PORT || 6390);
 const logDir = path.join(dataDir, "logs");
+// DATA_DIR holds the database, the master key, Redis's data and logs: only root (its
+// owner) reads it. Everything Rampart's processes create in it is 0600 / 0700.
+process.umask(0o077);
 mkdirSync(logDir, { recursive: true });
+chmodSync(dataDir, 0o700);
 
 const say = (msg) => process.stderr.write(`\x1b[1;34m[rampart]\x1b[0m ${msg}\n`);
 const fail = (msg) => {
@@ -85,7 +90,16 @@ async function startRedis() {
   }
   if (await redisAnswers(redisPort)) fail(`port ${redisPort} is already used by another Redis; set REDIS_PORT to a free port, or REDIS_URL to use that server`);
   const log = openSync(path.join(logDir, "redis.log"), "a");
+  // A password of its own, generated once (mode 0600), so that another user of this
+  // machine cannot talk to Rampart's Redis on 127.0.0.1. It goes in a configuration
+  // file, not on the command line (which every local user can read).
+  const passwordFile = path.join(dir, "password");
+  if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
+  const password = readFileSync(passwordFile, "utf8").trim();
+  const conf = path.join(dir, "redis.conf");
+  writeFileSync(conf, `# Written by Rampart at each start.\nrequirepass ${password}\n`, { mode: 0o600 });
   const args = [
+    conf,
     "--port",
     String(redisPort),
     "--bind",
@@ -115,7 +129,7 @@ async function startRedis() {
     },
   });
   await waitFor(() => redisAnswers(redisPort), 10_000, `Redis on port ${redisPort}`);
-  env.REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+  env.REDIS_URL = `redis://:${password}@127.0.0.1:${redisPort}`;
 }
 
 let workerRestarts = 0;

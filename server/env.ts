@@ -1,5 +1,7 @@
 // Configuration, validated once. Every message names the variable and the problem,
 // so a bad start prints one line an operator can act on.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { z } from "zod";
 import { displayDatabaseUrl, isPostgresUrl, resolveDataDir, resolveDatabaseUrl, validPostgresUrl } from "./database-url";
 
@@ -94,6 +96,20 @@ export type Env = z.infer<typeof EnvSchema>;
 /** Every variable Rampart reads (documented in .env.example). */
 export const ENV_VARIABLES = EnvSchema.keyof().options;
 
+/**
+ * The URL of the Redis that npm start runs itself (REDIS_URL empty): on 127.0.0.1,
+ * with the password it generated in DATA_DIR/redis/password (readable by root only).
+ */
+export function embeddedRedisUrl(dataDir: string, port: string | number): string {
+  try {
+    const password = readFileSync(path.join(dataDir, "redis", "password"), "utf8").trim();
+    if (password) return `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  } catch {
+    /* not started yet: no password so far */
+  }
+  return `redis://127.0.0.1:${port}`;
+}
+
 /** Parses a process environment. Throws ConfigError with a one-line message. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
   const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
@@ -104,7 +120,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     BIND_ADDRESS: blankToUndefined(source.BIND_ADDRESS),
     DATA_DIR: resolveDataDir(source),
     DATABASE_URL: resolveDatabaseUrl(source),
-    REDIS_URL: blankToUndefined(source.REDIS_URL) ?? `redis://127.0.0.1:${redisPort}`,
+    REDIS_URL: blankToUndefined(source.REDIS_URL) ?? embeddedRedisUrl(resolveDataDir(source), redisPort),
     REDIS_PORT: redisPort,
     RAMPART_PROCESSES: blankToUndefined(source.RAMPART_PROCESSES),
     WORKER_CONCURRENCY: blankToUndefined(source.WORKER_CONCURRENCY),

@@ -2,7 +2,8 @@
 // run is in flight and a browser-like client follows it: the worker finishes the
 // run, the live stream closes, and everything exits cleanly.
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,12 +12,29 @@ import { freePort } from "../support/redis-server";
 import { waitUntil } from "../support/processes";
 import { setupAdminFromStartOutput } from "../support/first-run";
 
+/** The first line Redis answers to PING, without a password. */
+function redisPing(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: "127.0.0.1", port }, () => s.write("PING\r\n"));
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d;
+      if (buf.includes("\r\n")) {
+        s.destroy();
+        resolve(buf.split("\r\n")[0]!);
+      }
+    });
+    s.on("error", reject);
+  });
+}
+
 describe("npm start and SIGTERM", () => {
   it("drains an active run and closes live streams before exiting 0", async () => {
     const port = await freePort();
+    const redisPort = await freePort();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "rampart-life-"));
     const child = spawn("bash", ["scripts/start.sh"], {
-      env: { ...process.env, PORT: String(port), REDIS_PORT: String(await freePort()), DATA_DIR: dataDir, REDIS_URL: "" },
+      env: { ...process.env, PORT: String(port), REDIS_PORT: String(redisPort), DATA_DIR: dataDir, REDIS_URL: "" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -25,6 +43,13 @@ describe("npm start and SIGTERM", () => {
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     await waitUntil(async () => out.includes("First run: create the first admin"), 240_000, "Rampart to start");
     expect(out).toContain(`Rampart is up at http://localhost:${port}`);
+
+    // The control plane's own host: DATA_DIR and what is in it are root's alone, and
+    // the Redis it runs refuses a client without its generated password.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    for (const f of ["rampart.db", "master.key", "redis/password", "redis/redis.conf", "logs/redis.log"]) expect(statSync(path.join(dataDir, f)).mode & 0o077, f).toBe(0);
+    const noPassword = await redisPing(redisPort);
+    expect(noPassword).toMatch(/^-NOAUTH/);
     const origin = `http://localhost:${port}`;
     const { cookie } = await setupAdminFromStartOutput(out, origin);
 

@@ -1,3 +1,5 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadEnv } from "@/server/env";
@@ -18,9 +20,13 @@ describe("loadEnv", () => {
     expect(env.DATABASE_URL).toBe(`file:${path.resolve("x/y.db")}`);
   });
 
-  it("derives the embedded Redis URL from REDIS_PORT, and prefers REDIS_URL", () => {
-    expect(loadEnv({ REDIS_PORT: "7001" }).REDIS_URL).toBe("redis://127.0.0.1:7001");
-    expect(loadEnv({ REDIS_PORT: "7001", REDIS_URL: "redis://cache:6379/2" }).REDIS_URL).toBe("redis://cache:6379/2");
+  it("derives the embedded Redis URL from REDIS_PORT and the password npm start generated, and prefers REDIS_URL", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-env-"));
+    expect(loadEnv({ DATA_DIR: dir, REDIS_PORT: "7001" }).REDIS_URL).toBe("redis://127.0.0.1:7001");
+    mkdirSync(path.join(dir, "redis"));
+    writeFileSync(path.join(dir, "redis", "password"), "0f1e2d\n");
+    expect(loadEnv({ DATA_DIR: dir, REDIS_PORT: "7001" }).REDIS_URL).toBe("redis://:0f1e2d@127.0.0.1:7001");
+    expect(loadEnv({ DATA_DIR: dir, REDIS_PORT: "7001", REDIS_URL: "redis://cache:6379/2" }).REDIS_URL).toBe("redis://cache:6379/2");
   });
 
   it.each([
