@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,9 +19,9 @@ const HOSTS = 3;
 const tmp = mkdtempSync(join(tmpdir(), "lab-test-"));
 
 /** Run a command; resolves with {code, signal, stdout, stderr} (never rejects on exit code). */
-function run(cmd, args, { input, timeoutMs = 60_000, env } = {}) {
+function run(cmd, args, { input, timeoutMs = 60_000, env, cwd } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: env ?? process.env });
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: env ?? process.env, cwd });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -157,7 +157,14 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("lab.sh refuses to run without root, clearly", async () => {
-  const r = await run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", LAB, "up"]);
+  // A copy nobody can read, wherever the checkout is (a clone under /root is not readable by others).
+  const dir = mkdtempSync(join(tmpdir(), "lab-noroot-"));
+  const copy = join(dir, "lab.sh");
+  copyFileSync(LAB, copy);
+  chmodSync(dir, 0o755);
+  chmodSync(copy, 0o755);
+  const r = await run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", copy, "up"], { cwd: dir });
+  rmSync(dir, { recursive: true, force: true });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /needs root/);
 });
