@@ -6,6 +6,7 @@ import { appRouter } from "./root";
 import { createContext } from "./context";
 import { csrfProblem } from "../auth/csrf";
 import { env } from "../env";
+import { MAX_ARTIFACT_BYTES } from "../schemas/topology";
 
 function csrfReject(req: Request, always: boolean): Response | null {
   const e = env();
@@ -20,31 +21,66 @@ function csrfReject(req: Request, always: boolean): Response | null {
   return Response.json({ error: { code: "FORBIDDEN", message: `Cross-site request refused: ${problem}` } }, { status: 403 });
 }
 
-export async function handleTrpc(req: Request): Promise<Response> {
-  return (
-    csrfReject(req, true) ??
-    fetchRequestHandler({
-      endpoint: "/api/trpc",
-      req,
-      router: appRouter,
-      createContext: ({ resHeaders }) => createContext({ req, resHeaders }),
-      onError({ error, path }) {
-        if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"}: ${error.message}`);
-      },
-    })
-  );
+/** Request bodies past this size are refused with 413 (an app archive upload may be larger: base64 of 50 MB). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+export const UPLOAD_BODY_LIMIT_BYTES = Math.ceil((MAX_ARTIFACT_BYTES * 4) / 3) + 64 * 1024;
+const isUpload = (url: URL) => /(^|[,/])topologies\.uploadArtifact($|,)/.test(url.pathname.replace(/^\/api\/trpc\//, "")) || /^\/api\/v1\/topologies\/[^/]+\/artifacts$/.test(url.pathname);
+
+/**
+ * Reads the body under its limit (declared or not: a chunked body is counted as it
+ * arrives, and reading stops at the limit), so a huge body never fills the web
+ * process's memory. Returns the request to hand on, or the 413 to answer.
+ */
+export async function limitBody(req: Request): Promise<Request | Response> {
+  if (req.method === "GET" || req.method === "HEAD" || !req.body) return req;
+  const limit = isUpload(new URL(req.url)) ? UPLOAD_BODY_LIMIT_BYTES : BODY_LIMIT_BYTES;
+  const tooLarge = () =>
+    Response.json({ error: { code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${Math.round(limit / 1024)} KiB, the most this endpoint accepts` } }, { status: 413 });
+  const declared = Number(req.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) return tooLarge();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      return tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new Request(req.url, { method: req.method, headers: req.headers, body: Buffer.concat(chunks), signal: req.signal });
 }
 
-export async function handleRest(req: Request): Promise<Response> {
-  return (
-    csrfReject(req, false) ??
-    createOpenApiFetchHandler({
-      endpoint: "/api/v1",
-      router: appRouter,
-      createContext: () => createContext({ req, resHeaders: null }),
-      req,
-    })
-  );
+export async function handleTrpc(incoming: Request): Promise<Response> {
+  const rejected = csrfReject(incoming, true);
+  if (rejected) return rejected;
+  const req = await limitBody(incoming);
+  if (req instanceof Response) return req;
+  return fetchRequestHandler({
+    endpoint: "/api/trpc",
+    req,
+    router: appRouter,
+    createContext: ({ resHeaders }) => createContext({ req, resHeaders }),
+    onError({ error, path }) {
+      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"}: ${error.message}`);
+    },
+  });
+}
+
+export async function handleRest(incoming: Request): Promise<Response> {
+  const rejected = csrfReject(incoming, false);
+  if (rejected) return rejected;
+  const req = await limitBody(incoming);
+  if (req instanceof Response) return req;
+  return createOpenApiFetchHandler({
+    endpoint: "/api/v1",
+    router: appRouter,
+    createContext: () => createContext({ req, resHeaders: null }),
+    req,
+  });
 }
 
 export function openApiDocument(baseUrl: string) {
