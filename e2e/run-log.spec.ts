@@ -13,6 +13,10 @@ import { createRedis } from "@/server/queue/redis";
 import { RunReporter, finishRun } from "@/server/queue/run-events";
 
 const N = 100_000;
+/** Live lines in one go, more than the page keeps before moving its snapshot on (2,000). */
+const BURST = 2_500;
+/** The run's last event: the seeded ones, two live lines, the burst, then "succeeded". */
+const FINAL = N + 2 + BURST + 1;
 const seeded = Array.from({ length: N }, (_, i) => seededEvent(i + 1, N, false));
 const fmt = new Intl.NumberFormat("en");
 
@@ -79,7 +83,7 @@ test("a run of 100,000 events opens at its last lines, with only the rows near t
   await expect(page.getByRole("button", { name: "Jump to latest" })).toHaveCount(0);
 });
 
-test("follow mode: a live event shows at the bottom; scrolled up it waits, and Jump to latest shows it", async ({ page }) => {
+test("follow mode: a live event shows at the bottom; scrolled up it waits, Jump to latest shows it, and a burst keeps every line in place", async ({ page }) => {
   const publisher = createRedis(`redis://127.0.0.1:${process.env.E2E_REDIS_PORT || "6411"}`, "worker");
   try {
     await page.goto(`/runs/${runId}`);
@@ -104,11 +108,26 @@ test("follow mode: a live event shows at the bottom; scrolled up it waits, and J
     await page.getByRole("button", { name: "Jump to latest" }).click();
     await expect.poll(() => onScreen(log, N + 2)).toBe(true);
 
+    // A burst of live lines: the page follows it, and every line keeps its place in the log.
+    for (let k = 1; k <= BURST; k++) void reporter.output(`burst line ${k}`, "db-1");
+    await reporter.flush();
+    await expect.poll(() => onScreen(log, N + 2 + BURST)).toBe(true);
+    await expect(page.getByText(`${fmt.format(N + 2 + BURST)} events`, { exact: true })).toBeVisible();
+    const middle = N + 2 + 1_000;
+    await log.evaluate((el, seq) => {
+      const rowPx = el.scrollHeight / Number((el as HTMLElement).dataset.rows);
+      el.scrollTop = (seq - 1) * rowPx - el.clientHeight / 2;
+    }, middle);
+    await expect.poll(() => onScreen(log, middle)).toBe(true);
+    await expect(log.locator(`[data-seq="${middle}"]`)).toContainText("burst line 1000");
+    await expect.poll(async () => (await shownSeqs(log)).every((seq, k, all) => k === 0 || seq === all[k - 1]! + 1)).toBe(true);
+    await page.getByRole("button", { name: "Jump to latest" }).click();
+
     // Back at the bottom it follows again, up to the run's end.
-    expect(await finishRun(db, reporter, "succeeded", "seeded, then two live lines")).toBe(true);
+    expect(await finishRun(db, reporter, "succeeded", "seeded, then live lines")).toBe(true);
     await expect(page.getByTestId("run-status")).toHaveText("succeeded");
-    await expect.poll(() => onScreen(log, N + 3)).toBe(true);
-    await expect(log.locator(`[data-seq="${N + 3}"]`)).toContainText("succeeded");
+    await expect.poll(() => onScreen(log, FINAL)).toBe(true);
+    await expect(log.locator(`[data-seq="${FINAL}"]`)).toContainText("succeeded");
     await expect(page.getByTestId("stream-state")).toHaveText("Run ended");
   } finally {
     publisher.disconnect();
@@ -116,13 +135,18 @@ test("follow mode: a live event shows at the bottom; scrolled up it waits, and J
 });
 
 test("filters by host, level and text, and hiding command echoes, narrow the log to what matches", async ({ page }) => {
-  // What the run holds now: the seeded events, two live lines on web-1, and the final status.
-  const all = [...seeded, { seq: N + 1, level: "info", host: "web-1", text: "first live line after the seeded ones" }, { seq: N + 2, level: "info", host: "web-1", text: "second live line" }];
+  // What the run holds now: the seeded events, two live lines on web-1, the burst on db-1, and the final status.
+  const all = [
+    ...seeded,
+    { seq: N + 1, level: "info", host: "web-1", text: "first live line after the seeded ones" },
+    { seq: N + 2, level: "info", host: "web-1", text: "second live line" },
+    ...Array.from({ length: BURST }, (_, k) => ({ seq: N + 3 + k, level: "output", host: "db-1", text: `burst line ${k + 1}` })),
+  ];
   const count = (pred: (e: (typeof all)[number]) => boolean) => all.filter(pred).length;
   await page.goto(`/runs/${runId}`);
   const log = logOf(page);
-  await expect.poll(() => onScreen(log, N + 3)).toBe(true);
-  const matching = (n: number) => expect(page.getByText(`${fmt.format(n)} of ${fmt.format(N + 3)} events match the filters`)).toBeVisible();
+  await expect.poll(() => onScreen(log, FINAL)).toBe(true);
+  const matching = (n: number) => expect(page.getByText(`${fmt.format(n)} of ${fmt.format(FINAL)} events match the filters`)).toBeVisible();
 
   // One host: every row shown is that host's, and the count is that host's.
   await page.getByLabel("Host", { exact: true }).selectOption("web-2");
@@ -149,7 +173,7 @@ test("filters by host, level and text, and hiding command echoes, narrow the log
   // Back to every host and level; debug lines without the commands Rampart echoed.
   await page.getByLabel("Host", { exact: true }).selectOption("");
   await levels.getByRole("button", { name: "All levels" }).click();
-  await expect(page.getByText(`${fmt.format(N + 3)} events`, { exact: true })).toBeVisible();
+  await expect(page.getByText(`${fmt.format(FINAL)} events`, { exact: true })).toBeVisible();
   await levels.getByRole("button", { name: /^debug/ }).click();
   await matching(count((e) => e.level === "debug"));
   await page.getByLabel(/Hide command echoes/).check();
@@ -172,18 +196,19 @@ test("Download gives every line of the log as text", async ({ page }) => {
   test.setTimeout(120_000);
   await page.goto(`/runs/${runId}`);
   const log = logOf(page);
-  await expect.poll(() => onScreen(log, N + 3)).toBe(true);
+  await expect.poll(() => onScreen(log, FINAL)).toBe(true);
   const downloading = page.waitForEvent("download", { timeout: 90_000 });
   await page.getByRole("button", { name: "Download" }).click();
   const download = await downloading;
   const lines = readFileSync(await download.path(), "utf8")
     .trimEnd()
     .split("\n");
-  expect(lines).toHaveLength(N + 3);
+  expect(lines).toHaveLength(FINAL);
   expect(lines[0]).toMatch(/^\S+Z status\s+running$/);
   expect(lines[1]).toContain(seeded[1]!.text);
   expect(lines[1]).toContain(`[${seeded[1]!.host}]`);
   expect(lines[54_320]).toContain(seedTag(54_321));
   expect(lines[N]).toContain("[web-1] first live line after the seeded ones");
-  expect(lines[N + 2]).toMatch(/status\s+succeeded$/);
+  expect(lines[N + 2 + BURST - 1]).toContain(`[db-1] burst line ${BURST}`);
+  expect(lines[FINAL - 1]).toMatch(/status\s+succeeded$/);
 });
