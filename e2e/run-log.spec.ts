@@ -10,6 +10,7 @@ import { ADMIN } from "./support/accounts";
 import { SEED_HOSTS, seedRun, seedTag, seededEvent } from "./support/seed-run";
 import { createDb, type Db } from "@/server/db";
 import { createRedis } from "@/server/queue/redis";
+import { embeddedRedisUrl } from "@/server/env";
 import { RunReporter, finishRun } from "@/server/queue/run-events";
 
 const N = 100_000;
@@ -84,7 +85,8 @@ test("a run of 100,000 events opens at its last lines, with only the rows near t
 });
 
 test("follow mode: a live event shows at the bottom; scrolled up it waits, Jump to latest shows it, and a burst keeps every line in place", async ({ page }) => {
-  const publisher = createRedis(`redis://127.0.0.1:${process.env.E2E_REDIS_PORT || "6411"}`, "worker");
+  // The Redis npm start runs, with the password it generated in the data directory.
+  const publisher = createRedis(embeddedRedisUrl(process.env.E2E_DATA_DIR!, process.env.E2E_REDIS_PORT || "6411"), "worker");
   try {
     await page.goto(`/runs/${runId}`);
     const log = logOf(page);
