@@ -34,6 +34,8 @@ export class RunLogStore {
   private liveShown: RunEventDto[] = [];
   /** The highest seq known (stored when the snapshot was taken, or received live). */
   private seen = 0;
+  /** uptoSeq of the first snapshot: live events are followed from there. */
+  private firstUpto: number | null = null;
   private progressByHost = new Map<string, HostProgressDto>();
   /** Bumped by every change of filter: answers for an older one are dropped. */
   private epoch = 0;
@@ -58,7 +60,6 @@ export class RunLogStore {
   get followFrom(): number | null {
     return this.firstUpto;
   }
-  private firstUpto: number | null = null;
 
   get ready() {
     return this.snap !== null;

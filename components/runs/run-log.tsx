@@ -172,11 +172,9 @@ export function RunLog({
       {store.error ? (
         <p role="alert" className="flex items-center gap-3 px-4 py-2 text-xs text-rose-700">
           Could not read the log: {store.error}
-          {!store.ready ? (
-            <button type="button" className="underline" onClick={() => store.setFilter(filter)}>
-              Try again
-            </button>
-          ) : null}
+          <button type="button" className="underline" onClick={() => store.setFilter(filter)}>
+            Try again
+          </button>
         </p>
       ) : null}
       <LogViewport store={store} count={count} search={filter.search} jumpKey={filterKey}>

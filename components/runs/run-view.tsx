@@ -94,6 +94,13 @@ function RunViewOf({ id }: { id: string }) {
     () => store.followFrom,
     () => null,
   );
+  // Status and phases as of at least the log's first window: later changes then come live
+  // (the events before it, such as "running", are not streamed to this page).
+  useEffect(() => {
+    if (followFrom === null) return;
+    void queryClient.invalidateQueries({ queryKey: trpc.runs.get.queryKey({ id }) });
+    void queryClient.invalidateQueries({ queryKey: trpc.runs.phases.queryKey({ id }) });
+  }, [followFrom, queryClient, trpc, id]);
   const sub = useSubscription(trpc.runs.follow.subscriptionOptions(followFrom === null ? skipToken : { id, lastEventId: String(followFrom) }, { onData }));
   const readEventsAfter = useCallback((filter: RunLogFilter) => (afterSeq: number) => client.runs.events.query({ id, afterSeq, limit: 5000, ...filter }), [client, id]);
 
