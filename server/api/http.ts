@@ -64,9 +64,6 @@ export async function handleTrpc(incoming: Request): Promise<Response> {
     req,
     router: appRouter,
     createContext: ({ resHeaders }) => createContext({ req, resHeaders }),
-    onError({ error, path }) {
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"}: ${error.message}`);
-    },
   });
 }
 

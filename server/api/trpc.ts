@@ -2,6 +2,7 @@
 // are audited. Every procedure is built from one of the builders at the bottom,
 // each of which declares an access level; a procedure without one is refused
 // (and tests/integration/access.test.ts fails).
+import { randomBytes } from "node:crypto";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import superjson from "superjson";
@@ -22,14 +23,24 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer: superjson,
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, path }) {
       const cause = error.cause;
+      // An unexpected error's own text (a database or Redis error, a file path) is for the
+      // log, not for whoever called: they get a reference to quote instead.
+      const internal = error.code === "INTERNAL_SERVER_ERROR";
+      const reference = internal ? randomBytes(4).toString("hex") : null;
+      if (internal) console.error(`tRPC ${path ?? "?"} [ref ${reference}]: ${error.message}${error.cause?.stack ? `\n${error.cause.stack}` : ""}`);
       return {
         ...shape,
         // A readable message ("delayBetweenChecksMs: must be 0 or more") instead of zod's JSON.
-        message: cause instanceof ZodError ? cause.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ") : shape.message,
+        message: internal
+          ? `Something went wrong on the server (reference ${reference}); the details are in Rampart's log`
+          : cause instanceof ZodError
+            ? cause.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; ")
+            : shape.message,
         data: {
           ...shape.data,
+          stack: undefined,
           // Field-level problems for forms: { fieldName: ["message"] }.
           fieldErrors:
             cause instanceof ZodError
