@@ -1,33 +1,22 @@
 // The console's HTTP server: Next.js's request handler behind a plain Node server,
 // so that Rampart (not the client) says which address a request came from. Login
-// throttling and the audit log rely on it: a client-sent X-Forwarded-For is only
-// believed with TRUST_PROXY=true (Rampart behind a reverse proxy that sets it).
+// throttling and the audit log rely on it: X-Forwarded-For is only believed from the
+// reverse proxies TRUST_PROXY names (scripts/client-address.mjs).
 import http from "node:http";
 import next from "next";
+import { clientAddress, trustedProxies } from "./client-address.mjs";
 
 const port = Number(process.env.PORT || 3000);
 const hostname = process.env.BIND_ADDRESS || "127.0.0.1";
-const trustProxy = process.env.TRUST_PROXY === "true" || process.env.TRUST_PROXY === "1";
+const trusted = trustedProxies(process.env.TRUST_PROXY);
 const CLIENT_IP_HEADER = "x-rampart-client-ip";
 
 const app = next({ dev: false, hostname, port, dir: process.cwd() });
 const handle = app.getRequestHandler();
 await app.prepare();
 
-function clientAddress(req) {
-  if (trustProxy) {
-    // The last entry was added by the proxy in front of us; earlier ones the client may have made up.
-    const forwarded = String(req.headers["x-forwarded-for"] ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
-    if (forwarded.length > 0) return forwarded[forwarded.length - 1];
-  }
-  return (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
-}
-
 const server = http.createServer((req, res) => {
-  req.headers[CLIENT_IP_HEADER] = clientAddress(req);
+  req.headers[CLIENT_IP_HEADER] = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
   handle(req, res);
 });
 server.keepAliveTimeout = 65_000;

@@ -3,6 +3,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+// Plain JavaScript, shared with scripts/web-server.mjs (which runs without a build step).
+import { trustedProxies } from "../scripts/client-address.mjs";
 import { displayDatabaseUrl, isPostgresUrl, resolveDataDir, resolveDatabaseUrl, validPostgresUrl } from "./database-url";
 
 export class ConfigError extends Error {
@@ -80,10 +82,18 @@ const EnvSchema = z.object({
         .filter(Boolean),
     )
     .refine((list) => list.every((o) => /^https?:\/\/[^/]+$/.test(o)), "must be a comma-separated list of origins such as https://rampart.example.com"),
+  /** false, true (a proxy on this machine), or the reverse proxies' addresses/CIDRs whose X-Forwarded-For is believed. */
   TRUST_PROXY: z
-    .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+    .string()
     .default("false")
-    .transform((v) => v === "true" || v === "1"),
+    .refine((v) => {
+      try {
+        trustedProxies(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be false, true (a proxy on this machine) or a comma-separated list of the proxies' addresses or CIDRs, such as 10.0.0.5,10.0.1.0/24"),
   LOGIN_MAX_DELAY_MS: positiveInt(30_000, 3_600_000),
   RAMPART_MASTER_KEY: z
     .string()

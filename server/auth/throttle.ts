@@ -80,6 +80,37 @@ export class MemoryThrottleStore implements ThrottleStore {
 
 const KNOWN_ADDRESS_MS = 30 * 24 * 3600_000;
 
+/**
+ * The source a sign-in attempt is counted against: an IPv4 address (also written as
+ * IPv4-mapped IPv6), or an IPv6 address's /64 — one machine, or one customer of an
+ * ISP, commonly holds a whole /64 and could otherwise try from a fresh address each time.
+ */
+export function throttleSource(address: string): string {
+  const a = address
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/%.*$/, "");
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (mapped) return mapped[1]!;
+  if (!a.includes(":")) return a;
+  const [head, tail] = a.includes("::") ? (a.split("::") as [string, string]) : [a, null];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  // An embedded IPv4 tail counts as two groups.
+  const last = right.length ? right : left;
+  if (last.length && last[last.length - 1]!.includes(".")) {
+    const v4 = last.pop()!.split(".").map(Number);
+    last.push(((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16));
+  }
+  const groups = tail === null ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return a;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(":")}::/64`;
+}
+
 export class LoginThrottle {
   constructor(
     readonly config: ThrottleConfig = DEFAULT_THROTTLE,
@@ -94,7 +125,8 @@ export class LoginThrottle {
   }
 
   /** Milliseconds the caller must still wait before an attempt is considered (0: go ahead). */
-  async retryAfterMs(account: string, address: string, now = Date.now()): Promise<number> {
+  async retryAfterMs(account: string, rawAddress: string, now = Date.now()): Promise<number> {
+    const address = throttleSource(rawAddress);
     const known = await this.store.get(`known:${account}|${address}`);
     const isKnown = known !== undefined && now - known.lastFailure < KNOWN_ADDRESS_MS;
     const delays = await Promise.all([
@@ -112,8 +144,8 @@ export class LoginThrottle {
    * process and across processes sharing the store, so parallel requests cannot all
    * pass the check before the first failure is counted.
    */
-  serialize<T>(account: string, address: string, fn: () => Promise<T>): Promise<T> {
-    const key = `${account}|${address}`;
+  serialize<T>(account: string, rawAddress: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${account}|${throttleSource(rawAddress)}`;
     const run = () => this.store.exclusive(`turn:${key}`, fn);
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous.then(run, run);
@@ -125,11 +157,13 @@ export class LoginThrottle {
     return next;
   }
 
-  async recordFailure(account: string, address: string, now = Date.now()): Promise<void> {
+  async recordFailure(account: string, rawAddress: string, now = Date.now()): Promise<void> {
+    const address = throttleSource(rawAddress);
     await Promise.all([`pair:${account}|${address}`, `addr:${address}`, `acct:${account}`].map((key) => this.store.bump(key, now, this.config.windowMs)));
   }
 
-  async recordSuccess(account: string, address: string, now = Date.now()): Promise<void> {
+  async recordSuccess(account: string, rawAddress: string, now = Date.now()): Promise<void> {
+    const address = throttleSource(rawAddress);
     await this.store.delete(`pair:${account}|${address}`);
     await this.store.mark(`known:${account}|${address}`, now, KNOWN_ADDRESS_MS);
   }
