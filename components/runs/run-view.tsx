@@ -61,9 +61,17 @@ function RunViewOf({ id }: { id: string }) {
     refetchInterval: () => (run.data && isTerminal(run.data.status) ? false : 5_000),
   });
 
+  // Live events start after the last one the first window of the log read.
+  const followFrom = useSyncExternalStore(
+    store.subscribe,
+    () => store.followFrom,
+    () => null,
+  );
   const summary = useQuery({
     ...trpc.runs.logSummary.queryOptions({ id }),
-    // New hosts and counts for the filters; live events move the progress bars meanwhile.
+    // After the log's first window (it counts every event: the lines come first), then for
+    // new hosts and counts; live events move the progress bars meanwhile.
+    enabled: followFrom !== null,
     refetchInterval: () => (run.data && isTerminal(run.data.status) ? false : 10_000),
   });
   useEffect(() => {
@@ -87,12 +95,6 @@ function RunViewOf({ id }: { id: string }) {
       }
     },
     [run, queryClient, planKey, phasesKey, summaryKey, store],
-  );
-  // Live events start after the last one the first window of the log read.
-  const followFrom = useSyncExternalStore(
-    store.subscribe,
-    () => store.followFrom,
-    () => null,
   );
   // Status and phases as of at least the log's first window: later changes then come live
   // (the events before it, such as "running", are not streamed to this page).
