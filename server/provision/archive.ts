@@ -1,101 +1,221 @@
-// Checking an uploaded app archive (.tar.gz) before it is kept: the worker unpacks
-// it as root on every app server, so only plain files, directories, and symbolic
-// links that stay inside the archive are allowed. Pure: bytes in, verdict out.
+// Checking an uploaded app archive (.tar.gz) before it is kept, and re-packing it.
+// The worker unpacks it as root on every app server, so the archive is read with a
+// maintained tar reader (tar-stream: pax records, GNU long names and base-256 sizes,
+// header checksums) and only plain files, directories, and symbolic links that stay
+// inside the tree are accepted, within limits. What is kept is a NEW archive written
+// from what was read — normalised names and modes, no owners, symbolic links last —
+// so the host unpacks exactly what was checked, whatever tricks the upload played
+// on another tar implementation (GNU tar skips a header with a bad checksum and reads
+// on; a checker that trusts a different size than tar does reads other entries).
+import { createHash } from "node:crypto";
 import path from "node:path";
-import { gunzipSync } from "node:zlib";
+import { Readable, Transform, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip, createGzip } from "node:zlib";
+import tarStream from "tar-stream";
 
-/** Most an archive may unpack to. */
+export interface ArchiveLimits {
+  /** Most an archive may unpack to. */
+  maxUnpackedBytes: number;
+  maxEntries: number;
+  /** Longest path inside the archive (a component at most 255 bytes). */
+  maxPathBytes: number;
+  /** Unpacked ÷ compressed size, checked once the archive unpacks past 16 MiB (a gzip bomb). */
+  maxRatio: number;
+}
+
 export const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
+export const ARCHIVE_LIMITS: ArchiveLimits = { maxUnpackedBytes: MAX_UNPACKED_BYTES, maxEntries: 100_000, maxPathBytes: 1024, maxRatio: 200 };
+const RATIO_FROM_BYTES = 16 * 1024 * 1024;
 
 export class ArchiveError extends Error {
   override name = "ArchiveError";
 }
 
-const text = (b: Buffer, start: number, len: number) => {
-  const s = b.subarray(start, start + len);
-  const nul = s.indexOf(0);
-  return s.subarray(0, nul < 0 ? s.length : nul).toString("utf8");
+const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
+
+function checkName(raw: string, limits: ArchiveLimits): string {
+  if (raw.startsWith("/")) throw new ArchiveError(`${raw}: absolute paths are not allowed in the archive`);
+  const parts = raw.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw new ArchiveError(`${raw}: ".." is not allowed in the archive's paths`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new ArchiveError(`${JSON.stringify(raw)}: control characters are not allowed in the archive's paths`);
+  const name = parts.join("/");
+  if (Buffer.byteLength(name) > limits.maxPathBytes) throw new ArchiveError(`${name.slice(0, 60)}…: paths longer than ${limits.maxPathBytes} bytes are not allowed`);
+  if (parts.some((p) => Buffer.byteLength(p) > 255)) throw new ArchiveError(`${name.slice(0, 60)}…: a path component longer than 255 bytes is not allowed`);
+  return name;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  link: "a hard link",
+  "character-device": "a character device",
+  "block-device": "a block device",
+  fifo: "a FIFO",
+  "contiguous-file": "a contiguous file",
 };
-const octal = (b: Buffer, start: number, len: number) => parseInt(text(b, start, len).trim() || "0", 8);
 
-/** pax extended header records: "<len> key=value\n". */
-function paxRecords(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    if (sp < 0) break;
-    const len = Number(data.subarray(i, sp).toString());
-    if (!Number.isInteger(len) || len <= 0) break;
-    const rec = data.subarray(sp + 1, i + len - 1).toString("utf8");
-    const eq = rec.indexOf("=");
-    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
-    i += len;
-  }
-  return out;
+export interface ArchiveSummary {
+  entries: number;
+  unpackedBytes: number;
 }
 
-function checkName(name: string): string {
-  if (name.startsWith("/")) throw new ArchiveError(`${name}: absolute paths are not allowed in the archive`);
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw new ArchiveError(`${name}: ".." is not allowed in the archive's paths`);
-  return parts.join("/");
-}
+type Header = tarStream.Header;
+/** An entry's data, as the reader hands it over. */
+type Source = tarStream.ExtractEvents["entry"][1];
 
-/** Lists the archive's entries, or throws ArchiveError naming the first that is not allowed. */
-export function inspectArchive(gz: Buffer): { entries: number; unpackedBytes: number } {
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(gz, { maxOutputLength: MAX_UNPACKED_BYTES + 1024 * 1024 });
-  } catch (err) {
-    throw new ArchiveError(/maxOutputLength|larger than/i.test(String(err)) ? "the archive unpacks to more than 512 MB" : "the archive is not valid gzip data");
-  }
-  let off = 0;
+/**
+ * Reads the archive and checks every entry; with `repack`, writes each accepted entry
+ * (directories and files in order, symbolic links at the end) into a new archive.
+ * Throws ArchiveError naming the first entry, or the limit, that is not allowed.
+ */
+async function walk(gz: Buffer, limits: ArchiveLimits, repack: boolean): Promise<ArchiveSummary & { archive: Buffer | null }> {
+  if (gz.length < 2 || gz[0] !== 0x1f || gz[1] !== 0x8b) throw new ArchiveError("the archive is not valid gzip data");
+  let unpacked = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      unpacked += chunk.length;
+      if (unpacked > limits.maxUnpackedBytes + 1024 * 1024) return cb(new ArchiveError(`the archive unpacks to more than ${mb(limits.maxUnpackedBytes)}`));
+      if (unpacked > RATIO_FROM_BYTES && unpacked / gz.length > limits.maxRatio)
+        return cb(new ArchiveError(`the archive unpacks to more than ${limits.maxRatio} times its size (${mb(unpacked)} so far from ${mb(gz.length)}): refused as a gzip bomb`));
+      cb(null, chunk);
+    },
+  });
+  const extract = tarStream.extract();
+  const pack = repack ? tarStream.pack() : null;
+  const packed: Buffer[] = [];
+  const packing = pack
+    ? pipeline(
+        pack,
+        createGzip({ level: 6 }),
+        new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            packed.push(chunk);
+            cb();
+          },
+        }),
+      )
+    : Promise.resolve();
+
+  const names = new Set<string>();
+  const links = new Map<string, string>();
   let entries = 0;
-  let total = 0;
-  let longName: string | null = null;
-  let longLink: string | null = null;
-  let pax: Record<string, string> = {};
-  while (off + 512 <= tar.length) {
-    const h = tar.subarray(off, off + 512);
-    if (h.every((b) => b === 0)) break; // end of archive
-    if (text(h, 257, 5) !== "ustar") throw new ArchiveError("this is not a tar archive (ustar)");
-    const size = octal(h, 124, 12);
-    const type = String.fromCharCode(h[156]!) || "0";
-    const data = tar.subarray(off + 512, off + 512 + size);
-    off += 512 + Math.ceil(size / 512) * 512;
-    if (type === "x") {
-      pax = paxRecords(data);
-      continue;
+  let bytes = 0;
+  const mtime = new Date(0);
+
+  extract.on("entry", (h: Header, stream: Source, next: (err?: Error | null) => void) => {
+    const fail = (err: unknown) => {
+      stream.resume();
+      next(err instanceof Error ? err : new Error(String(err)));
+    };
+    try {
+      const name = checkName(h.name, limits);
+      const type = h.type ?? "file";
+      if (++entries > limits.maxEntries) throw new ArchiveError(`the archive holds more than ${limits.maxEntries} entries`);
+      if (name === "") {
+        // The archive's own top directory ("./"): nothing to create.
+        if (type !== "directory") throw new ArchiveError(`${h.name}: an entry without a name is not allowed`);
+        stream.resume();
+        stream.on("end", () => next());
+        return;
+      }
+      if (names.has(name)) throw new ArchiveError(`${name}: appears twice in the archive (one would replace the other as it unpacks)`);
+      names.add(name);
+      if (type === "file") {
+        bytes += h.size ?? 0;
+        if (bytes > limits.maxUnpackedBytes) throw new ArchiveError(`the archive unpacks to more than ${mb(limits.maxUnpackedBytes)}`);
+        const mode = (h.mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
+        if (!pack) {
+          stream.resume();
+          stream.on("end", () => next());
+          stream.on("error", fail);
+          return;
+        }
+        const out = pack.entry({ name, type: "file", size: h.size ?? 0, mode, mtime, uid: 0, gid: 0 });
+        pipeline(stream, out).then(() => next(), fail);
+        return;
+      }
+      if (type === "directory") {
+        pack?.entry({ name, type: "directory", mode: 0o755, mtime, uid: 0, gid: 0 });
+      } else if (type === "symlink") {
+        const link = h.linkname ?? "";
+        if (link === "" || link.startsWith("/")) throw new ArchiveError(`${name}: a symbolic link to an absolute path (${link || "nothing"}) is not allowed`);
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(name), link));
+        if (target === ".." || target.startsWith("../")) throw new ArchiveError(`${name}: a symbolic link that leads out of the archive (${link}) is not allowed`);
+        links.set(name, link);
+      } else {
+        throw new ArchiveError(`${name}: ${TYPE_NAMES[type] ?? `an entry of type "${type}"`} is not allowed; only files, directories and symbolic links inside the archive`);
+      }
+      stream.resume();
+      stream.on("end", () => next());
+    } catch (err) {
+      fail(err);
     }
-    if (type === "g") continue;
-    if (type === "L" || type === "K") {
-      const v = data.toString("utf8").replace(/\0+$/, "");
-      if (type === "L") longName = v;
-      else longLink = v;
-      continue;
+  });
+
+  try {
+    await pipeline(Readable.from([gz]), createGunzip(), counter, extract);
+  } catch (err) {
+    pack?.destroy();
+    await packing.catch(() => {});
+    if (err instanceof ArchiveError) throw err;
+    const message = String((err as Error)?.message ?? err);
+    // zlib's errors carry a Z_ code; the rest are the tar reader's (a bad checksum, a truncated archive).
+    if (String((err as { code?: string })?.code ?? "").startsWith("Z_")) throw new ArchiveError(`the archive is not valid gzip data (${message})`);
+    throw new ArchiveError(`the archive is not a valid tar archive: ${message}`);
+  }
+  if (entries === 0 || names.size === 0) {
+    pack?.destroy();
+    throw new ArchiveError("the archive is empty");
+  }
+  // Nothing may be reached through a symbolic link of the archive: no entry under one,
+  // and no link whose target passes through another (a chain can lead out of the tree).
+  const underLink = (p: string) => {
+    const parts = p.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join("/");
+      if (links.has(prefix)) return prefix;
     }
-    const prefix = text(h, 345, 155);
-    const raw = pax.path ?? longName ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
-    const link = pax.linkpath ?? longLink ?? text(h, 157, 100);
-    pax = {};
-    longName = longLink = null;
-    const name = checkName(raw);
-    entries++;
-    if (type === "0" || type === "\0" || type === "7") {
-      total += size;
-      if (total > MAX_UNPACKED_BYTES) throw new ArchiveError("the archive unpacks to more than 512 MB");
-    } else if (type === "5") {
-      // a directory
-    } else if (type === "2") {
-      if (link.startsWith("/")) throw new ArchiveError(`${raw}: a symbolic link to an absolute path (${link}) is not allowed`);
-      const target = path.posix.normalize(path.posix.join(path.posix.dirname(name), link));
-      if (target === ".." || target.startsWith("../")) throw new ArchiveError(`${raw}: a symbolic link that leads out of the archive (${link}) is not allowed`);
-    } else {
-      const what = { "1": "a hard link", "3": "a character device", "4": "a block device", "6": "a FIFO" }[type] ?? `an entry of type "${type}"`;
-      throw new ArchiveError(`${raw}: ${what} is not allowed; only files, directories and symbolic links inside the archive`);
+    return null;
+  };
+  for (const n of names) {
+    const via = underLink(n);
+    if (via) throw new ArchiveError(`${n}: lies under the symbolic link ${via}; entries may not be reached through a link`);
+  }
+  // Followed step by step as the kernel would (not normalised first: "d/up/.." where
+  // d/up is a link to ".." leaves the tree although it reads as "d").
+  for (const [n, link] of links) {
+    const at = path.posix.dirname(n) === "." ? [] : path.posix.dirname(n).split("/");
+    for (const c of link.split("/")) {
+      if (c === "" || c === ".") continue;
+      if (c === "..") {
+        if (at.length === 0) throw new ArchiveError(`${n}: a symbolic link that leads out of the archive (${link}) is not allowed`);
+        at.pop();
+        continue;
+      }
+      at.push(c);
+      if (links.has(at.join("/"))) throw new ArchiveError(`${n}: a symbolic link that goes through another link (${at.join("/")}) is not allowed`);
     }
   }
-  if (entries === 0) throw new ArchiveError("the archive is empty");
-  return { entries, unpackedBytes: total };
+  if (pack) {
+    // Links last: by the time one exists, every file and directory is in place.
+    for (const [name, link] of [...links].sort(([a], [b]) => a.localeCompare(b))) {
+      pack.entry({ name, type: "symlink", linkname: link, mode: 0o777, mtime, uid: 0, gid: 0 });
+    }
+    pack.finalize();
+    await packing;
+  }
+  return { entries: names.size, unpackedBytes: bytes, archive: pack ? Buffer.concat(packed) : null };
+}
+
+/** Checks the archive; throws ArchiveError on the first problem. */
+export async function inspectArchive(gz: Buffer, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<ArchiveSummary> {
+  const { entries, unpackedBytes } = await walk(gz, limits, false);
+  return { entries, unpackedBytes };
+}
+
+/** Checks the archive and returns a new one holding exactly what was accepted (what Rampart keeps and deploys). */
+export async function repackArchive(gz: Buffer, limits: ArchiveLimits = ARCHIVE_LIMITS): Promise<ArchiveSummary & { archive: Buffer; sha256: string }> {
+  const r = await walk(gz, limits, true);
+  const archive = r.archive!;
+  return { entries: r.entries, unpackedBytes: r.unpackedBytes, archive, sha256: createHash("sha256").update(archive).digest("hex") };
 }

@@ -1,6 +1,5 @@
 // Topologies: the desired shape of a site (which server has which roles), and
 // starting plan and apply runs for it.
-import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Db } from "../db";
@@ -8,7 +7,7 @@ import { type TopologyDto, type TopologyValues, DRIFT_STATUSES, Role, PlanDto, A
 import { hops } from "../provision/roles";
 import type { SecretBox } from "../secrets/envelope";
 import { ServiceError } from "./errors";
-import { ArchiveError, inspectArchive } from "../provision/archive";
+import { ArchiveError, repackArchive } from "../provision/archive";
 import { activeTopologyRun, conflictingRun, describeActiveRun, startRun, type Caller, type RunsDeps } from "./runs";
 import type { RunKind } from "../schemas/run";
 const include = { members: { include: { server: true } } } as const;
@@ -257,16 +256,18 @@ export async function uploadArtifact(db: Db, dataDir: string, input: { id: strin
   if (data.length === 0) throw new ServiceError("BAD_REQUEST", "the archive is empty", "contentBase64");
   if (data.length > MAX_ARTIFACT_BYTES) throw new ServiceError("BAD_REQUEST", "the archive is larger than 50 MB", "contentBase64");
   if (data[0] !== 0x1f || data[1] !== 0x8b) throw new ServiceError("BAD_REQUEST", `${input.filename} is not a gzip-compressed archive (.tar.gz)`, "contentBase64");
+  // What is kept (and deployed) is a new archive written from what the check read, never the upload itself.
+  let repacked;
   try {
-    inspectArchive(data);
+    repacked = await repackArchive(data);
   } catch (err) {
     if (err instanceof ArchiveError) throw new ServiceError("BAD_REQUEST", `${input.filename}: ${err.message}`, "contentBase64");
     throw err;
   }
-  const sha256 = createHash("sha256").update(data).digest("hex");
+  const { sha256, archive } = repacked;
   const file = artifactPath(dataDir, sha256);
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(`${file}.tmp`, data, { mode: 0o600 });
+  await writeFile(`${file}.tmp`, archive, { mode: 0o600 });
   await rename(`${file}.tmp`, file);
-  return { sha256, size: data.length, filename: input.filename };
+  return { sha256, size: archive.length, filename: input.filename };
 }

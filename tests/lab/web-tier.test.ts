@@ -7,7 +7,7 @@
 // load and a stopped nginx lose no request beyond the health-check window.
 import { execFileSync, spawnSync } from "node:child_process";
 import https from "node:https";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -344,16 +344,47 @@ describe("the web tier with end-to-end TLS", () => {
       path.join(src, "app.py"),
       [
         "import http.server, os",
+        "from lib.sandbox import probe",
         "class H(http.server.BaseHTTPRequestHandler):",
         "    def do_GET(self):",
-        "        body = ('ok\\n' if self.path == '/up' else 'tarball app on %s (%s, token %s)\\n' % (os.environ['RAMPART_SERVER'], os.environ['GREETING'], 'set' if os.environ.get('API_TOKEN') == 'tok-123456' else 'missing')).encode()",
+        "        body = ('ok\\n' if self.path == '/up' else 'tarball app on %s (%s, token %s)%s\\n' % (os.environ['RAMPART_SERVER'], os.environ['GREETING'], 'set' if os.environ.get('API_TOKEN') == 'tok-123456' else 'missing', probe() if self.path == '/sandbox' else '')).encode()",
         "        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)",
         "http.server.ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()",
         "",
       ].join("\n"),
     );
+    // A package and a symbolic link inside the tree: allowed, and unpacked as they were.
+    mkdirSync(path.join(src, "lib"));
+    writeFileSync(path.join(src, "lib", "__init__.py"), "");
+    writeFileSync(
+      path.join(src, "lib", "sandbox.py"),
+      [
+        "import os",
+        "def attempt(f):",
+        "    try:",
+        "        f()",
+        "        return 'yes'",
+        "    except OSError:",
+        "        return 'no'",
+        "def probe():",
+        "    state = os.environ.get('STATE_DIRECTORY', '')",
+        "    def write_state():",
+        "        open(os.path.join(state, 'probe'), 'w').write('x')",
+        "    def write_etc():",
+        "        open('/etc/rampart-app-probe', 'w').write('x')",
+        "    def write_app():",
+        "        open('probe', 'w').write('x')",
+        "    return ' [state %s, etc %s, app dir %s, disk %s]' % (attempt(write_state), attempt(write_etc), attempt(write_app), 'seen' if any(d.startswith(('sd', 'vd', 'nvme')) for d in os.listdir('/dev')) else 'hidden')",
+        "",
+      ].join("\n"),
+    );
+    symlinkSync("app.py", path.join(src, "main.py"));
     const tarball = path.join(src, "app.tar.gz");
-    execFileSync("tar", ["-czf", tarball, "-C", src, "app.py"]);
+    execFileSync("tar", ["-czf", tarball, "-C", src, "app.py", "main.py", "lib"]);
+    // The crafted archives are refused with the reason (the one GNU tar would have unpacked a device node from, for one).
+    await expect(
+      uploadArtifact(db, dir, { id: topologyId, filename: "evil.tar.gz", contentBase64: readFileSync("tests/fixtures/archives/base256-size.tar.gz").toString("base64") }),
+    ).rejects.toMatchObject({ message: expect.stringContaining("dev-sda: a character device is not allowed") });
     const art = await uploadArtifact(db, dir, { id: topologyId, filename: "app.tar.gz", contentBase64: readFileSync(tarball).toString("base64") });
     await expect(uploadArtifact(db, dir, { id: topologyId, filename: "x.tar.gz", contentBase64: Buffer.from("plain text").toString("base64") })).rejects.toMatchObject({
       message: expect.stringContaining("not a gzip-compressed archive"),
@@ -364,7 +395,7 @@ describe("the web tier with end-to-end TLS", () => {
         source: "tarball",
         artifact: art.sha256,
         path: null,
-        startCommand: "/usr/bin/python3 app.py",
+        startCommand: "/usr/bin/python3 main.py",
         port: 8100,
         healthPath: "/up",
         env: [
@@ -381,6 +412,15 @@ describe("the web tier with end-to-end TLS", () => {
     // The secret is on the hosts only in a root-only file, and in no run event or plan.
     expect((await labSsh("lab2", ["stat", "-c", "%a %U", "/etc/rampart/app.env"])).stdout.trim()).toBe("600 root");
     expect((await labSsh("lab2", ["systemctl", "show", "-p", "User", "--value", "rampart-app"])).stdout.trim()).toBe("rampart-app");
+    // The symbolic link was unpacked as a link, and the app runs sandboxed: it writes only in its state directory, sees no disks.
+    expect((await labSsh("lab2", ["readlink", `/opt/rampart-app/releases/${art.sha256}/main.py`])).stdout.trim()).toBe("app.py");
+    expect((await get(chain.root, "/sandbox")).body).toMatch(/\[state yes, etc no, app dir no, disk hidden\]/);
+    const sandbox = (await labSsh("lab2", ["systemctl", "show", "-p", "ProtectSystem,PrivateDevices,RestrictSUIDSGID,NoNewPrivileges,CapabilityBoundingSet,StateDirectory", "rampart-app"])).stdout;
+    expect(sandbox).toContain("ProtectSystem=strict");
+    expect(sandbox).toContain("PrivateDevices=yes");
+    expect(sandbox).toContain("RestrictSUIDSGID=yes");
+    expect(sandbox).toContain("NoNewPrivileges=yes");
+    expect(sandbox).toMatch(/^CapabilityBoundingSet=$/m);
     const events = await db.runEvent.findMany({ where: { runId: run.id } });
     expect(JSON.stringify(events) + (run.result ?? "")).not.toContain("tok-123456");
   });

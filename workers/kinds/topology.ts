@@ -17,6 +17,7 @@ import type { SecretBox } from "@/server/secrets/envelope";
 import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
 import { appSecretsContext, artifactPath, memberRoles, readApp } from "@/server/services/topologies";
 import { readFile } from "node:fs/promises";
+import { ArchiveError, inspectArchive } from "@/server/provision/archive";
 import { type Freshness, observeCommand, parseHostObservation } from "@/server/provision/observe";
 import { type HostObservation, type HostPlan, type Plan, type PlannedStep, observeExtras, planHost, planTopology, toPlanDto } from "@/server/provision/planner";
 import { type CheckResult, isHostCheck, judgeHostCheck } from "@/server/provision/checks";
@@ -45,6 +46,22 @@ const DEFAULT_BATCH_SIZE = 5;
 /** How long a host that just changed may take for its daemons to listen and take their configuration. */
 const HOST_SETTLE_MS = 10_000;
 
+/**
+ * The stored app archive, checked again before any host gets it: one kept before the
+ * archive checks were tightened is refused with the reason (upload it again to have it re-packed).
+ */
+async function storedArchive(file: string): Promise<Buffer | null> {
+  const data = await readFile(file).catch(() => null);
+  if (!data) return null;
+  try {
+    await inspectArchive(data);
+  } catch (err) {
+    if (err instanceof ArchiveError) throw new Error(`the stored app archive is refused by the archive checks (${err.message}): upload it again`);
+    throw err;
+  }
+  return data;
+}
+
 /** The topology as the planner needs it: members, the app (its secret values decrypted), and no TLS material yet. */
 export type LoadedTopology = Omit<TopologySpec, "tls"> & { rollout: { batchSize: number; failureBudget: number } };
 
@@ -60,7 +77,7 @@ export async function loadTopologySpec(db: Db, box: SecretBox, dataDir: string, 
     balance: t.balance === "leastconn" ? "leastconn" : "roundrobin",
     rollout: { batchSize: t.rolloutBatchSize ?? DEFAULT_BATCH_SIZE, failureBudget: t.failureBudget ?? 0 },
     app,
-    appArchive: app.source === "tarball" && app.artifact ? await readFile(artifactPath(dataDir, app.artifact)).catch(() => null) : null,
+    appArchive: app.source === "tarball" && app.artifact ? await storedArchive(artifactPath(dataDir, app.artifact)) : null,
     appEnv: app.env.flatMap((v): Array<[string, string]> => (v.secret ? (secrets[v.name] !== undefined ? [[v.name, secrets[v.name]!]] : []) : [[v.name, v.value ?? ""]])),
     hosts: members.map((m) => ({
       serverId: m.serverId,

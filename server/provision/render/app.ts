@@ -25,10 +25,29 @@ EnvironmentFile=${u.envFile}
 ExecStart=${u.startCommand.replace(/%/g, "%%")}
 Restart=always
 RestartSec=2
+# The app runs unprivileged and sees the system read-only: it may write only in its
+# state directory (/var/lib/rampart-app, $STATE_DIRECTORY) and its private /tmp.
+StateDirectory=rampart-app
+UMask=0027
 NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
 PrivateTmp=yes
-ProtectSystem=full
+PrivateDevices=yes
+ProtectSystem=strict
 ProtectHome=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictSUIDSGID=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+LockPersonality=yes
+SystemCallArchitectures=native
 
 [Install]
 WantedBy=multi-user.target
