@@ -3,6 +3,9 @@ import type { ReactNode } from "react";
 import "./globals.css";
 import { Providers } from "@/components/providers";
 
+// Rendered per request: every page carries the nonce of its response's Content-Security-Policy.
+export const dynamic = "force-dynamic";
+
 export const metadata: Metadata = {
   title: { default: "Rampart", template: "%s · Rampart" },
   description: "Builds and runs a secured, monitored web infrastructure over SSH.",
