@@ -12,11 +12,16 @@ import { env } from "./env";
 
 export type Db = PrismaClient;
 
+const postgresClients = new WeakSet<object>();
+/** Whether a client talks to PostgreSQL (for the few statements written for one database: bulk event inserts). */
+export const isPostgresDb = (db: Db): boolean => postgresClients.has(db);
+
 export async function createDb(url: string, opts: { poolSize?: number; connectTimeoutMs?: number } = {}): Promise<Db> {
   if (isPostgresUrl(url)) {
     const [{ PrismaPg }, { PrismaClient: PgClient }] = await Promise.all([import("@prisma/adapter-pg"), import("./generated/pg/client")]);
     const client = new PgClient({ adapter: new PrismaPg({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000 }) });
     await client.$connect();
+    postgresClients.add(client);
     return client as unknown as Db;
   }
   // timeout: how long a write waits for another process's write lock (busy_timeout).

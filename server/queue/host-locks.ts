@@ -9,9 +9,22 @@ export const lockKey = (serverId: string) => `rampart:lock:host:${serverId}`;
 /** Counts the times a host's lock was taken: a run that observed a host unlocked knows whether anyone changed it since. */
 export const lockGenerationKey = (serverId: string) => `rampart:lock:host-gen:${serverId}`;
 
-// Extend or release only a lock we still hold.
-const RENEW = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+// Extend or release only the locks we still hold: all of a run's locks in one call
+// (a run may hold a thousand; one round trip each would outlast the lease). RENEW
+// returns how many it extended: fewer than asked means one was taken over.
+const RENEW = `local n = 0
+for i, k in ipairs(KEYS) do
+  if redis.call("get", k) == ARGV[1] then n = n + redis.call("pexpire", k, ARGV[2]) end
+end
+return n`;
+const RELEASE = `local n = 0
+for i, k in ipairs(KEYS) do
+  if redis.call("get", k) == ARGV[1] then n = n + redis.call("del", k) end
+end
+return n`;
+/** Keys per script call: large enough for a big fleet in a few calls, small enough not to stall Redis. */
+const KEYS_PER_CALL = 500;
+const chunks = <T>(xs: T[]) => Array.from({ length: Math.ceil(xs.length / KEYS_PER_CALL) }, (_, i) => xs.slice(i * KEYS_PER_CALL, (i + 1) * KEYS_PER_CALL));
 
 export class HostLockBusyError extends Error {
   override name = "HostLockBusyError";
@@ -69,9 +82,9 @@ export async function acquireHostLocks(
   const renewAll = async () => {
     const started = Date.now();
     try {
-      for (const id of [...held]) {
-        const ok = await withTimeout(redis.eval(RENEW, 1, lockKey(id), runId, String(lease)), lease / 3);
-        if (ok !== 1) throw new Error("a lock was taken over");
+      for (const ids of chunks([...held])) {
+        const renewed = await withTimeout(redis.eval(RENEW, ids.length, ...ids.map(lockKey), runId, String(lease)), lease / 3);
+        if (renewed !== ids.length) throw new Error("a lock was taken over");
       }
       lastRenewed = started;
     } catch {
@@ -88,7 +101,7 @@ export async function acquireHostLocks(
   renew.unref();
   const releaseAll = async () => {
     clearInterval(renew);
-    for (const id of held) await withTimeout(redis.eval(RELEASE, 1, lockKey(id), runId), 5000).catch(() => {});
+    for (const ids of chunks(held)) await withTimeout(redis.eval(RELEASE, ids.length, ...ids.map(lockKey), runId), 5000).catch(() => {});
   };
 
   try {

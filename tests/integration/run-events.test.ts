@@ -113,6 +113,8 @@ describe("RunReporter", () => {
     await Promise.all([first.flush(), second.flush()]);
     const rows = await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } });
     expect(rows.map((r) => r.seq)).toEqual(range(1, 600));
+    // Stored with the time it was emitted (UTC, whatever the database's time zone).
+    expect(Math.abs(rows[0]!.time.getTime() - Date.now())).toBeLessThan(60_000);
     // Each writer's own lines keep their order.
     const firsts = rows.filter((r) => r.text.startsWith("first ")).map((r) => r.text);
     expect(firsts).toEqual(range(1, 300).map((i) => `first ${i}`));
