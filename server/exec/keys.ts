@@ -33,9 +33,17 @@ export function parsePublicKeyLine(line: string): { type: string; base64: string
 }
 
 export function generateEd25519(comment: string): { privateKey: string; publicKey: string; fingerprint: string } {
-  const pair = utils.generateKeyPairSync("ed25519", { comment });
-  const publicKey = pair.public.trim();
-  return { privateKey: pair.private, publicKey, fingerprint: parsePublicKeyLine(publicKey).fingerprint };
+  // ssh2's generator writes, about once in 300 keys, a private key its own parser
+  // refuses (seen generating 3,000 for the fleet benchmark): only a key that reads back is kept.
+  for (let attempt = 1; ; attempt++) {
+    const pair = utils.generateKeyPairSync("ed25519", { comment });
+    const publicKey = pair.public.trim();
+    const parsed = utils.parseKey(pair.private);
+    if (!(parsed instanceof Error) && !Array.isArray(parsed) && parsed.getPublicSSH().toString("base64") === publicKey.split(/\s+/)[1]) {
+      return { privateKey: pair.private, publicKey, fingerprint: parsePublicKeyLine(publicKey).fingerprint };
+    }
+    if (attempt >= 20) throw new Error("could not generate an Ed25519 key that reads back");
+  }
 }
 
 /** Checks a private key (and its passphrase) and returns its public half. */

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import ssh2 from "ssh2";
 import { generateEd25519, importPrivateKey, parseKnownHostsLine, parsePublicKeyLine, KeyImportError } from "@/server/exec/keys";
 
 describe("SSH keys", () => {
@@ -42,5 +43,16 @@ describe("SSH keys", () => {
     expect(() => parseKnownHostsLine(`host ssh-rsa ${b64}`)).toThrow(/does not match its type/);
     expect(() => parseKnownHostsLine("just-a-host")).toThrow(/expected/);
     expect(() => parsePublicKeyLine("ssh-foo AAAA")).toThrow(/not an SSH public key/);
+  });
+});
+
+describe("generateEd25519 (many keys)", () => {
+  it("every generated key reads back with its own public half (ssh2's generator occasionally writes one that does not)", () => {
+    for (let i = 0; i < 1000; i++) {
+      const k = generateEd25519(`k${i}`);
+      const parsed = ssh2.utils.parseKey(k.privateKey);
+      expect(parsed instanceof Error, `key ${i}`).toBe(false);
+      expect((parsed as ssh2.ParsedKey).getPublicSSH().toString("base64")).toBe(k.publicKey.split(" ")[1]);
+    }
   });
 });
