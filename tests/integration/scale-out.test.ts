@@ -1,9 +1,11 @@
 // Scale-out on one machine: two console processes and two worker processes started
 // with npm start as four machines would be (their own data directories and ports),
 // sharing one database (PostgreSQL in the PostgreSQL pass of npm test, a SQLite file
-// in the first) and one Redis. A run started on one console is followed live on the
-// other; SIGKILL of the worker carrying it out hands it to another worker; the drift
-// and renewal scans run once per interval for the whole installation.
+// in the first) and one Redis. An apply of three simulated hosts (real SSH servers on
+// loopback, tests/support/sim-hosts.ts) started on one console is followed live on the
+// other; SIGKILL of the worker carrying it out hands it to another worker, which
+// re-observes and finishes; the drift and renewal scans run once per interval for the
+// whole installation.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -19,6 +21,11 @@ import { freePort, startRedis, type TestRedis } from "../support/redis-server";
 import { waitUntil } from "../support/processes";
 import { setupAdminFromStartOutput } from "../support/first-run";
 import { createTestDb } from "../support/test-db";
+import { startSimHosts, type SimHosts } from "../support/sim-hosts";
+import { SecretBox } from "@/server/secrets/envelope";
+import { loadMasterKey } from "@/server/secrets/master-key";
+import { createTopology } from "@/server/services/topologies";
+import { TopologyInput } from "@/server/schemas/topology";
 
 interface Started {
   child: ChildProcess;
@@ -29,6 +36,7 @@ const started: Started[] = [];
 let redis: TestRedis | undefined;
 let db: Db | undefined;
 let queue: Queue | undefined;
+let sims: SimHosts | undefined;
 
 function npmStart(env: Record<string, string>): Started {
   // Its own process group, so the whole tree (supervisor, console, worker) can be stopped.
@@ -50,6 +58,7 @@ afterAll(async () => {
   }
   await Promise.all(started.map((p) => p.exited));
   await queue?.close();
+  await sims?.stop();
   await db?.$disconnect();
   await redis?.stop();
 });
@@ -59,7 +68,7 @@ const workerIds = (out: string) => [...out.matchAll(/\[worker\] worker (\S+) rea
 const scanLines = (out: string, what: RegExp) => out.split("\n").filter((l) => what.test(l)).length;
 
 describe("two consoles and two workers sharing one database and one Redis", () => {
-  it("a run started on one console is followed live on the other; SIGKILL of its worker hands it to another; scans run once per interval", async () => {
+  it("an apply started on one console is followed live on the other; SIGKILL of its worker hands it to another; scans run once per interval", async () => {
     redis = await startRedis();
     const test = await createTestDb();
     db = test.db;
@@ -84,16 +93,32 @@ describe("two consoles and two workers sharing one database and one Redis", () =
     for (const w of workers) await waitUntil(async () => workerIds(w.out).length > 0, 120_000, "a worker to start").catch(says(w));
     const scansFrom = Date.now();
 
+    // Three simulated Debian hosts (real SSH servers on loopback) and a topology on them.
+    const box = new SecretBox(loadMasterKey({ envKey: common.RAMPART_MASTER_KEY, dataDir: test.dir, create: false }));
+    sims = await startSimHosts(db, box, { count: 3, net: 78, latencyMs: 150, prefix: "scale" });
+    const [lb, web1, web2] = sims.servers;
+    const topology = await createTopology(
+      db,
+      TopologyInput.parse({
+        name: "www.scale.test",
+        members: [
+          { serverId: lb!.id, roles: ["load-balancer"] },
+          { serverId: web1!.id, roles: ["web", "app"] },
+          { serverId: web2!.id, roles: ["web", "app"] },
+        ],
+      }),
+    );
+
     // Signed in through console B's link (the latest one); the session works on both consoles.
     const originA = `http://localhost:${portA}`;
     const originB = `http://localhost:${portB}`;
     const { cookie } = await setupAdminFromStartOutput(consoleB.out, originB);
-    const res = await fetch(`${originA}/api/trpc/runs.startSystemCheck`, {
+    const res = await fetch(`${originA}/api/trpc/topologies.startApply`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-rampart-csrf": "1", origin: originA, cookie },
-      body: JSON.stringify({ json: { delayBetweenChecksMs: 4000 } }),
+      body: JSON.stringify({ json: { id: topology.id } }),
     });
-    expect(res.status).toBe(200);
+    expect(res.status, await res.clone().text()).toBe(200);
     const runId = (await res.json()).result.data.json.id as string;
 
     // Followed on console B, which never saw the request.
@@ -108,9 +133,9 @@ describe("two consoles and two workers sharing one database and one Redis", () =
         sse += Buffer.from(value).toString();
       }
     })();
-    await waitUntil(async () => sse.includes("[1/4] Database"), 30_000, "the first check on console B's stream");
+    await waitUntil(async () => /"level":"progress"/.test(sse), 60_000, "the apply's first steps on console B's stream");
 
-    // The worker carrying it out is SIGKILLed (its id holds its pid).
+    // The worker carrying it out is SIGKILLed in the middle of the apply (its id holds its pid).
     const first = await waitUntil(async () => (await db!.run.findUniqueOrThrow({ where: { id: runId } })).workerId, 10_000, "the run to be claimed");
     const pid = Number(/-(\d+)-[0-9a-f]{4}$/.exec(first)![1]);
     process.kill(pid, "SIGKILL");
@@ -120,10 +145,12 @@ describe("two consoles and two workers sharing one database and one Redis", () =
         const r = await db!.run.findUniqueOrThrow({ where: { id: runId } });
         return ["succeeded", "failed", "cancelled", "partial"].includes(r.status) ? r : null;
       },
-      120_000,
-      "another worker to take the run over and finish it",
+      240_000,
+      "another worker to take the apply over and finish it",
     );
-    expect(run.status, `${workers.map((w) => w.out).join("\n---\n")}`).toBe("succeeded");
+    const story = async () => (await db!.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" } })).map((e) => `${e.level} ${e.host ?? "-"}: ${e.text}`).join("\n");
+    expect(run.status, `${run.outcome}\n${await story()}`).toBe("succeeded");
+    expect(run.outcome).toMatch(/every host matches the topology and passes its checks/);
     expect(run.workerId).not.toBe(first);
     expect(run.attempts).toBeGreaterThanOrEqual(2);
     await streamClosed;
@@ -133,7 +160,8 @@ describe("two consoles and two workers sharing one database and one Redis", () =
     const stored = await db.runEvent.findMany({ where: { runId }, orderBy: { seq: "asc" }, select: { seq: true } });
     expect(seqs).toEqual(stored.map((e) => e.seq));
     expect(sse).toContain(`Worker ${first} stopped before finishing this run`);
-    expect(sse).toMatch(/"level":"status","host":null,"text":"succeeded"|"text":"succeeded"/);
+    expect(sse).toContain("Resuming: observing every host again");
+    expect(sse).toMatch(/"text":"succeeded"/);
 
     // The scans: one job per interval for the installation, each carried out by one worker.
     await new Promise((r) => setTimeout(r, Math.max(0, scansFrom + 3 * INTERVAL_S * 1000 - Date.now())));
