@@ -30,6 +30,7 @@ export function TopologyDetail({ id }: { id: string }) {
   const router = useRouter();
   const queryClient = useQueryClient();
   const canOperate = useCan("operate");
+  const isAdmin = useCan("admin");
   const [editing, setEditing] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [startedPlanRunId, setStartedPlanRunId] = useState<string | null>(null);
@@ -51,6 +52,11 @@ export function TopologyDetail({ id }: { id: string }) {
         void invalidateRuns();
         router.push(`/runs/${run.id}`);
       },
+    }),
+  );
+  const approve = useMutation(
+    trpc.topologies.approveMembers.mutationOptions({
+      onSuccess: (updated) => queryClient.setQueryData(trpc.topologies.get.queryKey({ id }), updated),
     }),
   );
   const del = useMutation(
@@ -125,6 +131,32 @@ export function TopologyDetail({ id }: { id: string }) {
         </div>
       </div>
       <FormError message={actionError?.message} />
+
+      {t.members.some((m) => !m.approved) ? (
+        <div
+          role="status"
+          data-testid="members-awaiting-approval"
+          className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900"
+        >
+          <p>
+            Waiting for an admin:{" "}
+            <strong>
+              {t.members
+                .filter((m) => !m.approved)
+                .map((m) => m.serverName)
+                .join(", ")}
+            </strong>{" "}
+            (added or moved by an operator) will not receive this topology&apos;s secrets — the app&apos;s secret values, the site&apos;s private key — until an admin approves; an apply that would
+            send them stops and says so.
+          </p>
+          {isAdmin ? (
+            <Button variant="secondary" onClick={() => approve.mutate({ id: t.id })} disabled={approve.isPending}>
+              {approve.isPending ? "Approving…" : "Approve"}
+            </Button>
+          ) : null}
+          <FormError message={approve.error?.message} />
+        </div>
+      ) : null}
 
       <ConfirmDialog
         open={confirmDelete}

@@ -100,6 +100,8 @@ export const TopologyMemberDto = z.object({
   hostKeyStatus: z.string(),
   lastCheckError: z.string().nullable(),
   drained: z.boolean(),
+  /** Whether an admin approved this server receiving the topology's secrets (added or moved by an operator: not yet). */
+  approved: z.boolean(),
 });
 /** One hop of traffic into a server's role, as the role modules declare it (the diagram draws these). */
 export const HopDto = z.object({
@@ -302,6 +304,8 @@ export const ArtifactUploadInput = z.object({
 });
 export const ArtifactDto = z.object({ sha256: z.string(), size: z.number(), filename: z.string() });
 
+/** Topology-level: whether it holds secrets its members receive (app secret values, the site's key). */
+export const MemberApprovalInput = z.object({ id: z.string().min(1) });
 export const DrainInput = z.object({ id: z.string().min(1), serverId: z.string().min(1), drained: z.boolean() });
 
 export const BackendHealth = z.object({

@@ -99,6 +99,9 @@ export async function updateServer(db: Db, input: ServerFields & { id: string },
     },
     include: { sshKey: { select: { name: true } } },
   });
+  // Another address is another machine: an operator's move needs an admin's approval
+  // before the server receives its topology's secrets again.
+  if (moved && !isAdmin) await db.topologyMember.updateMany({ where: { serverId: row.id }, data: { approvedAt: null, approvedBy: null } });
   return toDto(row, (await busyIds(db, [row.id])).has(row.id));
 }
 

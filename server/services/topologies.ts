@@ -43,6 +43,7 @@ function toDto(t: Row): TopologyDto {
       hostKeyStatus: m.server.hostKeyStatus,
       lastCheckError: m.server.lastCheckError,
       drained: m.drained,
+      approved: m.approvedAt !== null,
     })),
     hops: hopsOf(t, members),
   };
@@ -102,25 +103,64 @@ async function checkName(db: Db, name: string, id: string | null): Promise<void>
 /** A member's roles as stored (JSON); anything unreadable counts as no role. */
 export const memberRoles = (m: { roles: string }): Role[] => Role.array().catch([]).parse(JSON.parse(m.roles));
 
-const memberRows = (input: TopologyValues) => input.members.map((m) => ({ serverId: m.serverId, roles: JSON.stringify(m.roles), monitoring: m.monitoring }));
+/**
+ * Who approves the members a change adds: an admin (their name), nobody (an operator:
+ * the new members wait for an admin before they may receive the topology's secrets),
+ * or Rampart's own code (tests, the lab seed). Members that stay keep their approval.
+ */
+export type MemberApprover = string | null;
+const INTERNAL_APPROVER = "Rampart (internal)";
 
-export async function createTopology(db: Db, input: TopologyValues): Promise<TopologyDto> {
+const memberRows = (input: TopologyValues, approver: MemberApprover, kept: Map<string, { approvedAt: Date | null; approvedBy: string | null }> = new Map()) =>
+  input.members.map((m) => ({
+    serverId: m.serverId,
+    roles: JSON.stringify(m.roles),
+    monitoring: m.monitoring,
+    ...(kept.get(m.serverId) ?? (approver ? { approvedAt: new Date(), approvedBy: approver } : { approvedAt: null, approvedBy: null })),
+  }));
+
+export async function createTopology(db: Db, input: TopologyValues, approver: MemberApprover = INTERNAL_APPROVER): Promise<TopologyDto> {
   await checkName(db, input.name, null);
   await checkMembers(db, input, null);
   const row = await db.topology.create({
-    data: { name: input.name, balance: input.balance, rolloutBatchSize: input.rolloutBatchSize, failureBudget: input.failureBudget, members: { create: memberRows(input) } },
+    data: { name: input.name, balance: input.balance, rolloutBatchSize: input.rolloutBatchSize, failureBudget: input.failureBudget, members: { create: memberRows(input, approver) } },
     include,
   });
   return toDto(row);
 }
 
-export async function updateTopology(db: Db, input: TopologyValues & { id: string }): Promise<TopologyDto> {
+/** Whether the topology holds secrets that its servers receive: app secret values, or a site key (its certificate's). */
+export async function holdsSecrets(db: Db, topologyId: string): Promise<string[]> {
+  const t = await db.topology.findUnique({ where: { id: topologyId }, select: { appSecretsEnc: true } });
+  const site = await db.certificate.count({ where: { topologyId, purpose: "site", replacedAt: null } });
+  return [...(t?.appSecretsEnc ? ["the app's secret values"] : []), ...(site > 0 ? ["the site's private key"] : [])];
+}
+
+/** Why an apply may not send the topology's secrets yet (members waiting for an admin), or null. */
+export async function secretsWaitForApproval(db: Db, topologyId: string): Promise<string | null> {
+  const secrets = await holdsSecrets(db, topologyId);
+  if (secrets.length === 0) return null;
+  const waiting = await db.topologyMember.findMany({ where: { topologyId, approvedAt: null }, include: { server: { select: { name: true } } } });
+  if (waiting.length === 0) return null;
+  const one = waiting.length === 1;
+  return `${waiting.map((m) => m.server.name).join(", ")} ${one ? "waits" : "wait"} for an admin to approve ${one ? "it" : "them"} (added or moved by an operator): this topology holds ${secrets.join(" and ")}, which ${one ? "it" : "they"} would receive`;
+}
+
+/** An admin approves every member waiting to receive the topology's secrets. */
+export async function approveMembers(db: Db, id: string, admin: string): Promise<TopologyDto> {
+  await getTopology(db, id);
+  await db.topologyMember.updateMany({ where: { topologyId: id, approvedAt: null }, data: { approvedAt: new Date(), approvedBy: admin } });
+  return getTopology(db, id);
+}
+
+export async function updateTopology(db: Db, input: TopologyValues & { id: string }, approver: MemberApprover = INTERNAL_APPROVER): Promise<TopologyDto> {
   await getTopology(db, input.id);
   // The change is applied next: refused while a run that an apply would conflict with is going.
   const running = await conflictingRun(db, input.id, "topology-apply");
   if (running) throw new ServiceError("CONFLICT", `${capitalise(describeActiveRun(running))}; change the topology when it has finished, or cancel it`);
   await checkName(db, input.name, input.id);
   await checkMembers(db, input, input.id);
+  const kept = new Map((await db.topologyMember.findMany({ where: { topologyId: input.id } })).map((m) => [m.serverId, { approvedAt: m.approvedAt, approvedBy: m.approvedBy }]));
   // Replace the members in one transaction: nothing half-changed.
   await db.$transaction([
     db.topologyMember.deleteMany({ where: { topologyId: input.id } }),
@@ -133,7 +173,7 @@ export async function updateTopology(db: Db, input: TopologyValues & { id: strin
         failureBudget: input.failureBudget,
         driftStatus: "unknown",
         driftChanges: null,
-        members: { create: memberRows(input) },
+        members: { create: memberRows(input, approver, kept) },
       },
     }),
   ]);

@@ -134,6 +134,7 @@ describe("every tRPC procedure", () => {
       "sshKeys.delete",
       "sshKeys.generate",
       "sshKeys.import",
+      "topologies.approveMembers",
       "topologies.create",
       "topologies.delete",
       "topologies.setApp",

@@ -15,7 +15,7 @@ import type { Target } from "@/server/exec/ssh-executor";
 import { backendNames, desiredState, modulesOf, needsBackendCert, type HostDesired, type HostSpec, type TopologySpec } from "@/server/provision/roles";
 import type { SecretBox } from "@/server/secrets/envelope";
 import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
-import { appSecretsContext, artifactPath, memberRoles, readApp } from "@/server/services/topologies";
+import { appSecretsContext, artifactPath, memberRoles, readApp, secretsWaitForApproval } from "@/server/services/topologies";
 import { readFile } from "node:fs/promises";
 import { ArchiveError, inspectArchive } from "@/server/provision/archive";
 import { type Freshness, observeCommand, parseHostObservation } from "@/server/provision/observe";
@@ -264,6 +264,11 @@ async function prepare(ctx: TopologyCtx, store: boolean): Promise<Spec | KindRes
     for (const b of blocked) await ctx.reporter.error(b);
     await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus: "error", driftCheckedAt: new Date() } });
     return { status: "failed", outcome: `${blocked.length} server(s) cannot be reached safely yet: ${blocked.join("; ")}` };
+  }
+  if (store) {
+    // Secrets go only to servers an admin let in: one an operator added, or moved, waits.
+    const waiting = await secretsWaitForApproval(ctx.db, spec.id);
+    if (waiting) return { status: "failed", outcome: `nothing was changed: ${waiting}` };
   }
   try {
     return await withTls(ctx, spec, store);

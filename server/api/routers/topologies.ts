@@ -1,13 +1,42 @@
 // Topologies: the desired shape of a site, and its plan and apply runs.
 import { z } from "zod";
-import { router, readProcedure, operateProcedure } from "../trpc";
-import { AppUpdateInput, ArtifactDto, ArtifactUploadInput, DrainInput, PlanDto, TopologyDto, TopologyIdInput, TopologyApplyInput, TopologyInput, TopologyUpdateInput } from "../../schemas/topology";
+import { router, readProcedure, operateProcedure, adminProcedure } from "../trpc";
+import {
+  AppUpdateInput,
+  ArtifactDto,
+  ArtifactUploadInput,
+  DrainInput,
+  MemberApprovalInput,
+  PlanDto,
+  TopologyDto,
+  TopologyIdInput,
+  TopologyApplyInput,
+  TopologyInput,
+  TopologyUpdateInput,
+} from "../../schemas/topology";
+import { allows } from "../../auth/access";
 import { secretBox } from "../../secrets/master-key";
 import { env } from "../../env";
 import { RunDto, RunIdInput } from "../../schemas/run";
-import { applyTopologyRun, createTopology, deleteTopology, getTopology, listTopologies, planTopologyRun, runPlan, setApp, setDrained, updateTopology, uploadArtifact } from "../../services/topologies";
+import {
+  applyTopologyRun,
+  approveMembers,
+  createTopology,
+  deleteTopology,
+  getTopology,
+  listTopologies,
+  planTopologyRun,
+  runPlan,
+  setApp,
+  setDrained,
+  updateTopology,
+  uploadArtifact,
+} from "../../services/topologies";
 import { runsQueue } from "../../queue/producer";
-import { principalLabel } from "../../auth/principal";
+import { principalLabel, type Principal } from "../../auth/principal";
+
+/** Members an admin adds are approved by them; an operator's wait for an admin. */
+const approverOf = (p: Principal) => (allows(p.rank, "admin") ? principalLabel(p) : null);
 
 export const topologiesRouter = router({
   list: readProcedure
@@ -26,13 +55,27 @@ export const topologiesRouter = router({
     .meta({ openapi: { method: "POST", path: "/topologies", protect: true, tags: ["topologies"], summary: "Create a topology: a site and its servers' roles" } })
     .input(TopologyInput)
     .output(TopologyDto)
-    .mutation(({ ctx, input }) => createTopology(ctx.db, input)),
+    .mutation(({ ctx, input }) => createTopology(ctx.db, input, approverOf(ctx.principal!))),
 
   update: operateProcedure
     .meta({ openapi: { method: "PUT", path: "/topologies/{id}", protect: true, tags: ["topologies"], summary: "Change a topology (nothing changes on the servers until an apply)" } })
     .input(TopologyUpdateInput)
     .output(TopologyDto)
-    .mutation(({ ctx, input }) => updateTopology(ctx.db, input)),
+    .mutation(({ ctx, input }) => updateTopology(ctx.db, input, approverOf(ctx.principal!))),
+
+  approveMembers: adminProcedure
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/topologies/{id}/approve-members",
+        protect: true,
+        tags: ["topologies"],
+        summary: "Admins: let the servers an operator added (or moved) receive the topology's secrets",
+      },
+    })
+    .input(MemberApprovalInput)
+    .output(TopologyDto)
+    .mutation(({ ctx, input }) => approveMembers(ctx.db, input.id, principalLabel(ctx.principal!))),
 
   delete: operateProcedure
     .meta({ openapi: { method: "DELETE", path: "/topologies/{id}", protect: true, tags: ["topologies"], summary: "Delete a topology (its servers keep their configuration)" } })
