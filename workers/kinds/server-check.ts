@@ -63,11 +63,12 @@ export async function recordConnectionProblem(ctx: Pick<KindContext<unknown>, "d
   // First contact with a key other than the one pinned before for this endpoint (the
   // server was deleted and added again, or added under another spelling): a changed key.
   const known = err instanceof HostKeyUnknownError ? await differentKnownKey(db, server.address, server.port, err.presented.fingerprint) : null;
-  if (err instanceof HostKeyUnknownError && known) {
+  if (err instanceof HostKeyUnknownError || err instanceof HostKeyMismatchError) {
+    const mismatch = err instanceof HostKeyMismatchError || known !== null;
     await db.server.update({
       where: { id: serverId },
       data: {
-        hostKeyStatus: "mismatch",
+        hostKeyStatus: mismatch ? "mismatch" : "pending",
         presentedHostKey: `${err.presented.type} ${err.presented.base64}`,
         presentedFingerprint: err.presented.fingerprint,
         presentedAt: new Date(),
@@ -75,59 +76,32 @@ export async function recordConnectionProblem(ctx: Pick<KindContext<unknown>, "d
         lastCheckError: message,
       },
     });
-    await recordAudit(db, {
-      actor: SYSTEM_ACTOR,
-      action: "ssh.hostKeyMismatch",
-      target: host,
-      outcome: "denied",
-      detail: {
-        runId: ctx.runId,
-        address: `${server.address}:${server.port}`,
-        expected: known.fingerprint,
-        presented: err.presented.fingerprint,
-        pinnedBefore: `${known.endpoint} (${known.serverName})`,
-      },
-    });
-    await reporter.error(
-      `${host} presents host key ${err.presented.fingerprint}, but ${known.endpoint} had ${known.fingerprint} pinned before (for ${known.serverName}): an admin must review it on the server's page`,
-      host,
-    );
-  } else if (err instanceof HostKeyUnknownError) {
-    await db.server.update({
-      where: { id: serverId },
-      data: {
-        hostKeyStatus: "pending",
-        presentedHostKey: `${err.presented.type} ${err.presented.base64}`,
-        presentedFingerprint: err.presented.fingerprint,
-        presentedAt: new Date(),
-        lastCheckAt: new Date(),
-        lastCheckError: message,
-      },
-    });
-    await reporter.warn(
-      `first contact: the server presented host key ${err.presented.fingerprint} (${err.presented.type}). Compare it with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), accept it on the server's page, then check again.`,
-      host,
-    );
-  } else if (err instanceof HostKeyMismatchError) {
-    await db.server.update({
-      where: { id: serverId },
-      data: {
-        hostKeyStatus: "mismatch",
-        presentedHostKey: `${err.presented.type} ${err.presented.base64}`,
-        presentedFingerprint: err.presented.fingerprint,
-        presentedAt: new Date(),
-        lastCheckAt: new Date(),
-        lastCheckError: message,
-      },
-    });
-    await recordAudit(db, {
-      actor: SYSTEM_ACTOR,
-      action: "ssh.hostKeyMismatch",
-      target: host,
-      outcome: "denied",
-      detail: { runId: ctx.runId, address: `${server.address}:${server.port}`, expected: err.expected, presented: err.presented.fingerprint },
-    });
-    await reporter.error(message, host);
+    if (mismatch) {
+      await recordAudit(db, {
+        actor: SYSTEM_ACTOR,
+        action: "ssh.hostKeyMismatch",
+        target: host,
+        outcome: "denied",
+        detail: {
+          runId: ctx.runId,
+          address: `${server.address}:${server.port}`,
+          expected: known ? known.fingerprint : (err as HostKeyMismatchError).expected,
+          presented: err.presented.fingerprint,
+          ...(known ? { pinnedBefore: `${known.endpoint} (${known.serverName})` } : {}),
+        },
+      });
+      await reporter.error(
+        known
+          ? `${host} presents host key ${err.presented.fingerprint}, but ${known.endpoint} had ${known.fingerprint} pinned before (for ${known.serverName}): an admin must review it on the server's page`
+          : message,
+        host,
+      );
+    } else {
+      await reporter.warn(
+        `first contact: the server presented host key ${err.presented.fingerprint} (${err.presented.type}). Compare it with the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), accept it on the server's page, then check again.`,
+        host,
+      );
+    }
   } else {
     await db.server.update({ where: { id: serverId }, data: { lastCheckAt: new Date(), lastCheckError: message } });
     await reporter.error(err instanceof ExecError ? message : `${doing}: ${message}`, host);
