@@ -54,10 +54,13 @@ export async function limitBody(req: Request): Promise<Request | Response> {
   return new Request(req.url, { method: req.method, headers: req.headers, body: Buffer.concat(chunks), signal: req.signal });
 }
 
+/** What both entry points check first: the CSRF rule, then the body's size. The request to hand on, or the refusal. */
+async function admit(incoming: Request, csrfAlways: boolean): Promise<Request | Response> {
+  return csrfReject(incoming, csrfAlways) ?? (await limitBody(incoming));
+}
+
 export async function handleTrpc(incoming: Request): Promise<Response> {
-  const rejected = csrfReject(incoming, true);
-  if (rejected) return rejected;
-  const req = await limitBody(incoming);
+  const req = await admit(incoming, true);
   if (req instanceof Response) return req;
   return fetchRequestHandler({
     endpoint: "/api/trpc",
@@ -68,9 +71,7 @@ export async function handleTrpc(incoming: Request): Promise<Response> {
 }
 
 export async function handleRest(incoming: Request): Promise<Response> {
-  const rejected = csrfReject(incoming, false);
-  if (rejected) return rejected;
-  const req = await limitBody(incoming);
+  const req = await admit(incoming, false);
   if (req instanceof Response) return req;
   return createOpenApiFetchHandler({
     endpoint: "/api/v1",
