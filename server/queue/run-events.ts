@@ -218,18 +218,37 @@ async function publishEvents(publisher: Redis | null, batch: RunEventDto[]): Pro
  * Moves a run to a terminal state exactly once and tells followers. Returns false if
  * the run had already ended (another worker or the reconciler got there first).
  */
+/** Tries to end a run this many times before giving up (the reconciler ends it then). */
+const FINISH_ATTEMPTS = 4;
+
 export async function finishRun(db: Db, reporter: RunReporter, status: TerminalStatus, outcome: string): Promise<boolean> {
   const redacted = reporter.redact(outcome);
-  // One transaction: whoever sees the run ended also sees its journal closed.
-  const ended = await db.$transaction(async (tx) => {
-    const { count } = await tx.run.updateMany({
-      where: { id: reporter.runId, status: { in: [...CLAIMABLE_STATUSES] } },
-      data: { status, outcome: redacted, finishedAt: new Date() },
+  // Whoever sees the run ended sees every event it emitted before (all but this status
+  // event). A storage error here is not the run's outcome: flush() reports it again later.
+  await reporter.flush().catch(() => {});
+  // One transaction: whoever sees the run ended also sees its journal closed. A busy
+  // database may refuse to start it in time: try again, or the run would stay "running"
+  // until the reconciler finds it.
+  const end = () =>
+    db.$transaction(async (tx) => {
+      const { count } = await tx.run.updateMany({
+        where: { id: reporter.runId, status: { in: [...CLAIMABLE_STATUSES] } },
+        data: { status, outcome: redacted, finishedAt: new Date() },
+      });
+      if (count === 0) return false;
+      await closeOpenPhases(tx, reporter.runId, redacted);
+      return true;
     });
-    if (count === 0) return false;
-    await closeOpenPhases(tx, reporter.runId, redacted);
-    return true;
-  });
+  let ended: boolean;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      ended = await end();
+      break;
+    } catch (err) {
+      if (attempt >= FINISH_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
   if (!ended) return false;
   await reporter.emit("status", status);
   return true;

@@ -138,7 +138,7 @@ describe("operations", () => {
     await confirmRun(deps(), caller, id);
     await waitUntil(async () => (await phase(id, "phase one"))?.status === "running", 20_000, "phase one to start");
     await cancelRun(deps(), caller, id);
-    const done = await waitUntil(ended(id), 10_000, "the cancel to stop the phase");
+    const done = await waitUntil(ended(id), 20_000, "the cancel to stop the phase");
     expect(done.status).toBe("cancelled");
     expect(await phase(id, "phase one")).toMatchObject({ status: "failed", error: expect.stringMatching(/^cancelled by tester/) });
     expect(await phase(id, "phase two")).toBeUndefined();
