@@ -400,6 +400,8 @@ async function fleet(n: number, redis: TestRedis): Promise<FleetFigures> {
     db,
     TopologyInput.parse({ name: SITE, rolloutBatchSize: BATCH, members: servers.map((s, i) => ({ serverId: s.id, roles: i < lbs ? ["load-balancer"] : ["web", "app"] })) }),
   );
+  // The simulated hosts have no nftables.
+  await db.topology.update({ where: { id: topology.id }, data: { firewallEnabled: false } });
   const profiles: string[] = [];
   // With --cpu-prof the cold applies and the no-op applies each get a worker (and a profile) of their own.
   const newWorker = (what: string) => {

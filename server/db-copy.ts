@@ -18,6 +18,9 @@ export const COPY_ORDER = [
   "KnownHost",
   "Topology",
   "TopologyMember",
+  "FirewallRule",
+  "FirewallEvent",
+  "ControlPlaneAddress",
   "CertificateAuthority",
   "Certificate",
   "Run",
@@ -31,6 +34,7 @@ const KEYS: Partial<Record<Prisma.ModelName, string[]>> = {
   RunTarget: ["runId", "serverId"],
   TopologyMember: ["topologyId", "serverId"],
   KnownHost: ["endpoint"],
+  ControlPlaneAddress: ["address"],
 };
 /** Tables whose id is an autoincrement integer. */
 const SERIAL: Prisma.ModelName[] = ["RunEvent", "RunPhase", "AuditEntry"];

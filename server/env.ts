@@ -67,6 +67,10 @@ const EnvSchema = z.object({
     .default(90),
   /** Hosts one run observes, changes or checks at once (a rollout batch larger than this waits its turn). */
   HOST_PARALLELISM: positiveInt(20, 1000),
+  /** Seconds a server waits, after loading new firewall rules, for Rampart to get in over a new connection before it restores the previous rules. */
+  FIREWALL_CONFIRM_WINDOW_S: z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(10, "must be at least 10").max(3600, "must be at most 3600").default(60),
+  /** Tests only: the worker waits this long between loading firewall rules and confirming them (to be killed there). */
+  RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL such as https://rampart.example.com" })
@@ -140,6 +144,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     RENEWAL_CHECK_INTERVAL_S: blankToUndefined(source.RENEWAL_CHECK_INTERVAL_S),
     RUN_RETENTION_DAYS: blankToUndefined(source.RUN_RETENTION_DAYS),
     HOST_PARALLELISM: blankToUndefined(source.HOST_PARALLELISM),
+    FIREWALL_CONFIRM_WINDOW_S: blankToUndefined(source.FIREWALL_CONFIRM_WINDOW_S),
+    RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS: blankToUndefined(source.RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS),
     LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),
     PUBLIC_URL: blankToUndefined(source.PUBLIC_URL),
     ALLOWED_ORIGINS: blankToUndefined(source.ALLOWED_ORIGINS),

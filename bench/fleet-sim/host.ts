@@ -745,6 +745,11 @@ export class FleetHost {
         case "listen":
           out.push(`@@ ${n} listen`, ...this.listeners());
           break;
+        case "fw":
+          // No nftables here: topologies on simulated hosts run with their firewall off.
+          i += 4;
+          out.push(`@@ ${n} fw`, "client 127.0.0.1", "enabled not-found");
+          break;
         case "fresh": {
           const unit = a[i]!;
           const count = Number(a[i + 1]);

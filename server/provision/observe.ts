@@ -4,6 +4,7 @@
 import type { Command } from "./command";
 import { type Observed, type Resource, archiveMarker, PENDING_DIR, resourceId, sha256 } from "./resources";
 import { type Listener, parseListeners } from "./listeners";
+import { FIREWALL_DIR, FIREWALL_PERSISTED, FIREWALL_UNIT } from "./firewall/render";
 
 /** Files larger than this are compared by hash only (the plan then cannot show their diff). */
 export const OBSERVE_CONTENT_LIMIT = 256 * 1024;
@@ -67,6 +68,23 @@ while [ $# -gt 0 ]; do
       [ -e "$1" ] && printf 'mtime %s %s\\n' "$(stat -c %.3Y -- "$1")" "$1"
       shift; c=$((c-1))
     done;;
+  fw)
+    d=$1; persisted=$2; unit=$3; want=$4; shift 4
+    printf '@@ %d fw\n' "$n"
+    printf 'client %s\n' "\${SSH_CONNECTION%% *}"
+    if command -v nft >/dev/null 2>&1; then
+      echo nft
+      l=; r=
+      if nft list tables 2>/dev/null | grep -qx 'table inet rampart'; then l=$(nft list table inet rampart 2>/dev/null) && { h=$(printf '%s\n' "$l" | sha256sum); printf 'live %s\n' "\${h%% *}"; }; fi
+      if [ -f "$d/live.nft" ]; then r=$(cat "$d/live.nft"); h=$(printf '%s\n' "$r" | sha256sum); printf 'recorded %s\n' "\${h%% *}"; fi
+      if [ -n "$l" ] && [ -n "$r" ] && [ "$l" != "$r" ]; then printf 'livetext %s\n' "$(printf '%s\n' "$l" | base64 -w0)"; printf 'recordedtext %s\n' "$(printf '%s\n' "$r" | base64 -w0)"; fi
+    fi
+    [ -f "$d/applied" ] && printf 'applied %s\n' "$(cat "$d/applied")"
+    if [ -f "$persisted" ]; then h=$(sha256sum < "$persisted"); printf 'persisted %s\n' "\${h%% *}"; [ "\${h%% *}" = "$want" ] || printf 'persistedtext %s\n' "$(base64 -w0 < "$persisted")"; fi
+    printf 'enabled %s\n' "$(systemctl is-enabled "$unit" 2>/dev/null)"
+    [ -f "$d/rolled-back" ] && printf 'rolledback %s\n' "$(cat "$d/rolled-back")"
+    systemctl list-timers --all --no-legend 'rampart-firewall-rollback-*' 2>/dev/null | grep -o 'rampart-firewall-rollback-[0-9a-f]*\.timer' | sed 's/^/timer /'
+    ;;
   *) echo "rampart-observe: unknown probe $k" >&2; exit 2;;
   esac
   n=$((n+1))
@@ -92,6 +110,8 @@ function probe(r: Resource): string[] {
     case "archive":
       // Its marker file holds the archive's hash: compared, never read back.
       return ["path", archiveMarker(r.path), sha256(r.sha256), "0"];
+    case "firewall":
+      return ["fw", FIREWALL_DIR, FIREWALL_PERSISTED, FIREWALL_UNIT, r.ruleset === null ? "-" : sha256(r.ruleset)];
   }
 }
 
@@ -221,7 +241,45 @@ function parseOne(kind: string, rest: string[], body: string[], r: Resource): Ob
       const fields = body[0]?.split(":");
       return { kind: "user", exists: !!fields, home: fields?.[5] ?? null };
     }
+    case "fw":
+      return parseFirewall(body);
     default:
       throw new ObserveParseError(`unknown observation "${kind}" for ${resourceId(r)}`);
   }
+}
+
+const fromBase64 = (v: string | undefined) => (v === undefined ? null : Buffer.from(v, "base64").toString("utf8"));
+
+/** The firewall probe's lines: "key value" each (see the fw probe in the observe script). */
+export function parseFirewall(body: readonly string[]): Observed {
+  const one = new Map<string, string>();
+  const timers: string[] = [];
+  let nft = false;
+  for (const l of body) {
+    const i = l.indexOf(" ");
+    const k = i < 0 ? l : l.slice(0, i);
+    const v = i < 0 ? "" : l.slice(i + 1).trim();
+    if (k === "nft") nft = true;
+    else if (k === "timer") {
+      const m = /rampart-firewall-rollback-([0-9a-f]+)\.timer/.exec(v);
+      if (m && !timers.includes(m[1]!)) timers.push(m[1]!);
+    } else one.set(k, v);
+  }
+  const [rbHash, rbAt] = (one.get("rolledback") ?? "").split(" ");
+  const client = (one.get("client") ?? "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+  return {
+    kind: "firewall",
+    nft,
+    live: one.get("live") || null,
+    recorded: one.get("recorded") || null,
+    liveText: fromBase64(one.get("livetext")),
+    recordedText: fromBase64(one.get("recordedtext")),
+    applied: one.get("applied") || null,
+    persisted: one.get("persisted") || null,
+    persistedText: fromBase64(one.get("persistedtext")),
+    enabled: one.get("enabled") ?? "",
+    rolledBack: rbHash && /^[0-9a-f]+$/.test(rbHash) ? { hash: rbHash, at: new Date(Number(rbAt) * 1000 || 0) } : null,
+    pendingRollbacks: timers,
+    client: client || null,
+  };
 }

@@ -15,6 +15,7 @@ import {
   describeResource,
   diffArchive,
   diffDirectory,
+  diffFirewall,
   diffFile,
   diffPackage,
   diffService,
@@ -120,7 +121,9 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>, 
             ? diffUser(r, o)
             : r.kind === "archive"
               ? diffArchive(r, o)
-              : null;
+              : r.kind === "firewall"
+                ? diffFirewall(r, o, installing)
+                : null;
     if (c) changes.push(c);
   }
   const changed = new Set(changes.map((c) => resourceId(c.resource)));
@@ -256,5 +259,5 @@ export function toPlanDto(plan: Plan): PlanDto {
       commands: describeStep(s.action),
     })),
   }));
-  return { topologyId: plan.topologyId, topologyName: plan.topologyName, observedAt: plan.observedAt, changes: plan.changes, hosts };
+  return { topologyId: plan.topologyId, topologyName: plan.topologyName, observedAt: plan.observedAt, changes: plan.changes, hosts, reachability: null };
 }

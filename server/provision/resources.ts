@@ -9,6 +9,19 @@ import path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import type { Command } from "./command";
 import type { Tier } from "../schemas/topology";
+import type { EffectiveRule } from "./firewall/types";
+import { lockoutProblem } from "./firewall/match";
+import {
+  armRollbackCommand,
+  checkRulesetCommand,
+  confirmCommand,
+  FIREWALL_DIR,
+  FIREWALL_PERSISTED,
+  FIREWALL_TABLE,
+  loadRulesetCommand,
+  pendingRuleset,
+  REMOVE_SCRIPT,
+} from "./firewall/render";
 
 // ---- Desired state
 
@@ -62,7 +75,21 @@ export interface ArchiveRes extends Base {
   sha256: string;
   data: Buffer;
 }
-export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes | ArchiveRes;
+/** The server's firewall: Rampart's own nftables table, applied with a commit-confirm. */
+export interface FirewallRes extends Base {
+  kind: "firewall";
+  /** The file nft loads; null: Rampart manages no firewall here (one it left is removed). */
+  ruleset: string | null;
+  hash: string;
+  /** The rules the rule set renders, for the lockout guard. */
+  rules: EffectiveRule[];
+  host: { name: string; sshPort: number };
+  /** How long the host waits for a new connection before it restores the previous rules. */
+  confirmWindowS: number;
+  /** An admin asked to apply it although the host rolled it back before. */
+  force: boolean;
+}
+export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes | ArchiveRes | FirewallRes;
 
 /** Next to an unpacked archive (outside it, so no archive can replace it): which archive it came from. */
 export const archiveMarker = (dir: string) => `${dir}.unpacked`;
@@ -80,6 +107,8 @@ export function resourceId(r: Resource): string {
       return `user:${r.name}`;
     case "archive":
       return `archive:${r.path}`;
+    case "firewall":
+      return `firewall:inet ${FIREWALL_TABLE}`;
   }
 }
 
@@ -91,7 +120,31 @@ export type Observed =
   | { kind: "package"; status: string; version: string | null }
   | { kind: "path"; type: "absent" | "file" | "directory" | "other"; mode: number | null; owner: string | null; group: string | null; sha256: string | null; content: string | null }
   | { kind: "service"; load: string; unitFile: string; active: string; pending: "" | "reload" | "restart" }
-  | { kind: "user"; exists: boolean; home: string | null };
+  | { kind: "user"; exists: boolean; home: string | null }
+  | {
+      kind: "firewall";
+      /** nft is installed. */
+      nft: boolean;
+      /** sha256 of the live table's listing, and of the listing recorded when Rampart last confirmed its rules. */
+      live: string | null;
+      recorded: string | null;
+      /** The listings themselves, when they differ (for the plan's diff). */
+      liveText: string | null;
+      recordedText: string | null;
+      /** The hash of the rule set Rampart last confirmed here. */
+      applied: string | null;
+      /** sha256 of the rule set loaded at boot (its text when it differs from the desired one). */
+      persisted: string | null;
+      persistedText: string | null;
+      /** systemctl is-enabled of Rampart's boot unit. */
+      enabled: string;
+      /** The trace a rollback left: which rule set it undid, and when. */
+      rolledBack: { hash: string; at: Date } | null;
+      /** Rollbacks armed and not fired or cancelled yet (hash prefixes). */
+      pendingRollbacks: string[];
+      /** The address the host sees Rampart's connection come from ($SSH_CONNECTION). */
+      client: string | null;
+    };
 
 // ---- Actions: what must happen, as data (the simulator in the tests interprets these)
 
@@ -103,6 +156,8 @@ export type Action =
   | { op: "remove"; path: string; notify: PendingMark[]; backup?: boolean }
   | { op: "useradd"; name: string; home: string }
   | { op: "unpack"; path: string; sha256: string; data: Buffer }
+  | { op: "firewall-apply"; ruleset: string; hash: string; confirmWindowS: number }
+  | { op: "firewall-remove" }
   | {
       op: "systemctl";
       /** disable-now: stop a daemon that holds a port a role needs, and keep it from starting at boot. */
@@ -326,6 +381,47 @@ export function diffArchive(r: ArchiveRes, o: Observed | undefined): Change | nu
   };
 }
 
+/**
+ * The firewall: applied when the confirmed rule set is not the desired one, when the
+ * live table is missing or was changed on the host, or when the boot file lags. Refused
+ * (the host is not planned) while a rollback is pending, when the host rolled this very
+ * rule set back (unless forced), and when it would drop SSH from the control plane.
+ */
+export function diffFirewall(r: FirewallRes, o: Observed | undefined, installing: readonly string[] = []): Change | null {
+  const f = o?.kind === "firewall" ? o : null;
+  const base = { resource: r, verb: "update" };
+  if (r.ruleset === null) {
+    if (!f || (!f.applied && !f.live)) return null;
+    return { ...base, action: { op: "firewall-remove" }, verb: "remove", summary: `remove table inet ${FIREWALL_TABLE}`, reason: "the topology's firewall is turned off", diff: null };
+  }
+  if (!f?.nft && !installing.includes("nftables")) throw new Error("nft is not installed and this plan does not install it");
+  if (f && f.pendingRollbacks.length > 0)
+    throw new Error(`a firewall rollback armed by an earlier run (${f.pendingRollbacks.join(", ")}) is still pending on the host: it fires within the confirm window; plan again after it`);
+  if (f?.rolledBack && f.rolledBack.hash.slice(0, 16) === r.hash.slice(0, 16) && !r.force)
+    throw new Error(
+      `the host rolled this firewall rule set back at ${f.rolledBack.at.toISOString()} (Rampart could not get in over a new connection after loading it): it is not applied again until the rules change, or an admin forces it`,
+    );
+  const reasons: string[] = [];
+  if (!f?.applied) reasons.push("no Rampart firewall on the host yet");
+  else if (f.applied !== r.hash) reasons.push("the rules changed");
+  if (f?.applied && !f.live) reasons.push(`table inet ${FIREWALL_TABLE} is missing (flushed by nftables.service, or by hand)`);
+  else if (f?.live && f.recorded !== f.live) reasons.push(`table inet ${FIREWALL_TABLE} was changed on the host`);
+  if (f?.applied === r.hash && (f.persisted !== sha256(r.ruleset) || f.enabled !== "enabled")) reasons.push("the rules loaded at boot differ");
+  if (reasons.length === 0) return null;
+  if (f?.client) {
+    const problem = lockoutProblem(r.rules, r.host, f.client);
+    if (problem) throw new Error(problem);
+  }
+  const handEdit = f?.live && f.recorded && f.live !== f.recorded && f.liveText !== null && f.recordedText !== null;
+  return {
+    ...base,
+    action: { op: "firewall-apply", ruleset: r.ruleset, hash: r.hash, confirmWindowS: r.confirmWindowS },
+    summary: `apply the firewall (table inet ${FIREWALL_TABLE}), confirmed over a new connection`,
+    reason: reasons.join("; "),
+    diff: handEdit ? unifiedDiff(`table inet ${FIREWALL_TABLE}`, f.recordedText!, f.liveText!) : unifiedDiff(FIREWALL_PERSISTED, f?.persistedText ?? "", r.ruleset),
+  };
+}
+
 export function unifiedDiff(path: string, before: string, after: string): string {
   const patch = createTwoFilesPatch(`${path} (on the host)`, `${path} (desired)`, before, after, undefined, undefined, { context: 3 });
   // Drop the "====" header line jsdiff adds; keep the ---/+++ lines.
@@ -350,6 +446,8 @@ export interface RenderedAction {
   before: Command[];
   upload: Upload | null;
   after: Command[];
+  /** Run last, over a NEW connection: the proof Rampart can still get in (a firewall change). */
+  confirm?: { command: Command; hash: string; windowS: number };
 }
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
@@ -413,6 +511,15 @@ export function renderAction(a: Action): RenderedAction {
         // Unpacked afresh, owned by root (the app only reads it), then marked with the archive's hash.
         after: [{ argv: ["sh", "-c", UNPACK_SCRIPT, "rampart-unpack", a.path, `${a.path}.tar.gz`, a.sha256, archiveMarker(a.path)] }],
       };
+    case "firewall-apply":
+      return {
+        before: [{ argv: ["mkdir", "-p", "-m", "0700", "--", FIREWALL_DIR] }],
+        upload: { path: pendingRuleset(a.hash), content: a.ruleset, mode: 0o600, owner: "root", group: "root" },
+        after: [checkRulesetCommand(a.hash), armRollbackCommand(a.hash, a.confirmWindowS), loadRulesetCommand(a.hash)],
+        confirm: { command: confirmCommand(a.hash), hash: a.hash, windowS: a.confirmWindowS },
+      };
+    case "firewall-remove":
+      return { ...none, before: [{ argv: ["sh", "-c", REMOVE_SCRIPT, "rampart-firewall-remove", FIREWALL_DIR] }] };
     case "useradd":
       return { ...none, before: [{ argv: ["useradd", "--system", "--home-dir", a.home, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", a.name] }] };
     case "systemctl": {

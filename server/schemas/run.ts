@@ -66,6 +66,8 @@ export const TopologyRunInput = z.object({
   drift: z.boolean().default(false),
   /** All or nothing: an unreachable host fails the apply instead of being skipped ("partially applied"). */
   strict: z.boolean().default(false),
+  /** An admin asked to apply firewall rules a server rolled back before. */
+  forceFirewall: z.boolean().default(false),
 });
 export type TopologyRunInput = z.infer<typeof TopologyRunInput>;
 

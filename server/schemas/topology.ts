@@ -1,6 +1,7 @@
 // Topology schemas shared by the console's forms, the tRPC routers and the worker.
 // No server-only imports here: this file is bundled into the browser.
 import { z } from "zod";
+import { ReachabilityDto } from "./reachability";
 
 export const ROLES = ["load-balancer", "web", "app", "db-primary", "db-replica"] as const;
 export const Role = z.enum(ROLES);
@@ -85,6 +86,8 @@ export const TopologyIdInput = z.object({ id: z.string().min(1, "a topology id i
 export const TopologyApplyInput = TopologyIdInput.extend({
   /** All or nothing: change nothing when a server cannot be reached or planned (by default such servers are skipped and the run ends partial). */
   strict: z.boolean().default(false),
+  /** Admins only: apply firewall rules a server rolled back before (it could not be reached with them). */
+  forceFirewall: z.boolean().default(false),
 });
 
 /** failing: files and services match, but a role's check fails (the hosts do not serve as they should). */
@@ -148,7 +151,7 @@ export const PlanStepDto = z.object({
   tier: Tier,
   /** e.g. "file /etc/nginx/conf.d/rampart.conf", "package nginx". */
   resource: z.string(),
-  kind: z.enum(["package", "file", "directory", "service", "user", "archive"]),
+  kind: z.enum(["package", "file", "directory", "service", "user", "archive", "firewall"]),
   /** install | create | update | remove | enable | start | reload | restart | stop */
   action: z.string(),
   summary: z.string(),
@@ -195,6 +198,8 @@ export const PlanDto = z.object({
   observedAt: z.coerce.date(),
   changes: z.number(),
   hosts: z.array(HostPlanDto),
+  /** Who can reach what, probed after the plan's checks or the apply (null: not probed). */
+  reachability: ReachabilityDto.nullable().default(null),
 });
 export type PlanDto = z.infer<typeof PlanDto>;
 

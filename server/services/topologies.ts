@@ -197,13 +197,20 @@ export async function deleteTopology(db: Db, id: string): Promise<TopologyDto> {
  * registry says conflicts with this kind is active on it. `input` is the kind's own
  * (default: a plan's or an apply's).
  */
-export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: string, kind: RunKind, retryOf?: string, opts: { strict?: boolean; input?: Record<string, unknown> } = {}) {
+export async function startTopologyRun(
+  deps: RunsDeps,
+  caller: Caller,
+  id: string,
+  kind: RunKind,
+  retryOf?: string,
+  opts: { strict?: boolean; forceFirewall?: boolean; input?: Record<string, unknown> } = {},
+) {
   const t = await findRow(deps.db, id).then((r) => (r ? toDto(r) : null));
   if (!t) throw new ServiceError(retryOf ? "CONFLICT" : "NOT_FOUND", retryOf ? "The topology of this run has been deleted" : `No topology with id ${id}`, "id");
   if (t.members.length === 0) throw new ServiceError("BAD_REQUEST", "The topology has no servers: add at least one", "id");
   const run = await conflictingRun(deps.db, id, kind);
   if (run) throw new ServiceError("CONFLICT", `On ${t.name}, ${describeActiveRun(run)}; follow it, or cancel it first`, "id");
-  const input = { ...(opts.input ?? { drift: false }), ...(opts.strict ? { strict: true } : {}), topologyId: id };
+  const input = { ...(opts.input ?? { drift: false }), ...(opts.strict ? { strict: true } : {}), ...(opts.forceFirewall ? { forceFirewall: true } : {}), topologyId: id };
   return startRun(
     deps,
     caller,
@@ -215,7 +222,8 @@ export async function startTopologyRun(deps: RunsDeps, caller: Caller, id: strin
 }
 
 export const planTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-plan");
-export const applyTopologyRun = (deps: RunsDeps, caller: Caller, id: string, opts: { strict?: boolean } = {}) => startTopologyRun(deps, caller, id, "topology-apply", undefined, opts);
+export const applyTopologyRun = (deps: RunsDeps, caller: Caller, id: string, opts: { strict?: boolean; forceFirewall?: boolean } = {}) =>
+  startTopologyRun(deps, caller, id, "topology-apply", undefined, opts);
 
 /** The plan a plan or apply run computed (null while it has not got that far). */
 export async function runPlan(db: Db, runId: string) {

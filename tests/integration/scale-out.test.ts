@@ -108,6 +108,8 @@ describe("two consoles and two workers sharing one database and one Redis", () =
         ],
       }),
     );
+    // The simulated hosts have no nftables.
+    await db.topology.update({ where: { id: topology.id }, data: { firewallEnabled: false } });
 
     // Signed in through console B's link (the latest one); the session works on both consoles.
     const originA = `http://localhost:${portA}`;

@@ -32,6 +32,9 @@ import { describeCommand } from "@/server/provision/command";
 import { TimeoutError, UnreachableError } from "@/server/exec/errors";
 import type { KindContext, KindResult, RunKindHandler } from "./types";
 import { recordConnectionProblem } from "./server-check";
+import { loadFirewall } from "@/server/services/firewall";
+import { confirmFirewall, learnFromObservations, reachabilityMatrix } from "../engine/firewall";
+import type { ReachabilityDto } from "@/server/schemas/firewall";
 
 /** What the engine's helpers need of a run (any kind: an operation may apply a topology too). */
 type Ctx = KindContext<unknown>;
@@ -185,10 +188,10 @@ async function reportPlan(ctx: Ctx, plan: Plan): Promise<void> {
 }
 
 /** Stores the plan (with what is known so far of each host's checks and outcome) on the run, and the drift status on the topology. */
-async function recordPlan(ctx: Ctx, plan: Plan, kind: "plan" | "apply", hosts: Map<string, HostReport> = new Map()): Promise<PlanDto> {
-  const dto = withReports(toPlanDto(plan), hosts);
+async function recordPlan(ctx: Ctx, plan: Plan, kind: "plan" | "apply", hosts: Map<string, HostReport> = new Map(), reachability: ReachabilityDto | null = null): Promise<PlanDto> {
+  const dto = { ...withReports(toPlanDto(plan), hosts), reachability };
   const failed = plan.hosts.some((h) => h.error);
-  const failing = dto.hosts.some((h) => h.checks.some((c) => !c.ok));
+  const failing = dto.hosts.some((h) => h.checks.some((c) => !c.ok)) || (reachability?.mismatches ?? 0) > 0;
   await ctx.db.run.update({ where: { id: ctx.runId }, data: { result: JSON.stringify(dto) } });
   await ctx.db.topology.update({
     where: { id: plan.topologyId },
@@ -249,10 +252,39 @@ const hostsWithChanges = (plan: Plan) => plan.hosts.filter((h) => h.steps.length
 const changesText = (plan: Plan) => `${plan.changes} change${plan.changes === 1 ? "" : "s"} on ${hostsWithChanges(plan).length} host${hostsWithChanges(plan).length === 1 ? "" : "s"}`;
 
 async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target>) {
-  const desired = desiredState(spec);
+  let desired = desiredState(spec);
   const observations = await observeHosts(ctx, spec, desired, targets);
-  return { desired, observations, plan: planTopology(spec, desired, observations, new Date()) };
+  // The firewall keeps SSH open to every address Rampart connects from: one seen for
+  // the first time joins the rules now (what the observe script read does not depend on them).
+  const seen = await learnFromObservations(ctx, spec, observations);
+  const controlPlane = seen[0] ?? null;
+  if (spec.firewall && seen.some((a) => !spec.firewall!.controlPlane.includes(a))) {
+    spec.firewall.controlPlane = [...new Set([...spec.firewall.controlPlane, ...seen])].sort();
+    desired = desiredState(spec);
+  }
+  return { desired, observations, controlPlane, plan: planTopology(spec, desired, observations, new Date()) };
 }
+
+/**
+ * The reachability matrix, recorded on the topology and reported: every mismatch is
+ * an error line. Returns the matrix (its mismatches fail the run's check).
+ */
+async function checkReachability(ctx: Ctx, spec: TopologySpec, desired: Map<string, HostDesired>, targets: Map<string, Target>, controlPlane: string | null, skip: ReadonlySet<string>) {
+  const matrix = await reachabilityMatrix(ctx, spec, desired, targets, controlPlane, skip);
+  await ctx.db.topology.update({ where: { id: spec.id }, data: { reachability: JSON.stringify(matrix) } });
+  for (const c of matrix.cells.filter((x) => !x.ok))
+    await ctx.reporter.error(`reachability: ${c.fromName} → ${c.toName} ${c.address}:${c.port} (${c.purpose}): expected ${c.expected}, found ${c.observed}`, c.toName);
+  const judged = matrix.cells.filter((c) => c.observed !== null).length;
+  if (matrix.mismatches === 0) await ctx.reporter.info(`reachability: ${judged} probes (from the control plane and from each server) match the policy`);
+  return matrix;
+}
+
+const matrixText = (m: ReachabilityDto) =>
+  `reachability differs from the policy in ${m.mismatches} place${m.mismatches === 1 ? "" : "s"}: ${m.cells
+    .filter((c) => !c.ok)
+    .slice(0, 5)
+    .map((c) => `${c.fromName} → ${c.toName}:${c.port} ${c.observed} (expected ${c.expected})`)
+    .join(", ")}${m.mismatches > 5 ? ", …" : ""}`;
 
 /** Loads the topology and its certificates; a plan (`store` false) issues no certificate for good. */
 async function prepare(ctx: TopologyCtx, store: boolean): Promise<Spec | KindResult> {
@@ -271,7 +303,8 @@ async function prepare(ctx: TopologyCtx, store: boolean): Promise<Spec | KindRes
     if (waiting) return { status: "failed", outcome: `nothing was changed: ${waiting}` };
   }
   try {
-    return await withTls(ctx, spec, store);
+    const withFirewall = await loadFirewall(ctx.db, spec, { confirmWindowS: ctx.env.FIREWALL_CONFIRM_WINDOW_S, force: ctx.input.forceFirewall });
+    return await withTls(ctx, withFirewall, store);
   } catch (err) {
     await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus: "error", driftCheckedAt: new Date() } });
     return { status: "failed", outcome: `certificates: ${err instanceof Error ? err.message : String(err)}` };
@@ -285,7 +318,7 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     if ("status" in spec) return spec;
     await ctx.reporter.info(`${ctx.input.drift ? "Drift check" : "Planning"} ${spec.name}: observing ${spec.hosts.length} host(s)`);
     const targets = new Map<string, Target>();
-    const { desired, observations, plan } = await planFor(ctx, spec, targets);
+    const { desired, observations, plan, controlPlane } = await planFor(ctx, spec, targets);
     await reportPlan(ctx, plan);
     // "In sync" means serving, not only "files match": the roles' checks run too.
     const reports = new Map<string, HostReport>();
@@ -299,7 +332,9 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
       },
     );
     for (const h of spec.hosts) await reportChecks(ctx, h.name, reports.get(h.serverId)?.checks ?? []);
-    await recordPlan(ctx, plan, "plan", reports);
+    const unobserved = new Set(plan.hosts.filter((h) => h.error).map((h) => h.serverId));
+    const matrix = spec.firewall?.enabled ? await checkReachability(ctx, spec, desired, targets, controlPlane, unobserved) : null;
+    await recordPlan(ctx, plan, "plan", reports, matrix);
     const errors = plan.hosts.filter((h) => h.error);
     const failing = spec.hosts.filter((h) => reports.get(h.serverId)?.checks.some((c) => !c.ok));
     const failingText = failing.length
@@ -314,15 +349,22 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
           )
           .join(", ")}`
       : "";
+    const reachText = matrix && matrix.mismatches > 0 ? `; ${matrixText(matrix)}` : "";
     if (errors.length > 0) return { status: "failed", outcome: `could not observe ${errors.map((h) => `${h.name} (${h.error})`).join(", ")}${failingText}` };
-    if (plan.changes === 0 && failing.length === 0) return { status: "succeeded", outcome: "no changes: every host matches the topology and passes its checks" };
-    if (plan.changes === 0) return { status: "failed", outcome: `no changes to files or services${failingText}` };
-    return { status: "succeeded", outcome: `${changesText(plan)}${ctx.input.drift ? " (drift: apply to restore)" : ""}${failingText}` };
+    if (plan.changes === 0 && failing.length === 0 && !reachText) return { status: "succeeded", outcome: "no changes: every host matches the topology and passes its checks" };
+    if (plan.changes === 0) return { status: "failed", outcome: `no changes to files or services${failingText}${reachText}` };
+    return { status: "succeeded", outcome: `${changesText(plan)}${ctx.input.drift ? " (drift: apply to restore)" : ""}${failingText}${reachText}` };
   },
 };
 
 /** Runs one host's steps of one tier, in order. Returns the error, if a step failed. */
-async function runHostSteps(ctx: Ctx, target: Target, steps: PlannedStep[], progress: { done: number; total: number; audited: boolean }): Promise<string | null> {
+async function runHostSteps(
+  ctx: Ctx,
+  target: Target,
+  member: { serverId: string; name: string; topologyId: string },
+  steps: PlannedStep[],
+  progress: { done: number; total: number; audited: boolean },
+): Promise<string | null> {
   const host = target.name;
   const onLine = (_stream: "stdout" | "stderr", line: string) => void ctx.reporter.output(line, host);
   for (const step of steps) {
@@ -343,6 +385,8 @@ async function runHostSteps(ctx: Ctx, target: Target, steps: PlannedStep[], prog
         await ctx.executor.upload(target, rendered.upload, { signal: ctx.signal });
       }
       for (const cmd of rendered.after) await ctx.executor.run(target, cmd, { signal: ctx.signal, onLine });
+      // A firewall change is kept only once a new connection gets in (else the host rolls it back).
+      if (rendered.confirm) await confirmFirewall(ctx, target, member, rendered.confirm);
     } catch (err) {
       ctx.signal.throwIfAborted();
       const message = err instanceof Error ? err.message : String(err);
@@ -476,10 +520,14 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
   for (const h of work)
     if (!reports.get(h.serverId)?.outcome)
       reports.set(h.serverId, { ...(reports.get(h.serverId) ?? { checks: [] }), outcome: stopped ? "not-started" : "converged", reason: stopped ? "the rollout stopped before this host" : null });
-  await recordPlan(ctx, plan, "apply", reports);
+  // Who can reach what, now that every host has its rules (hosts skipped or failed are left out).
+  const matrix = spec.firewall?.enabled && !stopped ? await checkReachability(ctx, spec, desired, targets, planned.controlPlane, new Set([...skipped.keys(), ...failed.keys()])) : null;
+  const reachBad = matrix && matrix.mismatches > 0 ? matrixText(matrix) : null;
+  await recordPlan(ctx, plan, "apply", reports, matrix);
   const failing = [...failed].map(([id, why]) => `${nameOf(spec, id)}: ${why}`);
+  if (reachBad) failing.push(reachBad);
   const skippedText = [...skipped].map(([id, why]) => `${nameOf(spec, id)} skipped (${why})`);
-  const driftStatus = skipped.size > 0 || failed.size > 0 ? (failed.size > 0 ? "failing" : "error") : "in-sync";
+  const driftStatus = skipped.size > 0 || failed.size > 0 || reachBad ? (failed.size > 0 || reachBad ? "failing" : "error") : "in-sync";
   await ctx.db.topology.update({ where: { id: spec.id }, data: { driftStatus, driftChanges: 0, driftCheckedAt: new Date() } });
   const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
   if (stopped)
@@ -487,6 +535,7 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
       status: "failed",
       outcome: `rollout stopped: ${stopped}: ${failing.join("; ")}${skippedText.length ? `; ${skippedText.join("; ")}` : ""}. Fix the cause and retry: the retry re-plans and continues from where this stopped.`,
     };
+  if (reachBad && failed.size === 0 && skipped.size === 0) return { status: "failed", outcome: `applied ${changesText(plan)} in ${took}, but ${reachBad}` };
   if (failed.size > 0 || skipped.size > 0)
     return { status: "partial", outcome: `partially applied in ${took}: ${[...failing, ...skippedText].join("; ")}; the other hosts converged and pass their checks` };
   return {
@@ -527,7 +576,7 @@ async function convergeTier(
   );
   const hostChecks = d.checks.filter((c) => roles.has(c.role) && isHostCheck(c.check));
   if (steps.length > 0) {
-    const err = await runHostSteps(ctx, target, steps, progress);
+    const err = await runHostSteps(ctx, target, { serverId: h.serverId, name: h.name, topologyId: spec.id }, steps, progress);
     if (err) return err;
     // Prove the files and units converged: observe again; nothing may be left for this tier
     // (or before it). A daemon reloaded or started a moment ago may not have its new
@@ -574,7 +623,7 @@ async function convergeTier(
  * instead of taking them again. Refuses if this run does not hold every host's lock.
  */
 export async function applyUnderHeldLocks(ctx: KindContext<unknown>, held: HeldLocks, topologyId: string, opts: ApplyOptions = {}): Promise<KindResult> {
-  const spec = await prepare({ ...ctx, input: { topologyId, drift: false, strict: !!opts.strict } }, true);
+  const spec = await prepare({ ...ctx, input: { topologyId, drift: false, strict: !!opts.strict, forceFirewall: false } }, true);
   if ("status" in spec) return spec;
   const holders = await lockHolders(
     ctx.redis,

@@ -34,6 +34,7 @@ import {
 } from "../../services/topologies";
 import { runsQueue } from "../../queue/producer";
 import { principalLabel, type Principal } from "../../auth/principal";
+import { ServiceError } from "../../services/errors";
 
 /** Members an admin adds are approved by them; an operator's wait for an admin. */
 const approverOf = (p: Principal) => (allows(p.rank, "admin") ? principalLabel(p) : null);
@@ -101,7 +102,11 @@ export const topologiesRouter = router({
     })
     .input(TopologyApplyInput)
     .output(RunDto)
-    .mutation(({ ctx, input }) => applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id, { strict: input.strict })),
+    .mutation(({ ctx, input }) => {
+      if (input.forceFirewall && !allows(ctx.principal!.rank, "admin"))
+        throw new ServiceError("FORBIDDEN", "only an admin may force firewall rules a server rolled back", "forceFirewall");
+      return applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id, { strict: input.strict, forceFirewall: input.forceFirewall });
+    }),
 
   runPlan: readProcedure
     .meta({ openapi: { method: "GET", path: "/runs/{id}/plan", protect: true, tags: ["runs"], summary: "The plan a plan or apply run computed (null until it has one)" } })

@@ -19,6 +19,19 @@ const later = (role: "db-primary" | "db-replica", label: string): RoleModule => 
       detail: "Not encrypted yet: MariaDB is not installed yet, and this hop gets TLS when it is.",
       purpose: "queries",
     },
+    // Replicas read the primary's binary log.
+    ...(role === "db-primary"
+      ? [
+          {
+            port: 3306,
+            from: { kind: "role" as const, role: "db-replica" as const },
+            protection: "plain" as const,
+            label: "plain (not yet encrypted)",
+            detail: "Replication: each replica reads the primary's binary log (TLS comes with the database issue).",
+            purpose: "replication",
+          },
+        ]
+      : []),
   ],
   // A replica is set up from its primary: it cannot be converged while the primary is out of reach.
   dependsOn: role === "db-replica" ? (t) => t.hosts.filter((x) => x.roles.includes("db-primary")).map((x) => x.serverId) : undefined,

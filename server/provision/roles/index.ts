@@ -4,29 +4,15 @@
 import type { Role, Tier } from "../../schemas/topology";
 import { TIERS } from "../../schemas/topology";
 import type { Resource } from "../resources";
-import { resourceId } from "../resources";
-import { app } from "./app";
-import { dbPrimary, dbReplica } from "./database";
-import { loadBalancer } from "./load-balancer";
+import { resourceId, sha256 } from "../resources";
+import { hostRules, sshPortOf } from "../firewall/policy";
+import { renderRuleset } from "../firewall/render";
 import type { CheckSpec, HostSpec, InboundTraffic, PortClaim, RoleModule, TopologySpec } from "./types";
-import { web } from "./web";
+import { modulesOf } from "./modules";
 
 export * from "./types";
 export * from "./common";
-
-/** Every role, by name. Adding a role means adding a module here (and its tests). */
-export const ROLE_MODULES: Record<Role, RoleModule> = {
-  "load-balancer": loadBalancer,
-  web,
-  app,
-  "db-primary": dbPrimary,
-  "db-replica": dbReplica,
-};
-
-/** A host's role modules in rollout order (database → app → web → load balancer). */
-export function modulesOf(h: Pick<HostSpec, "roles">): RoleModule[] {
-  return h.roles.map((r) => ROLE_MODULES[r]).sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier));
-}
+export { ROLE_MODULES, modulesOf } from "./modules";
 
 export interface HostDesired {
   resources: Resource[];
@@ -52,6 +38,14 @@ export function desiredState(t: TopologySpec): Map<string, HostDesired> {
       if (m.note) notes.push(m.note);
     }
     if (h.monitoring) notes.push("monitoring client: not installed yet (it comes with the monitoring issue)");
+    if (t.firewall) {
+      const fw = t.firewall;
+      const rules = fw.enabled ? hostRules(t, fw, h) : [];
+      const ruleset = fw.enabled ? renderRuleset(h.name, t.name, rules) : null;
+      if (fw.enabled) resources.push({ kind: "package", tier: "base", name: "nftables" });
+      resources.push({ kind: "firewall", tier: "base", ruleset, hash: ruleset ? sha256(ruleset) : "", rules, host: { name: h.name, sshPort: sshPortOf(h) }, confirmWindowS: fw.confirmWindowS, force: !!fw.force });
+      if (fw.enabled && h.ips?.length && h.ips[0] !== h.address) notes.push(`firewall: ${h.address} resolves to ${h.ips.join(", ")}; the rules use that`);
+    }
     const taken = new Map<number, PortClaim>();
     for (const p of ports) {
       const other = taken.get(p.port);

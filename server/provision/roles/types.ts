@@ -4,6 +4,7 @@
 // verify phase, the drift check and the diagram read these declarations.
 import type { AppSpec, Role, Tier } from "../../schemas/topology";
 import type { Resource } from "../resources";
+import type { FirewallSpec } from "../firewall/types";
 
 export interface TlsMaterial {
   /** The internal CA's certificate (public). */
@@ -23,6 +24,10 @@ export interface HostSpec {
   roles: Role[];
   monitoring: boolean;
   drained: boolean;
+  /** The SSH port (22 when not given). */
+  sshPort?: number;
+  /** The server's IP addresses: its address, or what its host name resolved to when the plan was made. */
+  ips?: string[];
 }
 
 export interface TopologySpec {
@@ -36,6 +41,8 @@ export interface TopologySpec {
   /** The uploaded archive's bytes, when the app's source is "tarball". */
   appArchive?: Buffer | null;
   tls: TlsMaterial;
+  /** The firewall of every server (absent: Rampart manages none). */
+  firewall?: FirewallSpec;
 }
 
 /** A TCP port a role's daemon must listen on. */
