@@ -10,6 +10,7 @@ import { serversRouter } from "./routers/servers";
 import { sshKeysRouter } from "./routers/ssh-keys";
 import { topologiesRouter } from "./routers/topologies";
 import { certificatesRouter } from "./routers/certificates";
+import { firewallRouter } from "./routers/firewall";
 
 export const appRouter = router({
   auth: authRouter,
@@ -20,6 +21,7 @@ export const appRouter = router({
   sshKeys: sshKeysRouter,
   topologies: topologiesRouter,
   certificates: certificatesRouter,
+  firewall: firewallRouter,
   runs: runsRouter,
   system: systemRouter,
 });

@@ -266,7 +266,7 @@ export function parseFirewall(body: readonly string[]): Observed {
     } else one.set(k, v);
   }
   const [rbHash, rbAt] = (one.get("rolledback") ?? "").split(" ");
-  const client = (one.get("client") ?? "").replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
+  const client = (one.get("client") ?? "").split(" ")[0]!.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, "$1");
   return {
     kind: "firewall",
     nft,

@@ -11,17 +11,7 @@ import type { Command } from "./command";
 import type { Tier } from "../schemas/topology";
 import type { EffectiveRule } from "./firewall/types";
 import { lockoutProblem } from "./firewall/match";
-import {
-  armRollbackCommand,
-  checkRulesetCommand,
-  confirmCommand,
-  FIREWALL_DIR,
-  FIREWALL_PERSISTED,
-  FIREWALL_TABLE,
-  loadRulesetCommand,
-  pendingRuleset,
-  REMOVE_SCRIPT,
-} from "./firewall/render";
+import { armRollbackCommand, checkRulesetCommand, confirmCommand, FIREWALL_DIR, FIREWALL_PERSISTED, FIREWALL_TABLE, loadRulesetCommand, pendingRuleset, REMOVE_SCRIPT } from "./firewall/render";
 
 // ---- Desired state
 

@@ -80,45 +80,47 @@ const Cidr = z
 
 const Port = z.number().int().min(1, "must be between 1 and 65535").max(65535, "must be between 1 and 65535");
 
-export const FirewallRuleInput = z
-  .object({
-    name: z
-      .string()
-      .trim()
-      .min(1, "is required")
-      .max(60, "must be at most 60 characters")
-      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "letters, digits, spaces, dots, dashes and underscores only"),
-    comment: z
-      .string()
-      .trim()
-      .max(200, "must be at most 200 characters")
-      .regex(/^[^"\\\n\r]*$/, "must not contain quotes, backslashes or line breaks")
-      .default(""),
-    enabled: z.boolean().default(true),
-    direction: z.enum(FIREWALL_DIRECTIONS).default("in"),
-    action: z.enum(FIREWALL_ACTIONS).default("accept"),
-    protocol: z.enum(FIREWALL_PROTOCOLS).default("tcp"),
-    portFrom: Port,
-    /** The end of a range (inclusive); omitted: one port. */
-    portTo: Port.nullable().default(null),
-    scope: z.enum(FIREWALL_SCOPES).default("topology"),
-    /** For scope "role": the role; for "server": the server's id. */
-    scopeValue: z.string().trim().nullable().default(null),
-    peer: z.enum(FIREWALL_PEERS).default("anywhere"),
-    /** For peer "cidr": the network; "role": the role; "server": the server's id. */
-    peerValue: z.string().trim().nullable().default(null),
-  })
-  .superRefine((r, ctx) => {
-    if (r.portTo !== null && r.portTo < r.portFrom) ctx.addIssue({ code: "custom", path: ["portTo"], message: "must not be below the first port" });
-    if (r.scope === "role" && !Role.safeParse(r.scopeValue).success) ctx.addIssue({ code: "custom", path: ["scopeValue"], message: "choose a role" });
-    if (r.scope === "server" && !r.scopeValue) ctx.addIssue({ code: "custom", path: ["scopeValue"], message: "choose a server" });
-    if (r.peer === "role" && !Role.safeParse(r.peerValue).success) ctx.addIssue({ code: "custom", path: ["peerValue"], message: "choose a role" });
-    if (r.peer === "server" && !r.peerValue) ctx.addIssue({ code: "custom", path: ["peerValue"], message: "choose a server" });
-    if (r.peer === "cidr") {
-      const p = r.peerValue ? cidrProblem(r.peerValue) : "is required: an address or a network such as 203.0.113.0/24";
-      if (p) ctx.addIssue({ code: "custom", path: ["peerValue"], message: p });
-    }
-  });
+const FirewallRuleFields = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, "is required")
+    .max(60, "must be at most 60 characters")
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, "letters, digits, spaces, dots, dashes and underscores only"),
+  comment: z
+    .string()
+    .trim()
+    .max(200, "must be at most 200 characters")
+    .regex(/^[^"\\\n\r]*$/, "must not contain quotes, backslashes or line breaks")
+    .default(""),
+  enabled: z.boolean().default(true),
+  direction: z.enum(FIREWALL_DIRECTIONS).default("in"),
+  action: z.enum(FIREWALL_ACTIONS).default("accept"),
+  protocol: z.enum(FIREWALL_PROTOCOLS).default("tcp"),
+  portFrom: Port,
+  /** The end of a range (inclusive); omitted: one port. */
+  portTo: Port.nullable().default(null),
+  scope: z.enum(FIREWALL_SCOPES).default("topology"),
+  /** For scope "role": the role; for "server": the server's id. */
+  scopeValue: z.string().trim().nullable().default(null),
+  peer: z.enum(FIREWALL_PEERS).default("anywhere"),
+  /** For peer "cidr": the network; "role": the role; "server": the server's id. */
+  peerValue: z.string().trim().nullable().default(null),
+});
+
+function refineRule(r: z.infer<typeof FirewallRuleFields>, ctx: z.RefinementCtx) {
+  if (r.portTo !== null && r.portTo < r.portFrom) ctx.addIssue({ code: "custom", path: ["portTo"], message: "must not be below the first port" });
+  if (r.scope === "role" && !Role.safeParse(r.scopeValue).success) ctx.addIssue({ code: "custom", path: ["scopeValue"], message: "choose a role" });
+  if (r.scope === "server" && !r.scopeValue) ctx.addIssue({ code: "custom", path: ["scopeValue"], message: "choose a server" });
+  if (r.peer === "role" && !Role.safeParse(r.peerValue).success) ctx.addIssue({ code: "custom", path: ["peerValue"], message: "choose a role" });
+  if (r.peer === "server" && !r.peerValue) ctx.addIssue({ code: "custom", path: ["peerValue"], message: "choose a server" });
+  if (r.peer === "cidr") {
+    const p = r.peerValue ? cidrProblem(r.peerValue) : "is required: an address or a network such as 203.0.113.0/24";
+    if (p) ctx.addIssue({ code: "custom", path: ["peerValue"], message: p });
+  }
+}
+
+export const FirewallRuleInput = FirewallRuleFields.superRefine(refineRule);
 export type FirewallRuleInput = z.infer<typeof FirewallRuleInput>;
 
 export const FirewallSettingsInput = z.object({
@@ -149,6 +151,7 @@ export const FirewallRuleDto = z.object({
 });
 export type FirewallRuleDto = z.infer<typeof FirewallRuleDto>;
 
+import { ReachabilityDto } from "./reachability";
 export { Reach, ReachCellDto, ReachabilityDto } from "./reachability";
 
 /** One rule of a server's rule set as Rampart renders it, with where it comes from. */
@@ -175,3 +178,33 @@ export const FirewallEventDto = z.object({
   at: z.date(),
 });
 export type FirewallEventDto = z.infer<typeof FirewallEventDto>;
+
+/** A topology's firewall as the console and the API show it. */
+export const FirewallViewDto = z.object({
+  topologyId: z.string(),
+  enabled: z.boolean(),
+  adminNetworks: z.array(z.string()),
+  /** Addresses Rampart's workers were seen connecting from: SSH stays open to each. */
+  controlPlane: z.array(z.string()),
+  rules: z.array(FirewallRuleDto),
+  servers: z.array(
+    z.object({
+      serverId: z.string(),
+      name: z.string(),
+      address: z.string(),
+      /** The addresses the rules use (the address, or what its name resolves to). */
+      ips: z.array(z.string()),
+      rules: z.array(EffectiveRuleDto),
+      /** The nftables rule set as Rampart renders it (null: the firewall is off). */
+      ruleset: z.string().nullable(),
+    }),
+  ),
+  reachability: ReachabilityDto.nullable(),
+  events: z.array(FirewallEventDto),
+});
+export type FirewallViewDto = z.infer<typeof FirewallViewDto>;
+
+export const FirewallRuleAddInput = FirewallRuleFields.extend({ topologyId: z.string().min(1) }).superRefine(refineRule);
+export const FirewallRuleUpdateInput = FirewallRuleFields.extend({ ruleId: z.string().min(1) }).superRefine(refineRule);
+export const FirewallRuleIdInput = z.object({ ruleId: z.string().min(1) });
+export const FirewallSettingsUpdateInput = FirewallSettingsInput.extend({ topologyId: z.string().min(1) });

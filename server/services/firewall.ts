@@ -4,15 +4,7 @@
 import { lookup } from "node:dns/promises";
 import type { Db } from "../db";
 import { ServiceError } from "./errors";
-import {
-  FirewallRuleDto,
-  FirewallRuleInput,
-  FirewallSettingsInput,
-  ReachabilityDto,
-  type EffectiveRuleDto,
-  type FirewallEventDto,
-  ipFamily,
-} from "../schemas/firewall";
+import { FirewallRuleDto, FirewallRuleInput, FirewallSettingsInput, ReachabilityDto, type FirewallViewDto, ipFamily } from "../schemas/firewall";
 import type { FirewallRuleSpec, FirewallSpec } from "../provision/firewall/types";
 import { hostRules, lockoutProblem, sshPortOf } from "../provision/firewall/policy";
 import { renderRuleset } from "../provision/firewall/render";
@@ -81,9 +73,7 @@ export async function resolveAddress(address: string): Promise<string[]> {
 export async function loadFirewall<T extends Omit<TopologySpec, "tls">>(db: Db, spec: T, opts: { confirmWindowS: number; force?: boolean }): Promise<T> {
   const t = await db.topology.findUniqueOrThrow({ where: { id: spec.id }, include: { firewallRules: { orderBy: { createdAt: "asc" } } } });
   const servers = await db.server.findMany({ where: { id: { in: spec.hosts.map((h) => h.serverId) } }, select: { id: true, port: true } });
-  const hosts: HostSpec[] = await Promise.all(
-    spec.hosts.map(async (h) => ({ ...h, sshPort: servers.find((s) => s.id === h.serverId)?.port ?? 22, ips: await resolveAddress(h.address) })),
-  );
+  const hosts: HostSpec[] = await Promise.all(spec.hosts.map(async (h) => ({ ...h, sshPort: servers.find((s) => s.id === h.serverId)?.port ?? 22, ips: await resolveAddress(h.address) })));
   const rules = t.firewallRules.map((r) => toSpec(toRuleDto(r)));
   const named = [...new Set(rules.flatMap((r) => (r.peer === "server" && r.peerValue && !hosts.some((h) => h.serverId === r.peerValue) ? [r.peerValue] : [])))];
   const others = await db.server.findMany({ where: { id: { in: named } }, select: { id: true, address: true } });
@@ -104,16 +94,7 @@ export async function loadFirewall<T extends Omit<TopologySpec, "tls">>(db: Db, 
 
 // ---- The API
 
-export interface FirewallView {
-  topologyId: string;
-  enabled: boolean;
-  adminNetworks: string[];
-  controlPlane: string[];
-  rules: FirewallRuleDto[];
-  servers: Array<{ serverId: string; name: string; address: string; ips: string[]; rules: EffectiveRuleDto[]; ruleset: string | null }>;
-  reachability: ReachabilityDto | null;
-  events: FirewallEventDto[];
-}
+export type FirewallView = FirewallViewDto;
 
 async function topologyOrThrow(db: Db, id: string) {
   const t = await db.topology.findUnique({ where: { id }, include: { members: { include: { server: true } }, firewallRules: { orderBy: { createdAt: "asc" } } } });

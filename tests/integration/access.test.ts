@@ -119,6 +119,10 @@ describe("every tRPC procedure", () => {
     expect(Object.keys(results).sort()).toEqual([
       "certificates.issueSite",
       "certificates.uploadSite",
+      "firewall.addRule",
+      "firewall.deleteRule",
+      "firewall.setSettings",
+      "firewall.updateRule",
       "runs.cancel",
       "runs.confirm",
       "runs.retry",

@@ -249,7 +249,12 @@ describe("firewalls on the lab", () => {
   it("a worker SIGKILLed between loading and confirming: the host rolls back, the next apply says so and does not load the rules again until an admin forces it", async () => {
     const before = await listing(3);
     // A change on the primary only, and a worker that stalls between loading and confirming.
-    const rule = await addFirewallRule(db, topologyId, FirewallRuleInput.parse({ name: "metrics", portFrom: 9100, peer: "cidr", peerValue: "10.213.47.0/24", scope: "server", scopeValue: ids[3] }), caller.name);
+    const rule = await addFirewallRule(
+      db,
+      topologyId,
+      FirewallRuleInput.parse({ name: "metrics", portFrom: 9100, peer: "cidr", peerValue: "10.213.47.0/24", scope: "server", scopeValue: ids[3] }),
+      caller.name,
+    );
     worker.child.kill("SIGTERM");
     await worker.exited;
     worker = startWorker(workerEnv({ RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS: "120000" }));

@@ -110,7 +110,14 @@ export async function learnFromObservations(ctx: FirewallCtx, spec: TopologySpec
     if (!f) continue;
     if (f.client) seen.add(f.client);
     if (f.rolledBack) {
-      const fresh = await recordRollback(ctx.db, null, { serverId: h.serverId, name: h.name, topologyId: spec.id }, f.rolledBack.hash, f.rolledBack.at, "the host restored its previous rules: no new connection confirmed the rule set in time (the worker stopped, or could not get in)");
+      const fresh = await recordRollback(
+        ctx.db,
+        null,
+        { serverId: h.serverId, name: h.name, topologyId: spec.id },
+        f.rolledBack.hash,
+        f.rolledBack.at,
+        "the host restored its previous rules: no new connection confirmed the rule set in time (the worker stopped, or could not get in)",
+      );
       if (fresh) await ctx.reporter.warn(`firewall: rolled back by the host at ${f.rolledBack.at.toISOString()}: the rule set loaded then was never confirmed`, h.name);
     }
   }

@@ -103,8 +103,7 @@ export const topologiesRouter = router({
     .input(TopologyApplyInput)
     .output(RunDto)
     .mutation(({ ctx, input }) => {
-      if (input.forceFirewall && !allows(ctx.principal!.rank, "admin"))
-        throw new ServiceError("FORBIDDEN", "only an admin may force firewall rules a server rolled back", "forceFirewall");
+      if (input.forceFirewall && !allows(ctx.principal!.rank, "admin")) throw new ServiceError("FORBIDDEN", "only an admin may force firewall rules a server rolled back", "forceFirewall");
       return applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id, { strict: input.strict, forceFirewall: input.forceFirewall });
     }),
 

@@ -42,7 +42,7 @@ export function lockoutProblem(rules: readonly EffectiveRule[], h: { name: strin
   const port = h.sshPort;
   const { action, rule } = evaluate(rules, controlPlaneAddress, "tcp", port);
   if (action === "accept") return null;
-  if (rule) return `the ${rule.origin.replace(/^rule: /, "rule '")}${rule.origin.startsWith("rule: ") ? "'" : ""} drops SSH (${port}/tcp) from the control plane (${controlPlaneAddress}): Rampart would lock itself out of ${h.name}`;
+  if (rule)
+    return `the ${rule.origin.replace(/^rule: /, "rule '")}${rule.origin.startsWith("rule: ") ? "'" : ""} drops SSH (${port}/tcp) from the control plane (${controlPlaneAddress}): Rampart would lock itself out of ${h.name}`;
   return `no rule lets SSH (${port}/tcp) in from the control plane (${controlPlaneAddress}): Rampart would lock itself out of ${h.name}`;
 }
-

@@ -43,7 +43,16 @@ export function desiredState(t: TopologySpec): Map<string, HostDesired> {
       const rules = fw.enabled ? hostRules(t, fw, h) : [];
       const ruleset = fw.enabled ? renderRuleset(h.name, t.name, rules) : null;
       if (fw.enabled) resources.push({ kind: "package", tier: "base", name: "nftables" });
-      resources.push({ kind: "firewall", tier: "base", ruleset, hash: ruleset ? sha256(ruleset) : "", rules, host: { name: h.name, sshPort: sshPortOf(h) }, confirmWindowS: fw.confirmWindowS, force: !!fw.force });
+      resources.push({
+        kind: "firewall",
+        tier: "base",
+        ruleset,
+        hash: ruleset ? sha256(ruleset) : "",
+        rules,
+        host: { name: h.name, sshPort: sshPortOf(h) },
+        confirmWindowS: fw.confirmWindowS,
+        force: !!fw.force,
+      });
       if (fw.enabled && h.ips?.length && h.ips[0] !== h.address) notes.push(`firewall: ${h.address} resolves to ${h.ips.join(", ")}; the rules use that`);
     }
     const taken = new Map<number, PortClaim>();

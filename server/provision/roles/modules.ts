@@ -20,4 +20,3 @@ export const ROLE_MODULES: Record<Role, RoleModule> = {
 export function modulesOf(h: Pick<HostSpec, "roles">): RoleModule[] {
   return h.roles.map((r) => ROLE_MODULES[r]).sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier));
 }
-
