@@ -144,6 +144,10 @@ beforeAll(async () => {
       }),
     )
   ).id;
+  // These tests reach the web and app servers directly from the test's namespace (what each
+  // presents over TLS, to whom): with its firewall on, only the tier in front may. The
+  // firewall's own tests are in firewall.test.ts.
+  await db.topology.update({ where: { id: topologyId }, data: { firewallEnabled: false } });
   chain = makeChain(SITE);
   internalCaFile = path.join(dir, "internal-ca.pem");
   writeFileSync(internalCaFile, (await caCertificate(db, box)).certPem);
