@@ -102,21 +102,24 @@ async function topologyOrThrow(db: Db, id: string) {
   return t;
 }
 
-/** The rules as they would be rendered now (names resolved now), without touching any host. */
-export async function getFirewall(db: Db, id: string): Promise<FirewallView> {
-  const t = await topologyOrThrow(db, id);
-  const members = [...t.members].sort((a, b) => a.server.name.localeCompare(b.server.name));
-  const base: TopologySpec = {
+/** What the policy reads of a topology (its roles' inbound traffic), without certificates or secrets. */
+function policySpec(t: Awaited<ReturnType<typeof topologyOrThrow>>): TopologySpec {
+  return {
     id: t.id,
     name: t.name,
     balance: t.balance === "leastconn" ? "leastconn" : "roundrobin",
-    hosts: members.map((m) => ({ serverId: m.serverId, name: m.server.name, address: m.server.address, roles: memberRoles(m), monitoring: m.monitoring, drained: m.drained })),
-    // The policy reads the roles' inbound traffic: no certificates needed.
+    hosts: t.members.map((m) => ({ serverId: m.serverId, name: m.server.name, address: m.server.address, roles: memberRoles(m), monitoring: m.monitoring, drained: m.drained })),
     app: readApp(t.app),
     appEnv: [],
     tls: { caPem: "", siteBundle: null, backends: new Map() },
   };
-  const spec = await loadFirewall(db, base, { confirmWindowS: 60 });
+}
+
+/** The rules as they would be rendered now (names resolved now), without touching any host. */
+export async function getFirewall(db: Db, id: string): Promise<FirewallView> {
+  const t = await topologyOrThrow(db, id);
+  const members = [...t.members].sort((a, b) => a.server.name.localeCompare(b.server.name));
+  const spec = await loadFirewall(db, policySpec({ ...t, members }), { confirmWindowS: 60 });
   const fw = spec.firewall!;
   const events = await db.firewallEvent.findMany({ where: { topologyId: id }, orderBy: { at: "desc" }, take: 50 });
   return {
@@ -167,16 +170,7 @@ async function guard(db: Db, topologyId: string, candidate: FirewallRuleInput & 
   const t = await topologyOrThrow(db, topologyId);
   const rules = t.firewallRules.filter((r) => r.id !== candidate.id).map((r) => toSpec(toRuleDto(r)));
   if (enabled) rules.push({ ...candidate, id: candidate.id ?? "new" });
-  const base: TopologySpec = {
-    id: t.id,
-    name: t.name,
-    balance: "roundrobin",
-    hosts: t.members.map((m) => ({ serverId: m.serverId, name: m.server.name, address: m.server.address, roles: memberRoles(m), monitoring: m.monitoring, drained: m.drained })),
-    app: readApp(t.app),
-    appEnv: [],
-    tls: { caPem: "", siteBundle: null, backends: new Map() },
-  };
-  const spec = await loadFirewall(db, base, { confirmWindowS: 60 });
+  const spec = await loadFirewall(db, policySpec(t), { confirmWindowS: 60 });
   const fw = { ...spec.firewall!, rules };
   for (const h of spec.hosts) {
     const effective = hostRules(spec, fw, h);

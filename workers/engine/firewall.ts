@@ -2,6 +2,7 @@
 // the proof of a rollback when that connection fails), the rollbacks hosts report,
 // the control plane's addresses, and the reachability matrix.
 import net from "node:net";
+import { setTimeout as wait } from "node:timers/promises";
 import type { Db } from "@/server/db";
 import type { SshExecutor, Target } from "@/server/exec/ssh-executor";
 import type { Command } from "@/server/provision/command";
@@ -26,18 +27,7 @@ export class FirewallRolledBackError extends Error {
   override name = "FirewallRolledBackError";
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
+const sleep = (ms: number, signal: AbortSignal) => wait(ms, undefined, { signal });
 
 const firewallOf = (o: HostObservation | undefined): Extract<Observed, { kind: "firewall" }> | null => {
   if (!o?.ok) return null;
