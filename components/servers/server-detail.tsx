@@ -1,5 +1,6 @@
 "use client";
 import { useState } from "react";
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ShieldAlert, Stethoscope, Trash2 } from "lucide-react";
@@ -23,6 +24,8 @@ export function ServerDetail({ id }: { id: string }) {
   const [editing, setEditing] = useState(false);
   const [knownHosts, setKnownHosts] = useState("");
   const server = useQuery({ ...trpc.servers.get.queryOptions({ id }), refetchInterval: 5000 });
+  const topologies = useQuery(trpc.topologies.list.queryOptions());
+  const memberOf = (topologies.data ?? []).filter((t) => t.members.some((m) => m.serverId === id));
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.servers.get.queryKey({ id }) });
   const check = useMutation(trpc.servers.check.mutationOptions({ onSuccess: (run) => router.push(`/runs/${run.id}`) }));
   const accept = useMutation(trpc.servers.acceptHostKey.mutationOptions({ onSuccess: () => void refresh() }));
@@ -75,6 +78,22 @@ export function ServerDetail({ id }: { id: string }) {
         </div>
       </div>
       <FormError message={actionError?.message} />
+      {memberOf.length > 0 ? (
+        <ul className="flex flex-wrap gap-x-6 gap-y-1 text-sm text-slate-600" aria-label="Topologies">
+          {memberOf.map((t) => (
+            <li key={t.id}>
+              In{" "}
+              <Link href={`/topology/${t.id}`} className="text-sky-700 underline">
+                {t.name}
+              </Link>{" "}
+              as {t.members.find((m) => m.serverId === id)!.roles.join(", ") || "no role"} ·{" "}
+              <Link href={`/firewall/${t.id}/${id}`} className="text-sky-700 underline">
+                its firewall
+              </Link>
+            </li>
+          ))}
+        </ul>
+      ) : null}
 
       {editing ? (
         <Card>

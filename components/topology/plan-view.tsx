@@ -6,6 +6,7 @@ import { ROLE_LABELS, type HostPlanDto, type PlanDto, type PlanStepDto } from "@
 import { Badge, type Tone } from "../ui/badge";
 import { cn } from "../ui/cn";
 import { formatTime } from "../runs/time";
+import { ReachabilityMatrix } from "../firewall/reachability-matrix";
 
 const ACTION_TONES: Record<string, Tone> = {
   install: "success",
@@ -60,6 +61,22 @@ export function PlanView({ plan }: { plan: PlanDto }) {
           <HostPlan key={h.serverId} host={h} />
         ))}
       </div>
+      {plan.reachability ? (
+        <details open={plan.reachability.mismatches > 0} className="group rounded-md border border-slate-200 px-3 py-2" data-testid="plan-reachability">
+          <summary className="flex cursor-pointer list-none items-center gap-1 text-sm font-medium text-slate-700 hover:text-slate-900">
+            <ChevronRight size={14} className="transition-transform group-open:rotate-90" aria-hidden />
+            Reachability{" "}
+            {plan.reachability.mismatches > 0 ? (
+              <span className="text-rose-700">({plural(plan.reachability.mismatches, "mismatch", "mismatches")})</span>
+            ) : (
+              <span className="text-emerald-700">(as intended)</span>
+            )}
+          </summary>
+          <div className="mt-2">
+            <ReachabilityMatrix reachability={plan.reachability} />
+          </div>
+        </details>
+      ) : null}
     </div>
   );
 }

@@ -185,9 +185,14 @@ export function TopologyDetail({ id }: { id: string }) {
           title="Diagram"
           description="How a request travels: from the Internet through the load balancers to the web, app and database tiers, and how each hop is protected. Web servers show their health as the load balancer sees it."
           actions={
-            <Link href="/certificates" className="shrink-0 text-xs text-sky-700 hover:underline">
-              View certificates
-            </Link>
+            <span className="flex shrink-0 gap-3">
+              <Link href={`/firewall/${t.id}`} className="text-xs text-sky-700 hover:underline">
+                View firewall
+              </Link>
+              <Link href="/certificates" className="text-xs text-sky-700 hover:underline">
+                View certificates
+              </Link>
+            </span>
           }
         />
         <TopologyDiagram topology={t} />

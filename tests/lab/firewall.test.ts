@@ -6,7 +6,6 @@
 // refuses changes nothing; rules that lock Rampart out are rolled back by the host
 // (also when the worker is SIGKILLed between loading and confirming), and the next
 // apply does not load them again until an admin forces it.
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { ensureLab, labSsh, type LabInfo } from "@/e2e/lab/fixture";
@@ -30,6 +29,7 @@ import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
 import { registerFreshLabHosts } from "../support/lab-hosts";
+import { probeFrom, probeHere, type Reach } from "../support/reach-probe";
 
 const WINDOW_S = 10;
 let lab: LabInfo;
@@ -71,27 +71,6 @@ async function finished(runId: string, timeoutMs = 300_000) {
 }
 const host = (i: number) => lab.hosts[i]!;
 const listing = async (i: number) => (await labSsh(host(i).name, ["sh", "-c", "nft list table inet rampart 2>&1 || true"])).stdout;
-
-type Reach = "open" | "refused" | "filtered";
-/** The test's own probe from the root namespace (the control plane's). */
-function probeHere(address: string, port: number): Promise<Reach> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: address, port });
-    const done = (r: Reach) => {
-      s.destroy();
-      resolve(r);
-    };
-    s.setTimeout(1500, () => done("filtered"));
-    s.once("connect", () => done("open"));
-    s.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "refused" : "filtered"));
-  });
-}
-/** The test's own probe from inside a host (its network namespace), with bash's /dev/tcp. */
-async function probeFrom(i: number, address: string, port: number): Promise<Reach> {
-  const r = await labSsh(host(i).name, ["bash", "-c", `timeout 1.5 bash -c 'exec 3<>/dev/tcp/${address}/${port}' 2>&1; echo "rc=$?"`]);
-  if (/rc=0/.test(r.stdout)) return "open";
-  return /refused/i.test(r.stdout) ? "refused" : "filtered";
-}
 
 beforeAll(async () => {
   const info = await ensureLab(5);
@@ -159,7 +138,7 @@ describe("firewalls on the lab", () => {
         wanted.push(`root→${host(to).name}:${port} ${intended("root", to, port)}`);
         for (let from = 0; from < 5; from++) {
           if (from === to) continue;
-          found.push(`${host(from).name}→${host(to).name}:${port} ${await probeFrom(from, host(to).address, port)}`);
+          found.push(`${host(from).name}→${host(to).name}:${port} ${await probeFrom(host(from).name, host(to).address, port)}`);
           wanted.push(`${host(from).name}→${host(to).name}:${port} ${intended(from, to, port)}`);
         }
       }
