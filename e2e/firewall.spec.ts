@@ -29,17 +29,15 @@ test("the console's reachability matrix agrees with the test's own probes", asyn
   const matrix = page.getByTestId("reach-matrix");
   await expect(matrix).toHaveAttribute("data-mismatches", "0");
 
-  const cells = await matrix
-    .getByTestId("reach-cell")
-    .evaluateAll((els) =>
-      els.map((e) => ({
-        from: e.getAttribute("data-from")!,
-        to: e.getAttribute("data-to")!,
-        address: e.getAttribute("data-address")!,
-        port: Number(e.getAttribute("data-port")),
-        observed: e.getAttribute("data-observed")!,
-      })),
-    );
+  const cells = await matrix.getByTestId("reach-cell").evaluateAll((els) =>
+    els.map((e) => ({
+      from: e.getAttribute("data-from")!,
+      to: e.getAttribute("data-to")!,
+      address: e.getAttribute("data-address")!,
+      port: Number(e.getAttribute("data-port")),
+      observed: e.getAttribute("data-observed")!,
+    })),
+  );
   // Control plane, the load balancer and both web servers, each to every port the topology uses.
   expect(new Set(cells.map((c) => c.from)).size).toBeGreaterThanOrEqual(4);
   expect(cells.filter((c) => c.observed === "open").length).toBeGreaterThan(0);
