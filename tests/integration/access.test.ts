@@ -261,8 +261,13 @@ describe("login", () => {
     await new Promise((r) => setTimeout(r, 1600));
     expect((await login(u.user.email, u.password, "10.2.2.2")).status).toBe(200);
 
+    // 21 refusals from 10.2.2.2 in a minute: 20 entries, the 21st counted in the minute's summary.
     const denied = await db.auditEntry.count({ where: { action: "auth.login", target: u.user.email, outcome: "denied" } });
-    expect(denied).toBe(21);
+    expect(denied).toBe(20);
+    const { flushAllDenied } = await import("@/server/auth/audit");
+    await flushAllDenied(true);
+    const summary = await db.auditEntry.findFirst({ where: { action: "audit.suppressed", target: "10.2.2.2" } });
+    expect(JSON.parse(summary!.detail)).toMatchObject({ count: 1, actions: { "auth.login": 1 } });
   });
 
   it("says the same for an unknown email as for a wrong password", async () => {
@@ -333,6 +338,22 @@ describe("audit log", () => {
     await recordAudit(db, { actor: SYSTEM_ACTOR, action: "test.append", outcome: "ok" });
     await expect(db.auditEntry.updateMany({ data: { outcome: "error" } })).rejects.toThrow(/append-only/);
     await expect(db.auditEntry.deleteMany({})).rejects.toThrow(/append-only/);
+  });
+
+  it("a flood of denied calls writes bounded rows: 20 a minute per source (an IPv6 /64 is one), the rest counted in one summary", async () => {
+    const { flushAllDenied } = await import("@/server/auth/audit");
+    const attempt = (ip: string) => callTrpc("servers.delete", "mutation", { input: { id: "nope" }, ip });
+    for (let i = 0; i < 100; i++) expect((await attempt("10.66.0.1")).status).toBe(401);
+    for (let i = 1; i <= 50; i++) expect((await attempt(`2001:db8:66:1::${i.toString(16)}`)).status).toBe(401);
+    const rows = (ip: object) => db.auditEntry.count({ where: { action: "servers.delete", outcome: "denied", ip } });
+    expect(await rows({ equals: "10.66.0.1" })).toBe(20);
+    expect(await rows({ startsWith: "2001:db8:66:1:" })).toBe(20);
+    // The minute's summary (written when it ends; here, forced).
+    await flushAllDenied(true);
+    const summaries = await db.auditEntry.findMany({ where: { action: "audit.suppressed" } });
+    const bySource = Object.fromEntries(summaries.map((e) => [e.target, JSON.parse(e.detail) as { count: number; actions: Record<string, number> }]));
+    expect(bySource["10.66.0.1"]).toMatchObject({ count: 80, actions: { "servers.delete": 80 } });
+    expect(bySource["2001:db8:66:1::/64"]).toMatchObject({ count: 30 });
   });
 
   it("no code path updates or deletes audit entries", () => {
