@@ -12,23 +12,50 @@ export const OBSERVE_CONTENT_LIMIT = 256 * 1024;
 // Each external command costs a few milliseconds on a small host, and every host of a
 // no-op apply runs this script: text is cut with the shell's own expansions and read,
 // not with cut, sed or head.
-const OBSERVE_SCRIPT = `pending=$1; shift; n=0
+const OBSERVE_SCRIPT = `pending=$1; shift; n=0; clock=; pkgs=; stats=; hashes=
 start20() { shift 19; [ -n "$1" ] && printf 'start %s\\n' "$1"; }
 while [ $# -gt 0 ]; do
   k=$1; shift
   case $k in
+  pre)
+    # Read ahead, one process for many: the packages' states, the paths' modes and
+    # sizes, the files' hashes (the list is one argument, a name per line). The probes
+    # below look their answers up here, with the shell's own read, and ask one by one
+    # only for what is missing (a name with a line break, an odd name in the output).
+    o=$IFS; IFS='
+'; set -f
+    case $1 in
+    pkg) pkgs=$(dpkg-query -W -f='\${Package} \${db:Status-Status} \${Version}\\n' -- $2 2>/dev/null);;
+    stat) stats=$(stat -c '%a %U %G %s %n' -- $2 2>/dev/null);;
+    hash) hashes=$(sha256sum -- $2 2>/dev/null);;
+    esac
+    IFS=$o; set +f; shift 2; continue;;
   pkg)
-    s=$(dpkg-query -W -f='\${db:Status-Status} \${Version}' "$1" 2>/dev/null) || s=absent
+    s=
+    while read -r x y; do [ "$x" = "$1" ] && { s=$y; break; }; done <<EOF_PKGS
+$pkgs
+EOF_PKGS
+    [ -n "$s" ] || s=$(dpkg-query -W -f='\${db:Status-Status} \${Version}' "$1" 2>/dev/null) || s=absent
     printf '@@ %d pkg %s\\n' "$n" "$s"; shift;;
   path)
     p=$1
     if [ -L "$p" ]; then t=other; elif [ -f "$p" ]; then t=file; elif [ -d "$p" ]; then t=directory; elif [ -e "$p" ]; then t=other; else t=absent; fi
     if [ "$t" = absent ]; then printf '@@ %d path absent\\n' "$n"
     else
-      a=$(stat -c '%a %U %G' -- "$p"); h=-
-      if [ "$t" = file ] && [ "$2" != - ]; then h=$(sha256sum < "$p"); h=\${h%% *}; fi
+      a=; sz=; h=-
+      while read -r x1 x2 x3 x4 x5; do [ "$x5" = "$p" ] && { a="$x1 $x2 $x3"; sz=$x4; break; }; done <<EOF_STATS
+$stats
+EOF_STATS
+      [ -n "$a" ] || { a=$(stat -c '%a %U %G %s' -- "$p"); sz=\${a##* }; a=\${a% *}; }
+      if [ "$t" = file ] && [ "$2" != - ]; then
+        h=
+        while read -r x1 x2; do [ "$x2" = "$p" ] && { h=$x1; break; }; done <<EOF_HASHES
+$hashes
+EOF_HASHES
+        [ -n "$h" ] || { h=$(sha256sum < "$p"); h=\${h%% *}; }
+      fi
       printf '@@ %d path %s %s %s\\n' "$n" "$t" "$a" "$h"
-      if [ "$t" = file ] && [ "$3" = 1 ] && [ "$h" != "$2" ] && [ "$(stat -c %s -- "$p")" -le ${OBSERVE_CONTENT_LIMIT} ]; then base64 -w0 < "$p"; echo; fi
+      if [ "$t" = file ] && [ "$3" = 1 ] && [ "$h" != "$2" ] && [ "$sz" -le ${OBSERVE_CONTENT_LIMIT} ]; then base64 -w0 < "$p"; echo; fi
     fi
     shift 3;;
   svc)
@@ -52,7 +79,9 @@ while [ $# -gt 0 ]; do
   fresh)
     u=$1; c=$2; shift 2
     printf '@@ %d fresh\\n' "$n"
-    cg=$(systemctl show -p ControlGroup --value "$u" 2>/dev/null) || cg=
+    # A service's cgroup is system.slice/<unit> unless it sets another slice: ask systemd only then.
+    case $u in *.*) su=$u;; *) su=$u.service;; esac
+    if [ -f "/sys/fs/cgroup/system.slice/$su/cgroup.procs" ]; then cg=/system.slice/$su; else cg=$(systemctl show -p ControlGroup --value "$u" 2>/dev/null) || cg=; fi
     for d in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
       if [ -n "$cg" ] && [ -f "$d$cg/cgroup.procs" ]; then
         while read -r p; do
@@ -62,8 +91,8 @@ while [ $# -gt 0 ]; do
         break
       fi
     done
-    read -r up _ < /proc/uptime
-    printf 'clock %s %s %s\\n' "$(date +%s.%N)" "$up" "$(getconf CLK_TCK)"
+    if [ -z "$clock" ]; then read -r up _ < /proc/uptime; clock="$(date +%s.%N) $up $(getconf CLK_TCK)"; fi
+    printf 'clock %s\\n' "$clock"
     while [ "$c" -gt 0 ]; do
       [ -e "$1" ] && printf 'mtime %s %s\\n' "$(stat -c %.3Y -- "$1")" "$1"
       shift; c=$((c-1))
@@ -71,19 +100,26 @@ while [ $# -gt 0 ]; do
   fw)
     d=$1; persisted=$2; unit=$3; want=$4; shift 4
     printf '@@ %d fw\n' "$n"
-    printf 'client %s\n' "\${SSH_CONNECTION%% *}"
+    sc=\${RAMPART_SSH_CONNECTION:-\$SSH_CONNECTION}; printf 'client %s\n' "\${sc%% *}"
     if command -v nft >/dev/null 2>&1; then
       echo nft
-      l=; r=
-      if nft list tables 2>/dev/null | grep -qx 'table inet rampart'; then l=$(nft list table inet rampart 2>/dev/null) && { h=$(printf '%s\n' "$l" | sha256sum); printf 'live %s\n' "\${h%% *}"; }; fi
-      if [ -f "$d/live.nft" ]; then r=$(cat "$d/live.nft"); h=$(printf '%s\n' "$r" | sha256sum); printf 'recorded %s\n' "\${h%% *}"; fi
+      # Few processes: this runs in every plan, apply and drift check.
+      l=$(nft list table inet rampart 2>/dev/null) || l=
+      r=; [ -f "$d/live.nft" ] && r=$(cat "$d/live.nft")
+      if [ -n "$l" ]; then h=$(printf '%s\n' "$l" | sha256sum); printf 'live %s\n' "\${h%% *}"; fi
+      if [ -n "$r" ]; then
+        if [ "$r" != "$l" ]; then h=$(printf '%s\n' "$r" | sha256sum); fi
+        printf 'recorded %s\n' "\${h%% *}"
+      fi
       if [ -n "$l" ] && [ -n "$r" ] && [ "$l" != "$r" ]; then printf 'livetext %s\n' "$(printf '%s\n' "$l" | base64 -w0)"; printf 'recordedtext %s\n' "$(printf '%s\n' "$r" | base64 -w0)"; fi
     fi
-    [ -f "$d/applied" ] && printf 'applied %s\n' "$(cat "$d/applied")"
+    if [ -f "$d/applied" ]; then read -r x < "$d/applied"; printf 'applied %s\n' "$x"; fi
     if [ -f "$persisted" ]; then h=$(sha256sum < "$persisted"); printf 'persisted %s\n' "\${h%% *}"; [ "\${h%% *}" = "$want" ] || printf 'persistedtext %s\n' "$(base64 -w0 < "$persisted")"; fi
-    printf 'enabled %s\n' "$(systemctl is-enabled "$unit" 2>/dev/null)"
-    [ -f "$d/rolled-back" ] && printf 'rolledback %s\n' "$(cat "$d/rolled-back")"
-    systemctl list-timers --all --no-legend 'rampart-firewall-rollback-*' 2>/dev/null | grep -o 'rampart-firewall-rollback-[0-9a-f]*\.timer' | sed 's/^/timer /'
+    # The unit of Rampart's own is wanted by sysinit.target when enabled; ask systemd only when it is not.
+    if [ -L "/etc/systemd/system/sysinit.target.wants/$unit" ] && [ -f "/etc/systemd/system/$unit" ]; then echo 'enabled enabled'; else printf 'enabled %s\n' "$(systemctl is-enabled "$unit" 2>/dev/null)"; fi
+    if [ -f "$d/rolled-back" ]; then read -r x < "$d/rolled-back"; printf 'rolledback %s\n' "$x"; fi
+    # A pending rollback: systemd-run's transient timer, on disk while it is loaded.
+    for x in /run/systemd/transient/rampart-firewall-rollback-*.timer; do [ -e "$x" ] && printf 'timer %s\n' "\${x##*/}"; done
     ;;
   *) echo "rampart-observe: unknown probe $k" >&2; exit 2;;
   esac
@@ -133,7 +169,20 @@ function extraProbes(extras: ObserveExtras): string[] {
 
 /** One command that observes every resource in `resources`, in order (then the extras). */
 export function observeCommand(resources: readonly Resource[], extras: ObserveExtras = {}): Command {
-  return { argv: ["sh", "-c", OBSERVE_SCRIPT, "rampart-observe", PENDING_DIR, ...resources.flatMap(probe), ...extraProbes(extras)], timeoutMs: 60_000 };
+  const probes = resources.map(probe);
+  const paths = probes.filter((p) => p[0] === "path").map((p) => p[1]!);
+  const lists: Array<[string, string[]]> = [
+    ["pkg", probes.filter((p) => p[0] === "pkg").map((p) => p[1]!)],
+    ["stat", paths],
+    ["hash", probes.filter((p) => p[0] === "path" && p[2] !== "-").map((p) => p[1]!)],
+  ];
+  const pre = lists.filter(([, names]) => names.length > 0).flatMap(([what, names]) => ["pre", what, names.join("\n")]);
+  return {
+    argv: ["sh", "-c", OBSERVE_SCRIPT, "rampart-observe", PENDING_DIR, ...pre, ...probes.flat(), ...extraProbes(extras)],
+    timeoutMs: 60_000,
+    // The firewall probe reports who Rampart connects from (SSH stays open to it).
+    forwardSshConnection: true,
+  };
 }
 
 /** When a service's processes started, and when the files it reads last changed (epoch seconds). */

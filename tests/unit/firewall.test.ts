@@ -1,8 +1,11 @@
 // The firewall's pure parts: the policy (role defaults, operator rules, order), the
 // lockout guard, the rendered rule set, the expected reachability, and the diff.
+import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { contains, evaluate, expectedReachability, hostRules, lockoutProblem, type FirewallSpec } from "@/server/provision/firewall/policy";
-import { renderRuleset } from "@/server/provision/firewall/render";
+import { parseReachProbe, reachProbeCommand, renderRuleset } from "@/server/provision/firewall/render";
 import { parseFirewall } from "@/server/provision/observe";
 import { diffFirewall, sha256, type FirewallRes } from "@/server/provision/resources";
 import type { TopologySpec } from "@/server/provision/roles";
@@ -131,5 +134,40 @@ describe("firewall diff", () => {
     expect(() => diffFirewall(res(), observed(stale.map((l) => (l.startsWith("client") ? "client ::ffff:10.9.9.9 5555 22" : l))))).toThrow(
       /no rule lets SSH \(22\/tcp\) in from the control plane \(10\.9\.9\.9\)/,
     );
+  });
+});
+
+describe("the reachability probe script (run here with bash, against local ports)", () => {
+  it("tells open from refused (in English whatever the locale), and says it finished", async () => {
+    const server = net.createServer().listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const open = (server.address() as net.AddressInfo).port;
+    const closed = net.createServer().listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const refused = (closed.address() as net.AddressInfo).port;
+    closed.close();
+    try {
+      // Loopback only (tests send nothing elsewhere); "filtered" is proven on the lab.
+      const cmd = reachProbeCommand(
+        [
+          { address: "127.0.0.1", port: open },
+          { address: "127.0.0.1", port: refused },
+        ],
+        0.5,
+      );
+      const t0 = Date.now();
+      const r = spawnSync(cmd.argv[0]!, cmd.argv.slice(1), { encoding: "utf8", timeout: 10_000, env: { ...process.env, LANG: "de_DE.UTF-8" } });
+      const { found, complete } = parseReachProbe(r.stdout);
+      expect(complete).toBe(true);
+      expect(found.get(`127.0.0.1 ${open}`)).toBe("open");
+      expect(found.get(`127.0.0.1 ${refused}`)).toBe("refused");
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      server.close();
+    }
+  });
+  it("without the end marker a missing pair is not known", () => {
+    expect(parseReachProbe("reach 10.0.0.1 22 open\n")).toEqual({ found: new Map([["10.0.0.1 22", "open"]]), complete: false });
+    expect(parseReachProbe("rampart-reach: line 3: /dev/tcp/fd00::1/3306: Connection refused\ndone\n").found.get("fd00::1 3306")).toBe("refused");
   });
 });

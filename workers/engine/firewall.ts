@@ -135,36 +135,55 @@ function connectFromHere(address: string, port: number, timeoutS: number): Promi
   });
 }
 
+/** One probe's identity, the same whatever the control plane's address turns out to be. */
+const pairKey = (p: Pick<ReachProbe, "from" | "toServerId" | "port">) => `${p.from} ${p.toServerId} ${p.port}`;
+
+/** What probes found, by pair (null: the source could not be reached to probe from). */
+export type ReachFound = Map<string, Reach | null>;
+
 /** Probes every source → (server, port) pair; a source whose probes fail leaves its cells unjudged. */
-async function probe(ctx: FirewallCtx, probes: ReachProbe[], targets: Map<string, Target>, timeoutS: number): Promise<Map<ReachProbe, Reach | null>> {
-  const out = new Map<ReachProbe, Reach | null>();
+async function probe(ctx: FirewallCtx, probes: ReachProbe[], targets: ReadonlyMap<string, Target>, timeoutS: number): Promise<ReachFound> {
+  const out: ReachFound = new Map();
   const bySource = new Map<string, ReachProbe[]>();
   for (const p of probes) bySource.set(p.from, [...(bySource.get(p.from) ?? []), p]);
   await Promise.all(
     [...bySource].map(async ([from, list]) => {
       if (from === "control-plane") {
-        await Promise.all(list.map(async (p) => out.set(p, await connectFromHere(p.address, p.port, timeoutS))));
+        await Promise.all(list.map(async (p) => out.set(pairKey(p), await connectFromHere(p.address, p.port, timeoutS))));
         return;
       }
       const target = targets.get(from);
-      if (!target) return list.forEach((p) => out.set(p, null));
+      if (!target) return list.forEach((p) => out.set(pairKey(p), null));
       try {
         const r = await ctx.executor.exec(target, reachProbeCommand(list, timeoutS), { signal: ctx.signal, connectAttempts: 1 });
-        const found = parseReachProbe(r.stdout);
-        for (const p of list) out.set(p, found.get(`${p.address} ${p.port}`) ?? null);
+        const { found, complete } = parseReachProbe(r.stdout);
+        for (const p of list) out.set(pairKey(p), found.get(`${p.address} ${p.port}`) ?? (complete ? "filtered" : null));
       } catch {
         ctx.signal.throwIfAborted();
-        list.forEach((p) => out.set(p, null));
+        list.forEach((p) => out.set(pairKey(p), null));
       }
     }),
   );
   return out;
 }
 
+const listeningIn = (desired: Map<string, HostDesired>) => (h: HostSpec) => new Set((desired.get(h.serverId)?.ports ?? []).filter((p) => p.scope === "any").map((p) => p.port));
+
+/**
+ * The first, fast round of probes, started while the hosts are still being observed:
+ * a run that changes nothing judges these (the pairs do not depend on the control
+ * plane's address, only what is expected of them does). Never rejects: null if it failed.
+ */
+export function probeReachabilityEarly(ctx: FirewallCtx, spec: TopologySpec, desired: Map<string, HostDesired>, targets: ReadonlyMap<string, Target>): Promise<ReachFound | null> {
+  const pairs = expectedReachability(spec, spec.firewall, "0.0.0.0", listeningIn(desired));
+  return probe(ctx, pairs, targets, FAST_TIMEOUT_S).catch(() => null);
+}
+
 /**
  * Who can reach what: from the control plane and from inside each host, every port
  * the topology uses on every server, expected (from the policy) against observed.
- * Hosts in `skip` (unreachable, skipped) are neither probed from nor judged.
+ * Hosts in `skip` (unreachable, skipped) are neither probed from nor judged. `early`:
+ * a first round already probed (by probeReachabilityEarly) in this state of the hosts.
  */
 export async function reachabilityMatrix(
   ctx: FirewallCtx,
@@ -173,17 +192,18 @@ export async function reachabilityMatrix(
   targets: Map<string, Target>,
   controlPlaneAddress: string | null,
   skip: ReadonlySet<string>,
+  early: ReachFound | null = null,
 ): Promise<ReachabilityDto> {
-  const listening = (h: HostSpec) => new Set((desired.get(h.serverId)?.ports ?? []).filter((p) => p.scope === "any").map((p) => p.port));
-  const all = expectedReachability(spec, spec.firewall, controlPlaneAddress ?? "0.0.0.0", listening).filter(
+  const all = expectedReachability(spec, spec.firewall, controlPlaneAddress ?? "0.0.0.0", listeningIn(desired)).filter(
     (p) => !skip.has(p.toServerId) && !skip.has(p.from) && (p.from !== "control-plane" || controlPlaneAddress !== null),
   );
-  const first = await probe(ctx, all, targets, FAST_TIMEOUT_S);
+  const first = early && all.every((p) => early.has(pairKey(p))) ? early : await probe(ctx, all, targets, FAST_TIMEOUT_S);
   // A slow network may look "filtered" at first: what disagrees is probed again, slowly.
-  const again = all.filter((p) => first.get(p) !== null && first.get(p) !== p.expected);
-  const second = again.length > 0 ? await probe(ctx, again, targets, SLOW_TIMEOUT_S) : new Map<ReachProbe, Reach | null>();
+  const again = all.filter((p) => first.get(pairKey(p)) != null && first.get(pairKey(p)) !== p.expected);
+  const second: ReachFound = again.length > 0 ? await probe(ctx, again, targets, SLOW_TIMEOUT_S) : new Map();
   const cells: ReachCellDto[] = all.map((p) => {
-    const observed = second.has(p) ? second.get(p)! : (first.get(p) ?? null);
+    const key = pairKey(p);
+    const observed = second.has(key) ? second.get(key)! : (first.get(key) ?? null);
     return {
       from: p.from,
       fromName: p.fromName,

@@ -33,7 +33,7 @@ import { TimeoutError, UnreachableError } from "@/server/exec/errors";
 import type { KindContext, KindResult, RunKindHandler } from "./types";
 import { recordConnectionProblem } from "./server-check";
 import { loadFirewall } from "@/server/services/firewall";
-import { confirmFirewall, learnFromObservations, reachabilityMatrix } from "../engine/firewall";
+import { confirmFirewall, learnFromObservations, probeReachabilityEarly, reachabilityMatrix, type ReachFound } from "../engine/firewall";
 import type { ReachabilityDto } from "@/server/schemas/firewall";
 
 /** What the engine's helpers need of a run (any kind: an operation may apply a topology too). */
@@ -251,8 +251,25 @@ function factsOf(o: HostObservation | undefined, d: HostDesired): HostFacts {
 const hostsWithChanges = (plan: Plan) => plan.hosts.filter((h) => h.steps.length > 0);
 const changesText = (plan: Plan) => `${plan.changes} change${plan.changes === 1 ? "" : "s"} on ${hostsWithChanges(plan).length} host${hostsWithChanges(plan).length === 1 ? "" : "s"}`;
 
+/** The reachability probes' first round, run alongside the observation (see probeReachabilityEarly). */
+async function earlyReachability(ctx: Ctx, spec: TopologySpec, desired: Map<string, HostDesired>, targets: Map<string, Target>): Promise<ReachFound | null> {
+  await Promise.all(
+    spec.hosts.map(async (h) => {
+      if (targets.has(h.serverId)) return;
+      try {
+        targets.set(h.serverId, await loadTarget(ctx.db, ctx.box, h.serverId));
+      } catch {
+        // Not probed from: observing the host reports why.
+      }
+    }),
+  );
+  return probeReachabilityEarly(ctx, spec, desired, targets);
+}
+
 async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target>) {
   let desired = desiredState(spec);
+  // Started now, judged later: a run that changes nothing does not wait for the probes' timeout again.
+  const early = spec.firewall?.enabled ? earlyReachability(ctx, spec, desired, targets) : Promise.resolve(null);
   const observations = await observeHosts(ctx, spec, desired, targets);
   // The firewall keeps SSH open to every address Rampart connects from: one seen for
   // the first time joins the rules now (what the observe script read does not depend on them).
@@ -262,15 +279,23 @@ async function planFor(ctx: Ctx, spec: TopologySpec, targets: Map<string, Target
     spec.firewall.controlPlane = [...new Set([...spec.firewall.controlPlane, ...seen])].sort();
     desired = desiredState(spec);
   }
-  return { desired, observations, controlPlane, plan: planTopology(spec, desired, observations, new Date()) };
+  return { desired, observations, controlPlane, early, plan: planTopology(spec, desired, observations, new Date()) };
 }
 
 /**
  * The reachability matrix, recorded on the topology and reported: every mismatch is
  * an error line. Returns the matrix (its mismatches fail the run's check).
  */
-async function checkReachability(ctx: Ctx, spec: TopologySpec, desired: Map<string, HostDesired>, targets: Map<string, Target>, controlPlane: string | null, skip: ReadonlySet<string>) {
-  const matrix = await reachabilityMatrix(ctx, spec, desired, targets, controlPlane, skip);
+async function checkReachability(
+  ctx: Ctx,
+  spec: TopologySpec,
+  desired: Map<string, HostDesired>,
+  targets: Map<string, Target>,
+  controlPlane: string | null,
+  skip: ReadonlySet<string>,
+  early: ReachFound | null = null,
+) {
+  const matrix = await reachabilityMatrix(ctx, spec, desired, targets, controlPlane, skip, early);
   await ctx.db.topology.update({ where: { id: spec.id }, data: { reachability: JSON.stringify(matrix) } });
   for (const c of matrix.cells.filter((x) => !x.ok))
     await ctx.reporter.error(`reachability: ${c.fromName} → ${c.toName} ${c.address}:${c.port} (${c.purpose}): expected ${c.expected}, found ${c.observed}`, c.toName);
@@ -318,7 +343,7 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     if ("status" in spec) return spec;
     await ctx.reporter.info(`${ctx.input.drift ? "Drift check" : "Planning"} ${spec.name}: observing ${spec.hosts.length} host(s)`);
     const targets = new Map<string, Target>();
-    const { desired, observations, plan, controlPlane } = await planFor(ctx, spec, targets);
+    const { desired, observations, plan, controlPlane, early } = await planFor(ctx, spec, targets);
     await reportPlan(ctx, plan);
     // "In sync" means serving, not only "files match": the roles' checks run too.
     const reports = new Map<string, HostReport>();
@@ -333,7 +358,7 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     );
     for (const h of spec.hosts) await reportChecks(ctx, h.name, reports.get(h.serverId)?.checks ?? []);
     const unobserved = new Set(plan.hosts.filter((h) => h.error).map((h) => h.serverId));
-    const matrix = spec.firewall?.enabled ? await checkReachability(ctx, spec, desired, targets, controlPlane, unobserved) : null;
+    const matrix = spec.firewall?.enabled ? await checkReachability(ctx, spec, desired, targets, controlPlane, unobserved, await early) : null;
     await recordPlan(ctx, plan, "plan", reports, matrix);
     const errors = plan.hosts.filter((h) => h.error);
     const failing = spec.hosts.filter((h) => reports.get(h.serverId)?.checks.some((c) => !c.ok));
@@ -521,7 +546,12 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
     if (!reports.get(h.serverId)?.outcome)
       reports.set(h.serverId, { ...(reports.get(h.serverId) ?? { checks: [] }), outcome: stopped ? "not-started" : "converged", reason: stopped ? "the rollout stopped before this host" : null });
   // Who can reach what, now that every host has its rules (hosts skipped or failed are left out).
-  const matrix = spec.firewall?.enabled && !stopped ? await checkReachability(ctx, spec, desired, targets, planned.controlPlane, new Set([...skipped.keys(), ...failed.keys()])) : null;
+  // The probes made while observing still hold if this apply changed nothing.
+  const early = await planned.early;
+  const matrix =
+    spec.firewall?.enabled && !stopped
+      ? await checkReachability(ctx, spec, desired, targets, planned.controlPlane, new Set([...skipped.keys(), ...failed.keys()]), changes === 0 ? early : null)
+      : null;
   const reachBad = matrix && matrix.mismatches > 0 ? matrixText(matrix) : null;
   await recordPlan(ctx, plan, "apply", reports, matrix);
   const failing = [...failed].map(([id, why]) => `${nameOf(spec, id)}: ${why}`);

@@ -170,27 +170,42 @@ export const REMOVE_SCRIPT = `nft list tables | grep -qx 'table inet ${FIREWALL_
  * `timeoutS`: "open" when it connects, "refused" when the target resets, "filtered"
  * when nothing answers in time (or the route is refused by a firewall on the way).
  */
-const REACH_SCRIPT = `t=$1; shift
+// One bash subshell per pair (a fork, no exec: this runs from every host on every
+// apply): bash's /dev/tcp connects; an open port prints a "reach" line, a refused one
+// makes bash name the path in its error ("/dev/tcp/A/P: Connection refused"). What is
+// still connecting when the time is up is killed: no answer, filtered. "done" says
+// the script got to the end, so a pair without a line was filtered, not unprobed.
+// LC_ALL=C: the error text is matched, so it must not be translated.
+const REACH_SCRIPT = `export LC_ALL=C; t=$1; shift; pids=()
 while [ $# -gt 1 ]; do
-  ( a=$1; p=$2
-    if e=$(timeout "$t" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$a" "$p" 2>&1); then r=open
-    else case $e in *refused*) r=refused;; *) r=filtered;; esac; fi
-    printf 'reach %s %s %s\\n' "$a" "$p" "$r" ) &
-  shift 2
+  ( : 3<>"/dev/tcp/$1/$2" && printf 'reach %s %s open\\n' "$1" "$2" ) 2>&1 &
+  pids+=($!); shift 2
 done
-wait`;
+( sleep "$t"; kill "\${pids[@]}" ) >/dev/null 2>&1 &
+k=$!
+wait "\${pids[@]}" 2>/dev/null
+kill "$k" 2>/dev/null
+echo done`;
 
 export const reachProbeCommand = (pairs: ReadonlyArray<{ address: string; port: number }>, timeoutS: number): Command => ({
-  argv: ["sh", "-c", REACH_SCRIPT, "rampart-reach", String(timeoutS), ...pairs.flatMap((p) => [p.address, String(p.port)])],
+  argv: ["bash", "-c", REACH_SCRIPT, "rampart-reach", String(timeoutS), ...pairs.flatMap((p) => [p.address, String(p.port)])],
   timeoutMs: Math.ceil(timeoutS * 1000) + 15_000,
 });
 
-/** "address port" → open | refused | filtered. */
-export function parseReachProbe(stdout: string): Map<string, "open" | "refused" | "filtered"> {
-  const out = new Map<string, "open" | "refused" | "filtered">();
+/**
+ * "address port" → open | refused | filtered, from the probe script's output. A pair
+ * with no line is filtered if the script finished (`complete`), else not known.
+ */
+export function parseReachProbe(stdout: string): { found: Map<string, "open" | "refused">; complete: boolean } {
+  const found = new Map<string, "open" | "refused">();
+  let complete = false;
   for (const l of stdout.split("\n")) {
-    const [k, a, p, r] = l.trim().split(" ");
-    if (k === "reach" && a && p && (r === "open" || r === "refused" || r === "filtered")) out.set(`${a} ${p}`, r);
+    const line = l.trim();
+    if (line === "done") complete = true;
+    const open = /^reach (\S+) (\d+) open$/.exec(line);
+    if (open) found.set(`${open[1]} ${open[2]}`, "open");
+    const refused = /\/dev\/tcp\/(\S+)\/(\d+): Connection refused$/.exec(line);
+    if (refused && !found.has(`${refused[1]} ${refused[2]}`)) found.set(`${refused[1]} ${refused[2]}`, "refused");
   }
-  return out;
+  return { found, complete };
 }
