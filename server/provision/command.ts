@@ -13,6 +13,11 @@ export interface Command {
   timeoutMs?: number;
   /** Values to hide if they show up in the output (passwords passed on stdin, say). */
   secrets?: Secret[];
+  /**
+   * The SSH session's SSH_CONNECTION (who Rampart connects from, as the host sees it)
+   * reaches the command as RAMPART_SSH_CONNECTION, also through sudo, which drops it.
+   */
+  forwardSshConnection?: boolean;
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -47,7 +52,11 @@ export function renderCommand(cmd: Command, loginUser: string): string {
     }
   }
   argv.push(...cmd.argv);
-  return `exec ${argv.map(shellQuote).join(" ")}`;
+  const words = argv.map(shellQuote);
+  // sudo resets the environment: the one word the login shell expands, whole, is
+  // "$SSH_CONNECTION", handed on past sudo as an argument of env.
+  if (cmd.forwardSshConnection && words[0] === "sudo") words.splice(3, 0, "env", '"RAMPART_SSH_CONNECTION=$SSH_CONNECTION"');
+  return `exec ${words.join(" ")}`;
 }
 
 /** The first stderr line of a cancellable command: its process group, for a later kill. */
@@ -62,7 +71,8 @@ const PGID_SCRIPT = `echo "${PGID_MARKER}$$" >&2; exec "$@"`;
  */
 export function renderCancellable(cmd: Command, loginUser: string): string {
   const inner = renderCommand(cmd, "root").slice("exec ".length);
-  const prefix = (cmd.asRoot ?? true) && loginUser !== "root" ? "sudo -n -- " : "";
+  const sudo = (cmd.asRoot ?? true) && loginUser !== "root";
+  const prefix = sudo ? `sudo -n -- ${cmd.forwardSshConnection ? 'env "RAMPART_SSH_CONNECTION=$SSH_CONNECTION" ' : ""}` : "";
   return `exec ${prefix}setsid -w sh -c ${shellQuote(PGID_SCRIPT)} rampart ${inner}`;
 }
 

@@ -56,6 +56,9 @@ describe("commands on a real host", () => {
     const deploy = target(0, { user: "deploy" });
     expect((await executor.run(deploy, { argv: ["id", "-un"] })).stdout.trim()).toBe("root");
     expect((await executor.run(deploy, { argv: ["id", "-un"], asRoot: false })).stdout.trim()).toBe("deploy");
+    // What the firewall keeps SSH open to: who connects, as the host sees it, also past sudo.
+    const seen = await executor.run(deploy, { argv: ["sh", "-c", 'echo "[$SSH_CONNECTION] [$RAMPART_SSH_CONNECTION]"'], forwardSshConnection: true });
+    expect(seen.stdout.trim()).toMatch(/^\[\] \[\d+\.\d+\.\d+\.\d+ \d+ \d+\.\d+\.\d+\.\d+ 22\]$/);
   });
 
   it("streams stdout and stderr line by line, and reports failures with the exit code and last lines", async () => {

@@ -9,6 +9,9 @@ describe("renderCommand (golden)", () => {
     [{ argv: ["apt-get", "install", "-y", "nginx"], env: { DEBIAN_FRONTEND: "noninteractive" } }, "root", "exec env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx"],
     [{ argv: ["apt-get", "install", "-y", "nginx"], env: { DEBIAN_FRONTEND: "noninteractive" } }, "deploy", "exec sudo -n -- env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx"],
     [{ argv: ["id", "-un"], asRoot: false }, "deploy", "exec id -un"],
+    // sudo drops SSH_CONNECTION: the login shell hands it on (the only word it expands).
+    [{ argv: ["sh", "-c", "echo $1", "x"], forwardSshConnection: true }, "deploy", `exec sudo -n -- env "RAMPART_SSH_CONNECTION=$SSH_CONNECTION" sh -c 'echo $1' x`],
+    [{ argv: ["true"], forwardSshConnection: true }, "root", "exec true"],
     [{ argv: ["echo", "it's", "", "a b"] }, "root", "exec echo 'it'\\''s' '' 'a b'"],
     [{ argv: ["cat", "/etc/nginx/sites-enabled/www.foobar.com.conf"] }, "root", "exec cat /etc/nginx/sites-enabled/www.foobar.com.conf"],
   ])("%j as %s → %s", (cmd, user, expected) => {
