@@ -13,6 +13,7 @@ export const COPY_ORDER = [
   "ApiToken",
   "OneTimeLink",
   "AuditEntry",
+  "AuditArchive",
   "SshKey",
   "Server",
   "KnownHost",

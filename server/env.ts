@@ -65,6 +65,13 @@ const EnvSchema = z.object({
     .min(0, "must be 0 (keep forever) or between 1 and 36500 days")
     .max(36_500, "must be 0 (keep forever) or between 1 and 36500 days")
     .default(90),
+  /** Days an audit entry stays in the database before it moves to a file in DATA_DIR/audit-archive; 0 keeps every entry in the database. */
+  AUDIT_RETENTION_DAYS: z.coerce
+    .number({ error: "must be a number of days" })
+    .int("must be a whole number of days")
+    .min(0, "must be 0 (keep in the database) or between 1 and 36500 days")
+    .max(36_500, "must be 0 (keep in the database) or between 1 and 36500 days")
+    .default(365),
   /** Hosts one run observes, changes or checks at once (a rollout batch larger than this waits its turn). */
   HOST_PARALLELISM: positiveInt(20, 1000),
   /** Seconds a server waits, after loading new firewall rules, for Rampart to get in over a new connection before it restores the previous rules. */
@@ -143,6 +150,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     DRIFT_CHECK_INTERVAL_S: blankToUndefined(source.DRIFT_CHECK_INTERVAL_S),
     RENEWAL_CHECK_INTERVAL_S: blankToUndefined(source.RENEWAL_CHECK_INTERVAL_S),
     RUN_RETENTION_DAYS: blankToUndefined(source.RUN_RETENTION_DAYS),
+    AUDIT_RETENTION_DAYS: blankToUndefined(source.AUDIT_RETENTION_DAYS),
     HOST_PARALLELISM: blankToUndefined(source.HOST_PARALLELISM),
     FIREWALL_CONFIRM_WINDOW_S: blankToUndefined(source.FIREWALL_CONFIRM_WINDOW_S),
     RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS: blankToUndefined(source.RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS),

@@ -14,7 +14,7 @@ import { CancelRegistry, createProcessor } from "./processor";
 import { redisKeys } from "@/server/queue/names";
 import { DRIFT_SCAN_JOB, RENEWAL_SCAN_JOB, scanForDrift, scanForRenewals, scheduleCertificateRenewal, scheduleDriftChecks } from "./drift";
 import { startLbHealthLoop } from "./lb-health";
-import { RETENTION_JOB, pruneRuns, scheduleRetention } from "./retention";
+import { AUDIT_ARCHIVE_DIR, RETENTION_JOB, archiveAudit, pruneRuns, scheduleRetention } from "./retention";
 import { reconcileRuns } from "./reconcile";
 import { checkDatabase } from "@/server/preflight";
 import { SshExecutor } from "@/server/exec/ssh-executor";
@@ -84,6 +84,8 @@ async function main() {
       case RETENTION_JOB: {
         const pruned = await pruneRuns(db, env.RUN_RETENTION_DAYS);
         log.info(`run retention: pruned the log of ${pruned.runs} run(s) older than ${env.RUN_RETENTION_DAYS} days (${pruned.events} events)`);
+        const archived = await archiveAudit(db, env.DATA_DIR, env.AUDIT_RETENTION_DAYS);
+        if (archived.entries > 0) log.info(`audit retention: moved ${archived.entries} entries older than ${env.AUDIT_RETENTION_DAYS} days to ${archived.files.join(", ")} in ${AUDIT_ARCHIVE_DIR}`);
         return;
       }
       default:
@@ -127,7 +129,7 @@ async function main() {
   try {
     await scheduleCertificateRenewal(queue, env.RENEWAL_CHECK_INTERVAL_S);
     await scheduleDriftChecks(queue, env.DRIFT_CHECK_INTERVAL_S);
-    await scheduleRetention(queue, env.RUN_RETENTION_DAYS);
+    await scheduleRetention(queue, env.RUN_RETENTION_DAYS, env.AUDIT_RETENTION_DAYS);
     log.info(env.DRIFT_CHECK_INTERVAL_S > 0 ? `drift checks every ${env.DRIFT_CHECK_INTERVAL_S} s` : "drift checks are off (DRIFT_CHECK_INTERVAL_S=0)");
   } catch (err) {
     log.warn(`could not schedule drift checks, renewal or retention: ${(err as Error).message}`);

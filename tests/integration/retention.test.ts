@@ -1,9 +1,12 @@
 // Run history retention against a real database (SQLite, and PostgreSQL in the
 // second pass): old runs lose their events and plan, keep their outcome; the
 // audit trail, recent runs, running runs and a topology's latest plan are untouched.
+// Audit retention: old entries move to files, and only archived ones leave the database.
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/server/db";
-import { pruneRuns } from "@/workers/retention";
+import { AUDIT_ARCHIVE_DIR, archiveAudit, pruneRuns } from "@/workers/retention";
 import { createTestDb } from "../support/test-db";
 
 let db: Db;
@@ -62,5 +65,56 @@ describe("run retention", () => {
     const rest = await pruneRuns(db, 365, now, { batch: 7 });
     expect(rest).toEqual({ runs: 5, events: 20 });
     expect(await db.runEvent.count({ where: { runId: { in: ids } } })).toBe(0);
+  });
+});
+
+describe("audit retention", () => {
+  let adb: Db;
+  let dataDir: string;
+  beforeAll(async () => {
+    ({ db: adb, dir: dataDir } = await createTestDb());
+  });
+  afterAll(() => adb.$disconnect());
+  const entry = (at: Date, action: string) => adb.auditEntry.create({ data: { at, actorKind: "user", actorLabel: "a@example.test", action, outcome: "ok", detail: "{}" } });
+  const archiveDir = () => path.join(dataDir, AUDIT_ARCHIVE_DIR);
+  const archived = () =>
+    readdirSync(archiveDir())
+      .sort()
+      .flatMap((f) => readFileSync(path.join(archiveDir(), f), "utf8").trim().split("\n"))
+      .map((l) => (JSON.parse(l) as { action: string }).action);
+
+  it("moves entries past the retention to 0600 files, oldest first, and the database lets only those go", async () => {
+    for (let i = 0; i < 7; i++) await entry(daysAgo(400 - i), `old.${i}`);
+    for (let i = 0; i < 3; i++) await entry(daysAgo(10), `recent.${i}`);
+    expect(await archiveAudit(adb, dataDir, 0, now)).toEqual({ entries: 0, files: [] });
+
+    const r = await archiveAudit(adb, dataDir, 365, now, { batch: 3 });
+    expect(r.entries).toBe(7);
+    expect(r.files).toHaveLength(3);
+    expect(archived()).toEqual(["old.0", "old.1", "old.2", "old.3", "old.4", "old.5", "old.6"]);
+    expect(statSync(archiveDir()).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(archiveDir())) expect(statSync(path.join(archiveDir(), f)).mode & 0o777).toBe(0o600);
+    expect((await adb.auditEntry.findMany({ orderBy: { id: "asc" } })).map((e) => e.action)).toEqual(["recent.0", "recent.1", "recent.2"]);
+
+    // What was not archived cannot leave the database, whoever asks.
+    const refused = await adb.auditEntry.deleteMany({}).catch((e: Error) => e);
+    // (Prisma files SQLite's trigger error under "foreign key"; the trigger's own words are in its details.)
+    expect(`${String(refused)} ${JSON.stringify(refused)}`).toMatch(/only archived entries may leave it/);
+    expect(await adb.auditEntry.count()).toBe(3);
+    expect(await archiveAudit(adb, dataDir, 365, now)).toEqual({ entries: 0, files: [] });
+  });
+
+  it("stopped between recording the archive and deleting, the next pass deletes what was archived and writes nothing twice", async () => {
+    const first = await entry(daysAgo(500), "late.0");
+    await entry(daysAgo(499), "late.1");
+    // As if a pass wrote the file for late.0 and recorded it, then died before deleting.
+    await adb.auditArchive.update({ where: { id: 1 }, data: { throughId: first.id } });
+    writeFileSync(path.join(archiveDir(), `audit-${String(first.id).padStart(12, "0")}.jsonl`), `${JSON.stringify(first)}\n`, { mode: 0o600 });
+    const before = archived().length;
+    const r = await archiveAudit(adb, dataDir, 365, now);
+    expect(r.entries).toBe(1);
+    expect(archived().length).toBe(before + 1);
+    expect(archived().filter((a) => a.startsWith("late."))).toEqual(["late.0", "late.1"]);
+    expect(await adb.auditEntry.count({ where: { action: { startsWith: "late." } } })).toBe(0);
   });
 });
