@@ -59,3 +59,38 @@ export async function principalFromApiToken(db: Db, token: string, now = new Dat
     rank: effectiveRank(role, scope),
   };
 }
+
+/** Whether the credential a principal came from still holds: the session or token exists, is not expired or revoked, and its user is not disabled. */
+export async function principalStillValid(db: Db, p: Principal, now = new Date()): Promise<boolean> {
+  if (p.via === "session") {
+    const s = p.sessionId ? await db.session.findUnique({ where: { id: p.sessionId }, include: { user: true } }) : null;
+    return !!s && s.expiresAt > now && !s.user.disabledAt;
+  }
+  const t = p.tokenId ? await db.apiToken.findUnique({ where: { id: p.tokenId }, include: { user: true } }) : null;
+  return !!t && !t.revokedAt && t.expiresAt > now && !t.user.disabledAt;
+}
+
+/** How often a long-lived response (a live stream) checks that its caller may still read it. */
+export const PRINCIPAL_RECHECK_MS = 5_000;
+
+/**
+ * A signal that aborts once the principal's credential stops holding (sign-out,
+ * expiry, a revoked token, a disabled user), checked every PRINCIPAL_RECHECK_MS while
+ * `until` is not aborted: a stream opened before that ends instead of going on.
+ */
+export function abortWhenSignedOut(db: Db, p: Principal, until: AbortSignal): AbortSignal {
+  const ended = new AbortController();
+  const timer = setInterval(() => {
+    principalStillValid(db, p)
+      .then((ok) => {
+        if (!ok) ended.abort(new Error("signed out"));
+      })
+      .catch(() => {
+        // The database did not answer: check again next time.
+      });
+  }, PRINCIPAL_RECHECK_MS);
+  const stop = () => clearInterval(timer);
+  until.addEventListener("abort", stop, { once: true });
+  ended.signal.addEventListener("abort", stop, { once: true });
+  return ended.signal;
+}

@@ -376,3 +376,39 @@ describe("audit log", () => {
     expect(entry.detail).not.toContain(created);
   });
 });
+
+describe("live streams", () => {
+  /** Opens a run's live stream: `closed` resolves with when it closed. */
+  async function follow(auth: { cookie?: string; bearer?: string }, runId: string) {
+    const res = await callTrpc("runs.follow", "subscription", { ...auth, input: { id: runId } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const closed = (async () => {
+      for (;;) if ((await reader.read()).done) return Date.now();
+    })();
+    return { closed };
+  }
+  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<"still open">((r) => setTimeout(() => r("still open"), ms))]);
+
+  it("a run's live stream ends once its session signs out, or its API token is revoked", async () => {
+    const { PRINCIPAL_RECHECK_MS } = await import("@/server/auth/principal");
+    const run = await db.run.create({ data: { kind: "system-check", requestedBy: "test", status: "running" } });
+    const u = await makeUser(db, "viewer");
+    const bySession = await follow({ cookie: u.cookie }, run.id);
+    const { newSecret, hashSecret } = await import("@/server/auth/tokens");
+    const secret = `rp_${newSecret()}`;
+    const token = await db.apiToken.create({
+      data: { name: "stream", prefix: secret.slice(0, 11), tokenHash: hashSecret(secret), scope: "read", userId: u.user.id, expiresAt: new Date(Date.now() + 3600_000) },
+    });
+    const byToken = await follow({ bearer: secret }, run.id);
+    // Both stay open while the credentials hold.
+    expect(await within(bySession.closed, PRINCIPAL_RECHECK_MS + 1000)).toBe("still open");
+
+    const t0 = Date.now();
+    expect((await callTrpc("auth.logout", "mutation", { cookie: u.cookie })).status).toBe(200);
+    await db.apiToken.update({ where: { id: token.id }, data: { revokedAt: new Date() } });
+    const [s, t] = await Promise.all([within(bySession.closed, PRINCIPAL_RECHECK_MS + 3000), within(byToken.closed, PRINCIPAL_RECHECK_MS + 3000)]);
+    expect(typeof s === "number" && s - t0).toBeLessThan(PRINCIPAL_RECHECK_MS + 3000);
+    expect(typeof t === "number" && t - t0).toBeLessThan(PRINCIPAL_RECHECK_MS + 3000);
+  }, 30_000);
+});

@@ -24,7 +24,7 @@ import { retryRun, startSampleOperation } from "../../services/run-retry";
 import { followRun } from "../../queue/run-follow";
 import { eventHub, redis, runsQueue } from "../../queue/producer";
 import { shutdownSignal } from "../../lifecycle";
-import { principalLabel } from "../../auth/principal";
+import { abortWhenSignedOut, principalLabel } from "../../auth/principal";
 
 export const runsRouter = router({
   list: readProcedure
@@ -81,14 +81,16 @@ export const runsRouter = router({
     } catch {
       hub = null; // no Redis: the stream still works by polling the database
     }
-    const events = followRun({
-      db: ctx.db,
-      hub,
-      runId: input.id,
-      afterSeq,
-      signal: signal ? AbortSignal.any([signal, shutdownSignal()]) : shutdownSignal(),
-    });
-    for await (const event of events) yield tracked(String(event.seq), event);
+    const stop = new AbortController();
+    const until = AbortSignal.any([stop.signal, shutdownSignal(), ...(signal ? [signal] : [])]);
+    // A stream opened while signed in ends when the session or token stops holding.
+    const signedOut = abortWhenSignedOut(ctx.db, ctx.principal!, until);
+    const events = followRun({ db: ctx.db, hub, runId: input.id, afterSeq, signal: AbortSignal.any([until, signedOut]) });
+    try {
+      for await (const event of events) yield tracked(String(event.seq), event);
+    } finally {
+      stop.abort();
+    }
   }),
 
   startSystemCheck: operateProcedure
