@@ -5,6 +5,7 @@ import path from "node:path";
 import { z } from "zod";
 // Plain JavaScript, shared with scripts/web-server.mjs (which runs without a build step).
 import { trustedProxies } from "../scripts/client-address.mjs";
+import { permittedNameProblem } from "./pki/names";
 import { displayDatabaseUrl, isPostgresUrl, resolveDataDir, resolveDatabaseUrl, validPostgresUrl } from "./database-url";
 
 export class ConfigError extends Error {
@@ -93,6 +94,22 @@ const EnvSchema = z.object({
         .filter(Boolean),
     )
     .refine((list) => list.every((o) => /^https?:\/\/[^/]+$/.test(o)), "must be a comma-separated list of origins such as https://rampart.example.com"),
+  /** DNS suffixes and IP networks the internal CA may issue for (a critical name-constraints extension, set when the CA is created); empty: no constraint. */
+  INTERNAL_CA_PERMITTED_NAMES: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .superRefine((list, ctx) => {
+      for (const entry of list) {
+        const problem = permittedNameProblem(entry);
+        if (problem) ctx.addIssue({ code: "custom", message: `${problem} (a comma-separated list of DNS suffixes such as example.com and networks such as 10.0.0.0/8)` });
+      }
+    }),
   /** false, true (a proxy on this machine), or the reverse proxies' addresses/CIDRs whose X-Forwarded-For is believed. */
   TRUST_PROXY: z
     .string()
@@ -157,6 +174,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),
     PUBLIC_URL: blankToUndefined(source.PUBLIC_URL),
     ALLOWED_ORIGINS: blankToUndefined(source.ALLOWED_ORIGINS),
+    INTERNAL_CA_PERMITTED_NAMES: blankToUndefined(source.INTERNAL_CA_PERMITTED_NAMES),
     TRUST_PROXY: blankToUndefined(source.TRUST_PROXY),
     LOGIN_MAX_DELAY_MS: blankToUndefined(source.LOGIN_MAX_DELAY_MS),
     RAMPART_MASTER_KEY: blankToUndefined(source.RAMPART_MASTER_KEY),

@@ -3,8 +3,11 @@
 // Pure apart from randomness: storing and encrypting is the caller's job.
 import "reflect-metadata"; // @peculiar/x509's dependency injection needs it, before the import below
 import * as x509 from "@peculiar/x509";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints, id_ce_nameConstraints } from "@peculiar/asn1-x509";
 import { createHash, randomBytes, webcrypto, X509Certificate, createPrivateKey } from "node:crypto";
 import { isIP } from "node:net";
+import { nameConstraintProblem } from "./names";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -34,8 +37,27 @@ export function fingerprintOf(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
 }
 
-/** A new CA: self-signed, may sign server certificates only (path length 0). */
-export async function createCa(commonName: string, now = new Date(), years = 10): Promise<IssuedCert> {
+// ---- Name constraints: what the internal CA may issue for (INTERNAL_CA_PERMITTED_NAMES; the checks are in names.ts)
+
+function nameConstraintsExtension(permitted: readonly string[]): x509.Extension {
+  // The library writes "10.0.0.0/8" as address and mask bytes, and reads it back so.
+  const subtrees = permitted.map((p) => new GeneralSubtree({ base: new GeneralName(p.includes("/") ? { iPAddress: p } : { dNSName: p }) }));
+  return new x509.Extension(id_ce_nameConstraints, true, AsnConvert.serialize(new NameConstraints({ permittedSubtrees: new GeneralSubtrees(subtrees) })));
+}
+
+/** The names a CA certificate is constrained to (as INTERNAL_CA_PERMITTED_NAMES writes them), or [] when it has none. */
+export function permittedNamesOf(certPem: string): string[] {
+  const ext = new x509.X509Certificate(certPem).getExtension(id_ce_nameConstraints);
+  if (!ext) return [];
+  const nc = AsnConvert.parse(ext.value, NameConstraints);
+  return (nc.permittedSubtrees ?? []).flatMap((t) => (t.base.dNSName ? [t.base.dNSName] : t.base.iPAddress ? [t.base.iPAddress] : []));
+}
+
+/**
+ * A new CA: self-signed, may sign server certificates only (path length 0); with
+ * `permitted`, a critical name-constraints extension limits what it can vouch for.
+ */
+export async function createCa(commonName: string, now = new Date(), years = 10, permitted: readonly string[] = []): Promise<IssuedCert> {
   const keys = await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clocks a little behind
   const notAfter = new Date(now.getTime() + years * 365 * DAY);
@@ -51,6 +73,7 @@ export async function createCa(commonName: string, now = new Date(), years = 10)
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as CryptoKey),
+      ...(permitted.length > 0 ? [nameConstraintsExtension(permitted)] : []),
     ],
   });
   const certPem = cert.toString("pem");
@@ -60,6 +83,9 @@ export async function createCa(commonName: string, now = new Date(), years = 10)
 /** A server certificate for these names (DNS names and IP addresses), signed by the CA. */
 export async function issueServerCert(ca: { certPem: string; keyPem: string }, names: string[], now = new Date(), days = 30): Promise<IssuedCert> {
   if (names.length === 0) throw new Error("a certificate needs at least one name");
+  // Clients would refuse a certificate outside the CA's constraints: say so now instead.
+  const outside = nameConstraintProblem(permittedNamesOf(ca.certPem), names);
+  if (outside) throw new Error(outside);
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(ca.keyPem), ALG, false, ["sign"]);
   const keys = await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);

@@ -3,6 +3,7 @@
 // their lifetime). Private keys are encrypted at rest and never leave the server side.
 import { randomUUID } from "node:crypto";
 import type { Db } from "../db";
+import { env } from "../env";
 import type { SecretBox } from "../secrets/envelope";
 import { createCa, issueServerCert, needsRenewal, sameNames, validateUpload } from "../pki/x509";
 import { ServiceError } from "./errors";
@@ -24,7 +25,8 @@ export interface CaMaterial {
 export async function ensureCa(db: Db, box: SecretBox): Promise<CaMaterial> {
   const row = await db.certificateAuthority.findUnique({ where: { id: CA_ID } });
   if (row) return { certPem: row.certPem, keyPem: box.decrypt(row.keyEnc, caContext()).reveal(), fingerprint: row.fingerprint };
-  const ca = await createCa("Rampart internal CA");
+  // Constrained (INTERNAL_CA_PERMITTED_NAMES) from birth: a CA certificate cannot be changed later.
+  const ca = await createCa("Rampart internal CA", new Date(), 10, env().INTERNAL_CA_PERMITTED_NAMES);
   try {
     await db.certificateAuthority.create({
       data: { id: CA_ID, certPem: ca.certPem, keyEnc: box.encrypt(ca.keyPem, caContext()), fingerprint: ca.fingerprint, notBefore: ca.notBefore, notAfter: ca.notAfter },

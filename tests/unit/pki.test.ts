@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueServerCert, needsRenewal, validateUpload } from "@/server/pki/x509";
+import { createCa, issueServerCert, needsRenewal, permittedNamesOf, validateUpload } from "@/server/pki/x509";
+import { nameConstraintProblem, permittedNameProblem } from "@/server/pki/names";
 import { makeChain } from "../support/cert-fixtures";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-pki-"));
@@ -34,6 +35,46 @@ describe("the internal CA", () => {
     expect(openssl("x509", "-in", "server.pem", "-noout", "-pubkey")).toBe(openssl("pkey", "-in", "server.key", "-pubout"));
     // The CA may not be used to make further CAs.
     expect(openssl("x509", "-in", "ca.pem", "-noout", "-ext", "basicConstraints")).toMatch(/CA:TRUE, pathlen:0/);
+  });
+
+  it("with permitted names (INTERNAL_CA_PERMITTED_NAMES) the CA is constrained: Rampart refuses names outside, and openssl refuses a certificate its key signs for one", async () => {
+    const ca = await createCa("Rampart constrained CA", new Date(), 10, ["foobar.test", "10.213.47.0/24"]);
+    expect(permittedNamesOf(ca.certPem)).toEqual(["foobar.test", "10.213.47.0/24"]);
+    writeFileSync(f("cca.pem"), ca.certPem);
+    writeFileSync(f("cca.key"), ca.keyPem);
+    const ext = openssl("x509", "-in", "cca.pem", "-noout", "-ext", "nameConstraints");
+    expect(ext).toMatch(/Name Constraints: critical/);
+    expect(ext).toMatch(/Permitted:\s+DNS:foobar\.test\s+IP:10\.213\.47\.0\/255\.255\.255\.0/);
+
+    const inside = await issueServerCert(ca, ["www.foobar.test", "foobar.test", "10.213.47.12"]);
+    writeFileSync(f("inside.pem"), inside.certPem);
+    expect(openssl("verify", "-CAfile", "cca.pem", "-purpose", "sslserver", "inside.pem").trim()).toBe("inside.pem: OK");
+    await expect(issueServerCert(ca, ["www.foobar.test", "www.other.test"])).rejects.toThrow(/may only issue certificates for foobar\.test, 10\.213\.47\.0\/24 .*: www\.other\.test is outside them/);
+    await expect(issueServerCert(ca, ["www.foobar.test", "10.9.9.9"])).rejects.toThrow(/10\.9\.9\.9 is outside them/);
+    await expect(issueServerCert(ca, ["notfoobar.test"])).rejects.toThrow(/outside/);
+
+    // Signed with the CA's key by other means, a name outside is still refused by clients.
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "evil.key");
+    openssl("req", "-new", "-key", "evil.key", "-subj", "/CN=www.other.test", "-addext", "subjectAltName=DNS:www.other.test", "-out", "evil.csr");
+    openssl("x509", "-req", "-in", "evil.csr", "-CA", "cca.pem", "-CAkey", "cca.key", "-set_serial", "7", "-copy_extensions", "copy", "-days", "1", "-out", "evil.pem");
+    let refused = "";
+    try {
+      openssl("verify", "-CAfile", "cca.pem", "evil.pem");
+    } catch (e) {
+      refused = String((e as { stdout?: string }).stdout) + String((e as { stderr?: string }).stderr);
+    }
+    expect(refused).toMatch(/permitted subtree violation/);
+  });
+
+  it("checks permitted names as written, and a kind of name without a permitted subtree stays free", () => {
+    expect(permittedNameProblem("example.com")).toBeNull();
+    expect(permittedNameProblem("fd00::/8")).toBeNull();
+    expect(permittedNameProblem("10.0.0.1")).toMatch(/is an address: write a network such as 10\.0\.0\.1\/32/);
+    expect(permittedNameProblem("10.0.0.0/33")).toMatch(/not a network/);
+    expect(permittedNameProblem("bad_name!")).toMatch(/not a DNS name/);
+    expect(nameConstraintProblem(["example.com"], ["a.example.com", "192.0.2.1"])).toBeNull();
+    expect(nameConstraintProblem(["fd00::/8"], ["fd12:3456::1", "anything.test"])).toBeNull();
+    expect(nameConstraintProblem(["fd00::/8"], ["fe80::1"])).toMatch(/fe80::1 is outside/);
   });
 
   it("re-issues after two-thirds of a certificate's lifetime", () => {
