@@ -29,6 +29,14 @@ if npm run -s lint:deps; then echo "deps 1 0 0" >> "$summary"; else echo "deps 0
 log "formatting (Prettier, .prettierrc.json; npm run format fixes it)"
 if npm run -s format:check; then echo "format 1 0 0" >> "$summary"; else echo "format 0 1 0" >> "$summary"; rc=1; fi
 
+log "dependency audit (npm's advisory database, production dependencies; the policy is in scripts/audit-deps.mjs)"
+node scripts/audit-deps.mjs
+case $? in
+  0) echo "audit 1 0 0" >> "$summary" ;;
+  3) log "dependency audit: not checked (the advisory service did not answer); AUDIT_REQUIRED=1 makes that a failure" ;;
+  *) echo "audit 0 1 0" >> "$summary"; rc=1 ;;
+esac
+
 log "unit and integration tests (vitest)"
 node_modules/.bin/vitest run || rc=1
 
