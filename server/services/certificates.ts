@@ -106,10 +106,12 @@ const INTERNAL_ISSUER = "CN=Rampart internal CA, O=Rampart";
 const bundleOf = (certPem: string, chainPem: string, keyPem: string) => `${certPem.trim()}\n${chainPem.trim() ? `${chainPem.trim()}\n` : ""}${keyPem.trim()}\n`;
 
 /**
- * The site's certificate bundle for HAProxy (certificate, chain, key). An uploaded
- * certificate is used as it is (an expired one is an error the operator must fix);
- * without one, the internal CA issues one for the site's name and renews it
- * (in memory only when `store` is false, as for backends).
+ * The site's certificate bundle for HAProxy (certificate, chain, key). One that
+ * Rampart did not issue (uploaded, or from ACME) is used as it is and never replaced
+ * by an internal one; when it has expired (or no longer names the site) it is still
+ * deployed, with a warning: refusing would stop every apply, and with it the renewal
+ * of the backends' certificates. Without one, the internal CA issues one for the
+ * site's name and renews it (in memory only when `store` is false, as for backends).
  */
 export async function ensureSiteBundle(
   db: Db,
@@ -118,12 +120,16 @@ export async function ensureSiteBundle(
   topology: { id: string; name: string },
   now = new Date(),
   store_ = true,
-): Promise<{ bundle: string; source: string; notAfter: Date }> {
+): Promise<{ bundle: string; source: string; notAfter: Date; warnings: string[] }> {
   const row = await current(db, { topologyId: topology.id, purpose: "site" });
-  if (row?.source === "uploaded") {
-    if (row.notAfter <= now) throw new ServiceError("CONFLICT", `the uploaded certificate of ${topology.name} expired on ${row.notAfter.toISOString().slice(0, 10)}: upload a new one`);
-    if (!(JSON.parse(row.names) as string[]).some((n) => n === topology.name || (n.startsWith("*.") && topology.name.endsWith(n.slice(1)) && topology.name.split(".").length === n.split(".").length)))
-      throw new ServiceError("CONFLICT", `the uploaded certificate is for ${(JSON.parse(row.names) as string[]).join(", ")}, not ${topology.name}: upload one for the site's name`);
+  const warnings: string[] = [];
+  if (row && row.source !== "internal") {
+    const names = JSON.parse(row.names) as string[];
+    const what = row.source === "acme" ? "ACME certificate" : "uploaded certificate";
+    if (row.notAfter <= now)
+      warnings.push(`the site's ${what} expired on ${row.notAfter.toISOString().slice(0, 10)}: visitors are refused it; it stays deployed until a new one is ${row.source === "acme" ? "issued" : "uploaded"}`);
+    if (!names.some((n) => n === topology.name || (n.startsWith("*.") && topology.name.endsWith(n.slice(1)) && topology.name.split(".").length === n.split(".").length)))
+      warnings.push(`the site's ${what} is for ${names.join(", ")}, not ${topology.name}: ${row.source === "acme" ? "issue" : "upload"} one for the site's name`);
   } else if (usable(row, [topology.name], now)) {
     // keep it
   } else {
@@ -143,9 +149,9 @@ export async function ensureSiteBundle(
         notAfter: c.notAfter,
         createdBy: "rampart",
       });
-    return { bundle: bundleOf(c.certPem, "", c.keyPem), source: "internal", notAfter: c.notAfter };
+    return { bundle: bundleOf(c.certPem, "", c.keyPem), source: "internal", notAfter: c.notAfter, warnings };
   }
-  return { bundle: bundleOf(row!.certPem, row!.chainPem, box.decrypt(row!.keyEnc, certContext(row!.id)).reveal()), source: row!.source, notAfter: row!.notAfter };
+  return { bundle: bundleOf(row!.certPem, row!.chainPem, box.decrypt(row!.keyEnc, certContext(row!.id)).reveal()), source: row!.source, notAfter: row!.notAfter, warnings };
 }
 
 // ---- For the console and the API (no private key ever)

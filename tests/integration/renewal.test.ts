@@ -1,11 +1,14 @@
 // Scheduled certificate renewal: a topology whose internal-CA certificate is past
 // two-thirds of its life gets an apply (which re-issues and deploys it); fresh
 // and uploaded certificates start nothing. The apply itself is proven on the lab.
+// A site certificate Rampart did not issue (uploaded, ACME) is never replaced by an
+// internal one, and an expired one warns instead of blocking every apply.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/server/db";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
-import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
+import { ensureBackendCert, ensureCa, ensureSiteBundle, uploadSiteCertificate } from "@/server/services/certificates";
+import { createCa, issueServerCert } from "@/server/pki/x509";
 import { scanForRenewals } from "@/workers/drift";
 import { createTestDb } from "../support/test-db";
 
@@ -81,5 +84,39 @@ describe("certificate renewal scan", () => {
     // Keys are stored encrypted, never in clear.
     const rows = await db.certificate.findMany({ where: { serverId: server.id } });
     for (const r of rows) expect(r.keyEnc).not.toContain("PRIVATE KEY");
+  });
+});
+
+describe("a site certificate Rampart did not issue", () => {
+  async function uploaded(name: string, issuedDaysAgo: number, days: number) {
+    const { t } = await topologyWithServer(name);
+    const other = await createCa("Some public CA", new Date(Date.now() - 400 * 86400_000));
+    const leaf = await issueServerCert(other, [name, `www.${name}`], new Date(Date.now() - issuedDaysAgo * 86400_000), days);
+    const cert = await uploadSiteCertificate(db, box, { name: "tester" }, { topologyId: t.id, certificatePem: leaf.certPem + other.certPem, privateKeyPem: leaf.keyPem });
+    return { t, cert, leaf };
+  }
+
+  it("is never swapped for an internal one, past two-thirds of its life and with extra names, whether uploaded or from ACME", async () => {
+    const ca = await ensureCa(db, box);
+    for (const source of ["uploaded", "acme"] as const) {
+      // 70 days into 90, for the site and www: an internal one would be re-issued by now.
+      const { t, cert, leaf } = await uploaded(`${source}-keep.test`, 70, 90);
+      if (source === "acme") await db.certificate.update({ where: { id: cert.id }, data: { source: "acme" } });
+      const site = await ensureSiteBundle(db, box, ca, { id: t.id, name: t.name });
+      expect(site).toMatchObject({ source, warnings: [] });
+      expect(site.bundle.startsWith(leaf.certPem.trim())).toBe(true);
+      expect(await db.certificate.count({ where: { topologyId: t.id, purpose: "site" } })).toBe(1);
+    }
+  });
+
+  it("an expired uploaded one is still deployed, with a warning, instead of stopping every apply", async () => {
+    const ca = await ensureCa(db, box);
+    const { t, leaf } = await uploaded("expired.test", 80, 90);
+    const later = new Date(Date.now() + 11 * 86400_000);
+    const site = await ensureSiteBundle(db, box, ca, { id: t.id, name: t.name }, later);
+    expect(site.source).toBe("uploaded");
+    expect(site.bundle.startsWith(leaf.certPem.trim())).toBe(true);
+    expect(site.warnings).toEqual([expect.stringMatching(/^the site's uploaded certificate expired on \d{4}-\d{2}-\d{2}: .*until a new one is uploaded$/)]);
+    expect(await db.certificate.count({ where: { topologyId: t.id, purpose: "site" } })).toBe(1);
   });
 });

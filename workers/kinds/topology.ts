@@ -104,16 +104,20 @@ async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<
   for (const h of spec.hosts) if (needsBackendCert(h)) backends.set(h.serverId, await ensureBackendCert(ctx.db, ctx.box, ca, h.serverId, backendNames(h), new Date(), store));
   let siteBundle: string | null = null;
   let siteSource: string | undefined;
+  let siteWarnings: string[] = [];
   if (spec.hosts.some((h) => h.roles.includes("load-balancer"))) {
     const site = await ensureSiteBundle(ctx.db, ctx.box, ca, { id: spec.id, name: spec.name }, new Date(), store);
     siteBundle = site.bundle;
     siteSource = site.source;
+    siteWarnings = site.warnings;
     ctx.reporter.addSecret(site.bundle.slice(site.bundle.search(/-----BEGIN [A-Z ]*PRIVATE KEY-----/)));
+    // Said, and the run goes on: the backends' certificates still renew.
+    for (const w of site.warnings) await ctx.reporter.warn(`site certificate: ${w}`);
   }
   for (const b of backends.values()) ctx.reporter.addSecret(b.keyPem);
   const secretNames = new Set(spec.app.env.filter((v) => v.secret).map((v) => v.name));
   for (const [k, v] of spec.appEnv) if (secretNames.has(k)) ctx.reporter.addSecret(v);
-  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, backends } };
+  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, siteWarnings, backends } };
 }
 
 /** Runs fn on every item, at most `limit` at once (HOST_PARALLELISM); rejects with the first error, after every started call ended. */

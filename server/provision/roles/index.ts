@@ -37,6 +37,7 @@ export function desiredState(t: TopologySpec): Map<string, HostDesired> {
       for (const c of m.checks(t, h)) if (!checks.some((x) => JSON.stringify(x.check) === JSON.stringify(c))) checks.push({ role: m.role, check: c });
       if (m.note) notes.push(m.note);
     }
+    if (h.roles.includes("load-balancer")) for (const w of t.tls.siteWarnings ?? []) notes.push(`site certificate: ${w}`);
     if (h.monitoring) notes.push("monitoring client: not installed yet (it comes with the monitoring issue)");
     if (t.firewall) {
       const fw = t.firewall;

@@ -13,6 +13,8 @@ export interface TlsMaterial {
   siteBundle: string | null;
   /** Where the site's certificate comes from (an uploaded one may be from a CA Rampart does not know). */
   siteSource?: string;
+  /** What is wrong with the site's certificate that Rampart cannot fix itself (expired upload…): the load balancers' plans show it. */
+  siteWarnings?: string[];
   /** Each web or app server's certificate and key, from the internal CA. */
   backends: Map<string, { certPem: string; keyPem: string }>;
 }
