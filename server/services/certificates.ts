@@ -127,7 +127,9 @@ export async function ensureSiteBundle(
     const names = JSON.parse(row.names) as string[];
     const what = row.source === "acme" ? "ACME certificate" : "uploaded certificate";
     if (row.notAfter <= now)
-      warnings.push(`the site's ${what} expired on ${row.notAfter.toISOString().slice(0, 10)}: visitors are refused it; it stays deployed until a new one is ${row.source === "acme" ? "issued" : "uploaded"}`);
+      warnings.push(
+        `the site's ${what} expired on ${row.notAfter.toISOString().slice(0, 10)}: visitors are refused it; it stays deployed until a new one is ${row.source === "acme" ? "issued" : "uploaded"}`,
+      );
     if (!names.some((n) => n === topology.name || (n.startsWith("*.") && topology.name.endsWith(n.slice(1)) && topology.name.split(".").length === n.split(".").length)))
       warnings.push(`the site's ${what} is for ${names.join(", ")}, not ${topology.name}: ${row.source === "acme" ? "issue" : "upload"} one for the site's name`);
   } else if (usable(row, [topology.name], now)) {
