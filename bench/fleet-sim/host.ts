@@ -745,6 +745,11 @@ export class FleetHost {
         case "listen":
           out.push(`@@ ${n} listen`, ...this.listeners());
           break;
+        case "pre":
+          // The real script reads ahead here (one process for many names); this host answers each probe directly.
+          i += 2;
+          n--;
+          break;
         case "fw":
           // No nftables here: topologies on simulated hosts run with their firewall off.
           i += 4;
