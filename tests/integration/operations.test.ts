@@ -90,7 +90,8 @@ describe("operations", () => {
 
     const waiting = await runOf(id);
     expect(waiting.outcome).toMatch(/^awaiting confirmation: will run phase one then phase two/);
-    expect(await (await queue.getJob(id))?.getState()).toBe("completed"); // no worker is held
+    // No worker is held: the preview's job completes (just after it marks the run, so give it a moment under load).
+    await waitUntil(async () => (await (await queue.getJob(id))?.getState()) === "completed", 5000, "the preview's job to complete");
     expect((await phasesOf(id)).map((p) => [p.name, p.status])).toEqual([["preview", "done"]]);
     expect(JSON.parse((await phase(id, "preview"))!.data!)).toMatchObject({ summary: expect.stringMatching(/^will run phase one then phase two/) });
     // Waiting counts as active: an apply of the same topology is refused; a plan is not.
