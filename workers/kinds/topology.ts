@@ -458,6 +458,8 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
   const planned = await planFor(ctx, spec, targets);
   const { desired, observations } = planned;
   let plan = planned.plan;
+  // Another run changed hosts while this one waited for their locks: the early probes are stale.
+  let reobserved = false;
   if (opts.lockChanged) {
     // Lock only the hosts this apply changes; a host another run touched meanwhile is read again under its lock.
     const locked = new Set<string>();
@@ -469,6 +471,7 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
       for (const h of need) locked.add(h.serverId);
       if (again.size === 0) break;
       await ctx.reporter.info(`Observing again, under their locks, the hosts another run held meanwhile: ${[...again].map((id) => nameOf(spec, id)).join(", ")}`);
+      reobserved = true;
       for (const [id, o] of await observeHosts(ctx, spec, desired, targets, again)) observations.set(id, o);
       plan = planTopology(spec, desired, observations, new Date());
     }
@@ -550,11 +553,11 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
     if (!reports.get(h.serverId)?.outcome)
       reports.set(h.serverId, { ...(reports.get(h.serverId) ?? { checks: [] }), outcome: stopped ? "not-started" : "converged", reason: stopped ? "the rollout stopped before this host" : null });
   // Who can reach what, now that every host has its rules (hosts skipped or failed are left out).
-  // The probes made while observing still hold if this apply changed nothing.
+  // The probes made while observing still hold if nothing changed since (this run or another).
   const early = await planned.early;
   const matrix =
     spec.firewall?.enabled && !stopped
-      ? await checkReachability(ctx, spec, desired, targets, planned.controlPlane, new Set([...skipped.keys(), ...failed.keys()]), changes === 0 ? early : null)
+      ? await checkReachability(ctx, spec, desired, targets, planned.controlPlane, new Set([...skipped.keys(), ...failed.keys()]), changes === 0 && !reobserved ? early : null)
       : null;
   const reachBad = matrix && matrix.mismatches > 0 ? matrixText(matrix) : null;
   await recordPlan(ctx, plan, "apply", reports, matrix);
