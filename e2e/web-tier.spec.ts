@@ -1,8 +1,8 @@
 // The web tier through the console, on the topology topology.spec.ts applied:
 // upload the site's certificate (bad ones refused with the reason under the
 // field), give the web servers the app role, apply, reach the app over HTTPS
-// with the uploaded chain's root, see every hop marked and each backend's health
-// as HAProxy reports it, and drain a web server.
+// with the uploaded chain's root, see every hop marked, each backend's health as
+// HAProxy reports it and what each host serves, and drain a web server.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { test, expect, signIn } from "./support/fixtures";
@@ -86,6 +86,12 @@ test("with the app role on the web servers, an apply serves the app over HTTPS e
   // Health as HAProxy reports it, read by the worker every few seconds.
   const lab2 = page.locator('[data-testid="diagram-node"][data-role="web"][data-server="lab2"]');
   await expect(lab2.getByTestId("lb-health")).toHaveAttribute("data-status", "UP", { timeout: 20_000 });
+
+  // What each host served when the apply checked it, beside each certificate.
+  await page.goto("/certificates");
+  const site = page.getByRole("region", { name: SITE });
+  await expect(site.locator('[data-testid="served-cert"][data-server="lab1"]')).toHaveAttribute("data-matches", "true");
+  for (const web of ["lab2", "lab3"]) await expect(page.locator(`[data-testid="backend-cert-row"][data-server="${web}"] [data-testid="served-cert"]`)).toHaveAttribute("data-matches", "true");
 });
 
 test("draining a web server from the console: HAProxy stops sending it requests, and the diagram says so", async ({ page }) => {

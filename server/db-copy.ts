@@ -17,6 +17,7 @@ export const COPY_ORDER = [
   "SshKey",
   "Server",
   "KnownHost",
+  "ServedCertificate",
   "Topology",
   "TopologyMember",
   "FirewallRule",

@@ -3,16 +3,17 @@
 // and the web servers verify these hops against it).
 import Link from "next/link";
 import type { z } from "zod";
-import type { CertificateDto } from "@/server/schemas/certificates";
+import type { CertificateDto, ServedCertificateDto } from "@/server/schemas/certificates";
 import { Card } from "../ui/card";
 import { Expiry } from "./expiry";
+import { ServedBy } from "./served";
 
 type Certificate = z.infer<typeof CertificateDto>;
 
 /** Renewal starts 10 days before expiry; under a week left means it has not happened. */
 const BACKEND_WARN_DAYS = 7;
 
-export function BackendCertificates({ certificates, serverNames }: { certificates: Certificate[]; serverNames: Map<string, string> }) {
+export function BackendCertificates({ certificates, serverNames, served = [] }: { certificates: Certificate[]; serverNames: Map<string, string>; served?: ServedCertificateDto[] }) {
   const rows = [...certificates].sort((a, b) => nameOf(a, serverNames).localeCompare(nameOf(b, serverNames)));
   return (
     <Card>
@@ -39,6 +40,7 @@ export function BackendCertificates({ certificates, serverNames }: { certificate
                   <th className="px-4 py-2 font-medium">Names</th>
                   <th className="px-4 py-2 font-medium">Expires</th>
                   <th className="px-4 py-2 font-medium">Fingerprint (SHA-256)</th>
+                  <th className="px-4 py-2 font-medium">Served</th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
@@ -61,6 +63,9 @@ export function BackendCertificates({ certificates, serverNames }: { certificate
                       <span className="block truncate font-mono text-[11px] text-slate-600" title={c.fingerprint}>
                         {c.fingerprint}
                       </span>
+                    </td>
+                    <td className="px-4 py-2 align-top">
+                      <ServedBy served={served.filter((s) => s.purpose === "backend" && s.serverId === c.serverId)} />
                     </td>
                   </tr>
                 ))}

@@ -65,7 +65,7 @@ export function CertificatesView() {
           </p>
         </EmptyState>
         {data.ca ? <CaCard ca={caInfo} pending={false} /> : null}
-        {backends.length > 0 ? <BackendCertificates certificates={backends} serverNames={serverNames} /> : null}
+        {backends.length > 0 ? <BackendCertificates certificates={backends} serverNames={serverNames} served={data.served} /> : null}
       </div>
     );
 
@@ -85,11 +85,11 @@ export function CertificatesView() {
           </p>
         </div>
         {sites.map((t) => (
-          <SiteCertificateSection key={t.id} topology={t} cert={siteOf(t.id)} canOperate={canOperate} />
+          <SiteCertificateSection key={t.id} topology={t} cert={siteOf(t.id)} served={data.served.filter((s) => s.purpose === "site" && s.topologyId === t.id)} canOperate={canOperate} />
         ))}
       </section>
 
-      <BackendCertificates certificates={backends} serverNames={serverNames} />
+      <BackendCertificates certificates={backends} serverNames={serverNames} served={data.served} />
     </div>
   );
 }

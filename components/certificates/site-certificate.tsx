@@ -10,7 +10,7 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { z } from "zod";
 import { BadgeCheck, Upload } from "lucide-react";
-import { UploadSiteCertInput, type CertificateDto } from "@/server/schemas/certificates";
+import { UploadSiteCertInput, type CertificateDto, type ServedCertificateDto } from "@/server/schemas/certificates";
 import { useTRPC } from "../trpc";
 import { applyServerErrors } from "../auth/server-errors";
 import { Badge } from "../ui/badge";
@@ -20,6 +20,7 @@ import { ConfirmDialog } from "../ui/confirm";
 import { Field, FormError } from "../ui/field";
 import { Textarea } from "../ui/textarea";
 import { Expiry } from "./expiry";
+import { ServedBy } from "./served";
 
 type Certificate = z.infer<typeof CertificateDto>;
 type UploadIn = z.input<typeof UploadSiteCertInput>;
@@ -30,7 +31,18 @@ export const SITE_WARN_DAYS = 14;
 
 export const SOURCE_LABELS: Record<Certificate["source"], string> = { uploaded: "Uploaded", internal: "Internal CA", acme: "ACME" };
 
-export function SiteCertificateSection({ topology, cert, canOperate }: { topology: { id: string; name: string }; cert: Certificate | null; canOperate: boolean }) {
+export function SiteCertificateSection({
+  topology,
+  cert,
+  served,
+  canOperate,
+}: {
+  topology: { id: string; name: string };
+  cert: Certificate | null;
+  /** What the load balancers served on :443 when last checked. */
+  served: ServedCertificateDto[];
+  canOperate: boolean;
+}) {
   const headingId = useId();
   const [done, setDone] = useState<{ how: "uploaded" | "issued"; names: string[] } | null>(null);
   return (
@@ -61,7 +73,7 @@ export function SiteCertificateSection({ topology, cert, canOperate }: { topolog
         <div className="grid grid-cols-1 gap-6 p-4 lg:grid-cols-2">
           <div>
             <h4 className="mb-2 text-xs font-semibold uppercase tracking-wide text-slate-500">Current certificate</h4>
-            <CurrentSiteCertificate cert={cert} />
+            <CurrentSiteCertificate cert={cert} served={served} />
             <IssueFromCa topology={topology} cert={cert} canOperate={canOperate} onIssued={(c) => setDone({ how: "issued", names: c.names })} />
           </div>
           <div>
@@ -74,7 +86,7 @@ export function SiteCertificateSection({ topology, cert, canOperate }: { topolog
   );
 }
 
-function CurrentSiteCertificate({ cert }: { cert: Certificate | null }) {
+function CurrentSiteCertificate({ cert, served }: { cert: Certificate | null; served: ServedCertificateDto[] }) {
   if (!cert)
     return (
       <p className="text-sm text-slate-600" data-testid="site-cert-none">
@@ -103,6 +115,10 @@ function CurrentSiteCertificate({ cert }: { cert: Certificate | null }) {
       </dd>
       <dt className="text-slate-500">Fingerprint</dt>
       <dd className="break-all font-mono text-[11px] text-slate-600">{cert.fingerprint}</dd>
+      <dt className="text-slate-500">Served</dt>
+      <dd>
+        <ServedBy served={served} />
+      </dd>
       <dt className="text-slate-500">Added</dt>
       <dd className="text-slate-600">
         {cert.createdAt.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} by {cert.createdBy}

@@ -16,6 +16,8 @@ export interface CheckResult {
   ok: boolean;
   expected: string;
   found: string;
+  /** A TLS check's record of what the port served and what Rampart deployed there (fingerprints; null: none). */
+  served?: { purpose: "site" | "backend"; port: number; fingerprint: string | null; deployed: string | null };
 }
 
 export const unitName = (u: string) => u.replace(/\.service$/, "");

@@ -24,8 +24,25 @@ export const CertificateDto = z.object({
   certPem: z.string(),
   chainPem: z.string(),
 });
+/** What a host served on a TLS port when Rampart last checked (after an apply, in the drift check). */
+export const ServedCertificateDto = z.object({
+  serverId: z.string(),
+  serverName: z.string(),
+  port: z.number(),
+  topologyId: z.string(),
+  /** site: a load balancer's HTTPS; backend: a web or app server's TLS port. */
+  purpose: z.enum(["site", "backend"]),
+  /** null: no certificate came back. */
+  fingerprint: z.string().nullable(),
+  /** It is the certificate Rampart deployed there. */
+  matches: z.boolean(),
+  checkedAt: z.date(),
+});
+export type ServedCertificateDto = z.infer<typeof ServedCertificateDto>;
+
 export const CertificatesDto = z.object({
   ca: z.object({ certPem: z.string(), fingerprint: z.string(), notBefore: z.date(), notAfter: z.date() }).nullable(),
   certificates: z.array(CertificateDto),
+  served: z.array(ServedCertificateDto),
 });
 export const CaCertificateDto = z.object({ certPem: z.string(), fingerprint: z.string() });

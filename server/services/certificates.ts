@@ -180,9 +180,20 @@ function toDto(r: CertRow) {
 export async function listCertificates(db: Db) {
   const ca = await db.certificateAuthority.findUnique({ where: { id: CA_ID } });
   const rows = await db.certificate.findMany({ where: { replacedAt: null }, orderBy: [{ purpose: "desc" }, { createdAt: "desc" }] });
+  const served = await db.servedCertificate.findMany({ include: { server: { select: { name: true } } }, orderBy: [{ serverId: "asc" }, { port: "asc" }] });
   return {
     ca: ca ? { certPem: ca.certPem, fingerprint: ca.fingerprint, notBefore: ca.notBefore, notAfter: ca.notAfter } : null,
     certificates: rows.map(toDto),
+    served: served.map((s) => ({
+      serverId: s.serverId,
+      serverName: s.server.name,
+      port: s.port,
+      topologyId: s.topologyId,
+      purpose: s.purpose === "site" ? ("site" as const) : ("backend" as const),
+      fingerprint: s.fingerprint,
+      matches: s.matches,
+      checkedAt: s.checkedAt,
+    })),
   };
 }
 

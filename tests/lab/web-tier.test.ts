@@ -18,8 +18,8 @@ import { RUNS_QUEUE, type RunJobData } from "@/server/queue/names";
 import { redisOptions } from "@/server/queue/redis";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
-import { applyTopologyRun, createTopology, getTopology, setApp, setDrained, updateTopology, uploadArtifact } from "@/server/services/topologies";
-import { caCertificate, uploadSiteCertificate } from "@/server/services/certificates";
+import { applyTopologyRun, createTopology, getTopology, planTopologyRun, setApp, setDrained, updateTopology, uploadArtifact } from "@/server/services/topologies";
+import { caCertificate, listCertificates, uploadSiteCertificate } from "@/server/services/certificates";
 import { createCa, issueServerCert } from "@/server/pki/x509";
 import { TopologyInput } from "@/server/schemas/topology";
 import { NGINX_SITE, SERVER_CERT, SERVER_KEY } from "@/server/provision/roles";
@@ -208,6 +208,12 @@ describe("the web tier with end-to-end TLS", () => {
     // Old protocols are refused.
     const tls11 = spawnSync("openssl", ["s_client", "-connect", `${lb().address}:443`, "-servername", SITE, "-tls1_1"], { input: "", encoding: "utf8" });
     expect(tls11.status).not.toBe(0);
+    // The proof of what is served, recorded by the apply's checks (the Certificates page shows it): the
+    // load balancer serves the uploaded certificate, the same fingerprint openssl sees from here.
+    const site = (await listCertificates(db)).served.find((s) => s.purpose === "site" && s.serverName === lb().name);
+    expect(site).toMatchObject({ port: 443, matches: true, fingerprint: cert.fingerprint });
+    const seen = spawnSync("sh", ["-c", `openssl s_client -connect ${lb().address}:443 -servername ${SITE} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`], { encoding: "utf8" });
+    expect(seen.stdout.trim()).toMatch(new RegExp(`fingerprint=${cert.fingerprint}$`, "i"));
   });
 
   it("each web server presents a certificate from Rampart's CA on :443, serves nothing over plain HTTP, and nothing to a client without a certificate from that CA", async () => {
@@ -238,6 +244,12 @@ describe("the web tier with end-to-end TLS", () => {
     await labSsh("lab3", ["systemctl", "reload", "nginx"]);
     await waitUntil(async () => (await backendStatus("lab3")).startsWith("DOWN"), 20_000, "HAProxy to mark lab3 down");
     expect(await backendStatus("lab2")).toBe("UP");
+    // A plan (as the drift check) records that lab3 serves another certificate than the one deployed.
+    const plan = await planTopologyRun({ db, queue }, caller, topologyId);
+    await waitUntil(async () => !["queued", "running"].includes((await db.run.findUniqueOrThrow({ where: { id: plan.id } })).status), 120_000, "the plan");
+    const servedBy = async (name: string) => (await listCertificates(db)).served.find((s) => s.purpose === "backend" && s.serverName === name);
+    expect(await servedBy("lab3")).toMatchObject({ port: 443, matches: false, fingerprint: foreign.fingerprint });
+    expect(await servedBy("lab2")).toMatchObject({ port: 443, matches: true });
     // The console's view (the worker reads HAProxy's runtime API every few seconds).
     await waitUntil(
       async () => (await getTopology(db, topologyId)).lbHealth?.loadBalancers[0]?.backends.find((b) => b.server === "lab3")?.status.startsWith("DOWN"),
@@ -246,6 +258,7 @@ describe("the web tier with end-to-end TLS", () => {
     );
     await apply(); // the certificate is drift: restored
     await waitUntil(async () => (await backendStatus("lab3")) === "UP", 20_000, "lab3 to come back");
+    expect(await servedBy("lab3")).toMatchObject({ matches: true });
   });
 
   it("a config change applied under load loses no request (≥ 2,000 requests)", async () => {

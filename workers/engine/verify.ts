@@ -138,7 +138,8 @@ function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, na
         const served = peer?.raw ? fingerprint(peer.raw) : null;
         res.resume();
         const status = res.statusCode ?? 0;
-        const fail = (found: string) => resolve({ role, name, ok: false, expected, found });
+        const record = { purpose: "site" as const, port, fingerprint: served, deployed };
+        const fail = (found: string) => resolve({ role, name, ok: false, expected, found, served: record });
         if (deployed && served !== deployed) return fail(`it serves another certificate (${served?.slice(0, 23) ?? "none"}…), not the one Rampart deployed`);
         let trust = "verified";
         if (!socket.authorized) {
@@ -151,11 +152,13 @@ function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, na
           trust = `the uploaded certificate Rampart deployed (its CA is not one this machine trusts: ${why})`;
         }
         if (status >= 500) return fail(`HTTP ${status} ${res.statusMessage ?? ""}`.trim());
-        resolve({ role, name, ok: true, expected, found: `HTTP ${status}, ${trust}` });
+        resolve({ role, name, ok: true, expected, found: `HTTP ${status}, ${trust}`, served: record });
       },
     );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${HTTPS_TIMEOUT_MS / 1000} s`)));
-    req.on("error", (err: Error & { code?: string }) => resolve({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}` }));
+    req.on("error", (err: Error & { code?: string }) =>
+      resolve({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}`, served: { purpose: "site", port, fingerprint: null, deployed } }),
+    );
     req.end();
   });
 }
@@ -220,9 +223,12 @@ async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Ta
     s.once("secureConnect", () => {
       const served = s.getPeerCertificate()?.raw;
       const got = served ? fingerprint(served) : null;
-      if (got === want) done({ role, name, ok: true, expected, found: "the certificate Rampart issued, verified" });
-      else done({ role, name, ok: false, expected, found: `another certificate: ${got?.slice(0, 23) ?? "none"}…` });
+      const record = { purpose: "backend" as const, port, fingerprint: got, deployed: want };
+      if (got === want) done({ role, name, ok: true, expected, found: "the certificate Rampart issued, verified", served: record });
+      else done({ role, name, ok: false, expected, found: `another certificate: ${got?.slice(0, 23) ?? "none"}…`, served: record });
     });
-    s.once("error", (err: Error & { code?: string }) => done({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}` }));
+    s.once("error", (err: Error & { code?: string }) =>
+      done({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}`, served: { purpose: "backend", port, fingerprint: null, deployed: want } }),
+    );
   });
 }

@@ -308,6 +308,23 @@ async function checkReachability(
   return matrix;
 }
 
+/** What each host served on its TLS ports, as this run's checks found it (the Certificates page shows it beside what was deployed). */
+async function recordServed(ctx: Ctx, spec: TopologySpec, reports: Map<string, HostReport>): Promise<void> {
+  const checkedAt = new Date();
+  for (const [serverId, r] of reports)
+    for (const c of r.checks) {
+      if (!c.served) continue;
+      const row = {
+        topologyId: spec.id,
+        purpose: c.served.purpose,
+        fingerprint: c.served.fingerprint,
+        matches: c.served.fingerprint !== null && c.served.fingerprint === c.served.deployed,
+        checkedAt,
+      };
+      await ctx.db.servedCertificate.upsert({ where: { serverId_port: { serverId, port: c.served.port } }, create: { serverId, port: c.served.port, ...row }, update: row });
+    }
+}
+
 const matrixText = (m: ReachabilityDto) =>
   `reachability differs from the policy in ${m.mismatches} place${m.mismatches === 1 ? "" : "s"}: ${m.cells
     .filter((c) => !c.ok)
@@ -363,6 +380,7 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     for (const h of spec.hosts) await reportChecks(ctx, h.name, reports.get(h.serverId)?.checks ?? []);
     const unobserved = new Set(plan.hosts.filter((h) => h.error).map((h) => h.serverId));
     const matrix = spec.firewall?.enabled ? await checkReachability(ctx, spec, desired, targets, controlPlane, unobserved, await early) : null;
+    await recordServed(ctx, spec, reports);
     await recordPlan(ctx, plan, "plan", reports, matrix);
     const errors = plan.hosts.filter((h) => h.error);
     const failing = spec.hosts.filter((h) => reports.get(h.serverId)?.checks.some((c) => !c.ok));
@@ -560,6 +578,7 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
       ? await checkReachability(ctx, spec, desired, targets, planned.controlPlane, new Set([...skipped.keys(), ...failed.keys()]), changes === 0 && !reobserved ? early : null)
       : null;
   const reachBad = matrix && matrix.mismatches > 0 ? matrixText(matrix) : null;
+  await recordServed(ctx, spec, reports);
   await recordPlan(ctx, plan, "apply", reports, matrix);
   const failing = [...failed].map(([id, why]) => `${nameOf(spec, id)}: ${why}`);
   if (reachBad) failing.push(reachBad);

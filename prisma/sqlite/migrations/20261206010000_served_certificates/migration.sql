@@ -1,0 +1,14 @@
+-- CreateTable
+CREATE TABLE "ServedCertificate" (
+    "serverId" TEXT NOT NULL,
+    "port" INTEGER NOT NULL,
+    "topologyId" TEXT NOT NULL,
+    "purpose" TEXT NOT NULL,
+    "fingerprint" TEXT,
+    "matches" BOOLEAN NOT NULL,
+    "checkedAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    PRIMARY KEY ("serverId", "port"),
+    CONSTRAINT "ServedCertificate_serverId_fkey" FOREIGN KEY ("serverId") REFERENCES "Server" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
