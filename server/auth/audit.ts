@@ -46,6 +46,9 @@ export interface AuditInput {
   userAgent?: string | null;
 }
 
+/** Where attempts from more sources than a minute's window can track are counted together. */
+const OVERFLOW = "many sources";
+
 /**
  * Denied attempts (refused calls, failed and throttled sign-ins) cost the caller
  * nothing, so a flood of them must not grow the log without bound: per source (an
@@ -54,8 +57,6 @@ export interface AuditInput {
  * Past a cap across all sources, every further one is folded into that minute's
  * summary too. Allowed calls are always written.
  */
-const OVERFLOW = "many sources";
-
 export class DeniedAttempts {
   private readonly windows = new Map<string, { from: number; written: number; suppressed: number; actions: Map<string, number> }>();
   private total = { from: 0, written: 0 };
