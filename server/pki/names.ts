@@ -2,6 +2,7 @@
 // IP networks, and whether a certificate's names stay inside them. Pure, and light
 // enough for the environment's validation to use.
 import { isIP } from "node:net";
+import { ipv6Bytes } from "../schemas/firewall";
 
 /** A DNS suffix ("example.com": it and every name under it) or an IP network ("10.0.0.0/8"). */
 export function permittedNameProblem(entry: string): string | null {
@@ -15,14 +16,8 @@ export function permittedNameProblem(entry: string): string | null {
   return /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(entry) ? null : `"${entry}" is not a DNS name`;
 }
 
-function ipBytes(addr: string): number[] {
-  if (isIP(addr) === 4) return addr.split(".").map(Number);
-  const [head, tail] = addr.includes("::") ? addr.split("::") : [addr, undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
-  return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]);
-}
+/** An address's bytes (4 or 16). */
+const ipBytes = (addr: string): number[] => (isIP(addr) === 4 ? addr.split(".").map(Number) : ipv6Bytes(addr));
 
 function maskBytes(bits: number, len: number): number[] {
   return Array.from({ length: len }, (_, i) => (bits >= (i + 1) * 8 ? 0xff : bits <= i * 8 ? 0 : (0xff << (8 - (bits - i * 8))) & 0xff));
