@@ -212,7 +212,8 @@ async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Ta
   const socket: Duplex = await ctx.executor.forward(target, "127.0.0.1", port, { signal: ctx.signal });
   return new Promise((resolve) => {
     // The server requires a client certificate from Rampart's CA: the host's own is one.
-    const s = tls.connect({ socket, servername: serverName, ca: ctx.spec.tls.caPem, cert: mine.certPem, key: mine.keyPem, minVersion: "TLSv1.2" });
+    // Judged below rather than refused in the handshake, so that what was served is known (and recorded) either way.
+    const s = tls.connect({ socket, servername: serverName, ca: ctx.spec.tls.caPem, cert: mine.certPem, key: mine.keyPem, minVersion: "TLSv1.2", rejectUnauthorized: false });
     const timer = setTimeout(() => s.destroy(new Error(`no TLS handshake within ${HTTPS_TIMEOUT_MS / 1000} s`)), HTTPS_TIMEOUT_MS);
     const done = (r: CheckResult) => {
       clearTimeout(timer);
@@ -224,8 +225,10 @@ async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Ta
       const served = s.getPeerCertificate()?.raw;
       const got = served ? fingerprint(served) : null;
       const record = { purpose: "backend" as const, port, fingerprint: got, deployed: want };
-      if (got === want) done({ role, name, ok: true, expected, found: "the certificate Rampart issued, verified", served: record });
-      else done({ role, name, ok: false, expected, found: `another certificate: ${got?.slice(0, 23) ?? "none"}…`, served: record });
+      if (got !== want)
+        done({ role, name, ok: false, expected, found: `another certificate: ${got?.slice(0, 23) ?? "none"}…${s.authorized ? "" : ` (${String(s.authorizationError)})`}`, served: record });
+      else if (!s.authorized) done({ role, name, ok: false, expected, found: `the certificate Rampart issued, but it does not verify: ${String(s.authorizationError)}`, served: record });
+      else done({ role, name, ok: true, expected, found: "the certificate Rampart issued, verified", served: record });
     });
     s.once("error", (err: Error & { code?: string }) =>
       done({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}`, served: { purpose: "backend", port, fingerprint: null, deployed: want } }),
