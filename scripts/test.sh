@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
 
 set -e
-ensure_apt redis-server chromium openssh-client
+ensure_apt redis-server chromium openssh-client pebble
 ensure_node_modules
 ensure_prisma_client
 ensure_build

@@ -25,6 +25,8 @@ export const COPY_ORDER = [
   "ControlPlaneAddress",
   "CertificateAuthority",
   "Certificate",
+  "AcmeAccount",
+  "AcmeSite",
   "Run",
   "RunTarget",
   "RunPhase",
@@ -37,6 +39,7 @@ const KEYS: Partial<Record<Prisma.ModelName, string[]>> = {
   TopologyMember: ["topologyId", "serverId"],
   KnownHost: ["endpoint"],
   ControlPlaneAddress: ["address"],
+  AcmeSite: ["topologyId"],
 };
 /** Tables whose id is an autoincrement integer. */
 const SERIAL: Prisma.ModelName[] = ["RunEvent", "RunPhase", "AuditEntry"];

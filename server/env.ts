@@ -59,6 +59,9 @@ const EnvSchema = z.object({
     .min(10, "must be between 10 and 86400 seconds")
     .max(86_400, "must be between 10 and 86400 seconds")
     .default(3600),
+  /** A failed ACME renewal is retried after this many seconds, doubling with each failure in a row (with jitter) up to ACME_RETRY_MAX_S. */
+  ACME_RETRY_BASE_S: positiveInt(300, 86_400),
+  ACME_RETRY_MAX_S: positiveInt(6 * 3600, 7 * 86_400),
   /** Days a finished run keeps its events (log lines) and plan; 0 keeps them forever. Its outcome and the audit trail stay. */
   RUN_RETENTION_DAYS: z.coerce
     .number({ error: "must be a number of days" })
@@ -166,6 +169,8 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     DISK_MIN_FREE_MB: blankToUndefined(source.DISK_MIN_FREE_MB),
     DRIFT_CHECK_INTERVAL_S: blankToUndefined(source.DRIFT_CHECK_INTERVAL_S),
     RENEWAL_CHECK_INTERVAL_S: blankToUndefined(source.RENEWAL_CHECK_INTERVAL_S),
+    ACME_RETRY_BASE_S: blankToUndefined(source.ACME_RETRY_BASE_S),
+    ACME_RETRY_MAX_S: blankToUndefined(source.ACME_RETRY_MAX_S),
     RUN_RETENTION_DAYS: blankToUndefined(source.RUN_RETENTION_DAYS),
     AUDIT_RETENTION_DAYS: blankToUndefined(source.AUDIT_RETENTION_DAYS),
     HOST_PARALLELISM: blankToUndefined(source.HOST_PARALLELISM),

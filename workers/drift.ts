@@ -6,6 +6,8 @@ import type { Db } from "@/server/db";
 import { activeTopologyRun, conflictingRun, startRun } from "@/server/services/runs";
 import { memberRoles, startTopologyRun } from "@/server/services/topologies";
 import { needsRenewal } from "@/server/pki/x509";
+import { pickInWindow, renewalInfo, type RenewalWindow } from "@/server/acme/client";
+import { dueByLifetime } from "@/server/services/acme";
 
 export const DRIFT_SCHEDULER_ID = "drift-check";
 export const DRIFT_SCAN_JOB = "drift-scan";
@@ -32,10 +34,11 @@ export async function scanForRenewals(db: Db, queue: Queue, now = new Date()): P
     const backendIds = [...roles].filter(([, r]) => r.includes("web") || r.includes("app") || r.includes("load-balancer")).map(([id]) => id);
     const hasLb = [...roles.values()].some((r) => r.includes("load-balancer"));
     const certs = await db.certificate.findMany({
-      where: { replacedAt: null, source: "internal", OR: [{ serverId: { in: backendIds }, purpose: "backend" }, ...(hasLb ? [{ topologyId: t.id, purpose: "site" }] : [])] },
+      where: { replacedAt: null, source: { in: ["internal", "acme"] }, OR: [{ serverId: { in: backendIds }, purpose: "backend" }, ...(hasLb ? [{ topologyId: t.id, purpose: "site" }] : [])] },
     });
-    const lastApply = await db.run.findFirst({ where: { topologyId: t.id, kind: "topology-apply", status: "succeeded" }, orderBy: { finishedAt: "desc" } });
-    const due = certs.some((c) => needsRenewal(c, now) || (lastApply?.finishedAt ? c.createdAt > lastApply.finishedAt : false));
+    const lastApply = await db.run.findFirst({ where: { topologyId: t.id, kind: { in: ["topology-apply", "certificate-order"] }, status: "succeeded" }, orderBy: { finishedAt: "desc" } });
+    // An ACME certificate is renewed by an order (scanForAcmeRenewals); here only one not deployed yet counts.
+    const due = certs.some((c) => (c.source === "internal" && needsRenewal(c, now)) || (lastApply?.finishedAt ? c.createdAt > lastApply.finishedAt : false));
     if (!due) continue;
     // Whatever an apply would conflict with (another apply, an operation) makes the renewal wait for the next scan.
     if (await conflictingRun(db, t.id, "topology-apply")) continue;
@@ -43,6 +46,42 @@ export async function scanForRenewals(db: Db, queue: Queue, now = new Date()): P
       started.push((await startTopologyRun({ db, queue }, { name: "certificate renewal (schedule)" }, t.id, "topology-apply")).id);
     } catch {
       // The topology has no servers, or Redis is down: the next scan tries again.
+    }
+  }
+  return started;
+}
+
+/** How the scan asks a CA for a certificate's renewal window (null: the CA offers no ARI). */
+export type AriLookup = (server: { directoryUrl: string; trustPem: string }, certPem: string) => Promise<RenewalWindow | null>;
+
+/**
+ * Starts an order for every site whose ACME certificate is due: at the time picked
+ * inside the CA's renewal window (ACME Renewal Information, asked at each scan), or
+ * once a third of its lifetime remains; after failures, at the retry time the last
+ * attempt recorded. The first certificate of a site is the operator's order, never the
+ * scheduler's. One order per site at a time: a site with a run in progress waits.
+ */
+export async function scanForAcmeRenewals(db: Db, queue: Queue, now = new Date(), ari: AriLookup = renewalInfo): Promise<string[]> {
+  const sites = await db.acmeSite.findMany({ include: { account: true } });
+  const started: string[] = [];
+  for (const site of sites) {
+    const cert = await db.certificate.findFirst({ where: { topologyId: site.topologyId, purpose: "site", replacedAt: null }, orderBy: { createdAt: "desc" } });
+    if (!cert || cert.source !== "acme") continue;
+    let next = site.nextAttemptAt;
+    let window: RenewalWindow | null = null;
+    if (site.failures === 0) {
+      window = await ari(site.account, cert.certPem).catch(() => null);
+      if (window && (!next || next < window.start || next > window.end)) next = pickInWindow(window);
+      if (!window) next ??= dueByLifetime(cert);
+      if (next?.getTime() !== site.nextAttemptAt?.getTime() || window?.start.getTime() !== site.ariStart?.getTime() || window?.end.getTime() !== site.ariEnd?.getTime())
+        await db.acmeSite.update({ where: { topologyId: site.topologyId }, data: { nextAttemptAt: next, ariStart: window?.start ?? null, ariEnd: window?.end ?? null } });
+    }
+    if (!next || next > now) continue;
+    if (await conflictingRun(db, site.topologyId, "certificate-order")) continue;
+    try {
+      started.push((await startTopologyRun({ db, queue }, { name: "certificate renewal (schedule)" }, site.topologyId, "certificate-order", undefined, { input: { reason: "renew" } })).id);
+    } catch {
+      // Redis is down, or the topology lost its servers: the next scan tries again.
     }
   }
   return started;

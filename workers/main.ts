@@ -12,7 +12,7 @@ import { inspectRedisConfig } from "@/server/queue/redis-config";
 import { announceWorker, withdrawWorker } from "@/server/services/workers";
 import { CancelRegistry, createProcessor } from "./processor";
 import { redisKeys } from "@/server/queue/names";
-import { DRIFT_SCAN_JOB, RENEWAL_SCAN_JOB, scanForDrift, scanForRenewals, scheduleCertificateRenewal, scheduleDriftChecks } from "./drift";
+import { DRIFT_SCAN_JOB, RENEWAL_SCAN_JOB, scanForAcmeRenewals, scanForDrift, scanForRenewals, scheduleCertificateRenewal, scheduleDriftChecks } from "./drift";
 import { startLbHealthLoop } from "./lb-health";
 import { AUDIT_ARCHIVE_DIR, RETENTION_JOB, archiveAudit, pruneRuns, scheduleRetention } from "./retention";
 import { reconcileRuns } from "./reconcile";
@@ -73,7 +73,8 @@ async function main() {
     switch (job.name) {
       case RENEWAL_SCAN_JOB: {
         const ids = await scanForRenewals(db, queue);
-        log.info(`certificate renewal scan: ${ids.length === 0 ? "nothing due" : `started ${ids.length} apply run(s)`}`);
+        const orders = await scanForAcmeRenewals(db, queue);
+        log.info(`certificate renewal scan: ${ids.length + orders.length === 0 ? "nothing due" : `started ${ids.length} apply run(s) and ${orders.length} ACME order(s)`}`);
         return;
       }
       case DRIFT_SCAN_JOB: {

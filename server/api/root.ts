@@ -11,6 +11,7 @@ import { sshKeysRouter } from "./routers/ssh-keys";
 import { topologiesRouter } from "./routers/topologies";
 import { certificatesRouter } from "./routers/certificates";
 import { firewallRouter } from "./routers/firewall";
+import { acmeRouter } from "./routers/acme";
 
 export const appRouter = router({
   auth: authRouter,
@@ -22,6 +23,7 @@ export const appRouter = router({
   topologies: topologiesRouter,
   certificates: certificatesRouter,
   firewall: firewallRouter,
+  acme: acmeRouter,
   runs: runsRouter,
   system: systemRouter,
 });

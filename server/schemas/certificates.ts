@@ -1,5 +1,6 @@
 // Certificate schemas shared by the console's forms, the routers and the REST API.
 import { z } from "zod";
+import { SiteAcmeDto } from "./acme";
 
 export const UploadSiteCertInput = z.object({
   topologyId: z.string().min(1, "choose a site"),
@@ -43,6 +44,18 @@ export type ServedCertificateDto = z.infer<typeof ServedCertificateDto>;
 export const CertificatesDto = z.object({
   ca: z.object({ certPem: z.string(), fingerprint: z.string(), notBefore: z.date(), notAfter: z.date() }).nullable(),
   certificates: z.array(CertificateDto),
+  /** Sites that get their certificate from ACME, with their renewal state. */
+  acme: z.array(SiteAcmeDto),
+  /** Expired or expiring certificates in use, and failing renewals. */
+  alerts: z.array(
+    z.object({
+      kind: z.enum(["expired", "expiring", "renewal-failing"]),
+      certificateId: z.string().nullable(),
+      topologyId: z.string().nullable(),
+      serverId: z.string().nullable(),
+      message: z.string(),
+    }),
+  ),
   served: z.array(ServedCertificateDto),
 });
 export const CaCertificateDto = z.object({ certPem: z.string(), fingerprint: z.string() });

@@ -73,6 +73,18 @@ export const RUN_KIND_POLICIES = {
     showsPlan: true,
     sample: false,
   },
+  "certificate-order": {
+    label: "Certificate order (ACME)",
+    topology: true,
+    // Its last phase applies the topology (deploys the new certificate).
+    exclusive: true,
+    // Ordering again is harmless (the CA reuses valid authorizations), a certificate is
+    // stored only once issued, and the deploy re-observes like any apply.
+    resumable: true,
+    retryable: true,
+    showsPlan: true,
+    sample: false,
+  },
   "sample-operation": {
     label: "Sample operation (resumable)",
     topology: true,

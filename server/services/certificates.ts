@@ -7,6 +7,7 @@ import { env } from "../env";
 import type { SecretBox } from "../secrets/envelope";
 import { createCa, issueServerCert, needsRenewal, sameNames, validateUpload } from "../pki/x509";
 import { ServiceError } from "./errors";
+import { listAcmeSites } from "./acme";
 import type { Caller } from "./runs";
 
 const CA_ID = "internal";
@@ -47,7 +48,7 @@ async function store(
   box: SecretBox,
   data: {
     purpose: "site" | "backend";
-    source: "internal" | "uploaded";
+    source: "internal" | "uploaded" | "acme";
     topologyId?: string;
     serverId?: string;
     names: string[];
@@ -177,13 +178,62 @@ function toDto(r: CertRow) {
   };
 }
 
+export interface CertificateAlert {
+  kind: "expired" | "expiring" | "renewal-failing";
+  certificateId: string | null;
+  topologyId: string | null;
+  serverId: string | null;
+  message: string;
+}
+
+/**
+ * What needs the operator: a certificate in use that expired or has less than a
+ * sixth of its lifetime left (its renewal should have happened by then), and a site
+ * whose ACME renewal failed twice or more in a row.
+ */
+export function certificateAlerts(
+  certs: Array<{ id: string; purpose: string; source: string; topologyId: string | null; serverId: string | null; names: string; notBefore: Date; notAfter: Date }>,
+  sites: Array<{ topologyId: string; failures: number; lastError: string | null; nextAttemptAt: Date | null }>,
+  now = new Date(),
+): CertificateAlert[] {
+  const alerts: CertificateAlert[] = [];
+  for (const c of certs) {
+    const what = `the ${c.purpose === "site" ? "site" : "backend"} certificate for ${(JSON.parse(c.names) as string[]).join(", ")} (${c.source})`;
+    const left = c.notAfter.getTime() - now.getTime();
+    const ref = { certificateId: c.id, topologyId: c.topologyId, serverId: c.serverId };
+    if (left <= 0) alerts.push({ kind: "expired", ...ref, message: `${what} expired on ${c.notAfter.toISOString().slice(0, 16).replace("T", " ")} UTC` });
+    else if (left < (c.notAfter.getTime() - c.notBefore.getTime()) / 6)
+      alerts.push({ kind: "expiring", ...ref, message: `${what} expires in ${humanSpan(left)}, with less than a sixth of its lifetime left` });
+  }
+  for (const s of sites)
+    if (s.failures >= 2)
+      alerts.push({
+        kind: "renewal-failing",
+        certificateId: null,
+        topologyId: s.topologyId,
+        serverId: null,
+        message: `${s.failures} ACME attempts in a row failed${s.lastError ? ` (last: ${s.lastError})` : ""}${s.nextAttemptAt ? `; next attempt ${s.nextAttemptAt.toISOString().slice(0, 16).replace("T", " ")} UTC` : ""}`,
+      });
+  return alerts;
+}
+
+function humanSpan(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  if (m < 120) return `${m} min`;
+  const h = Math.round(m / 60);
+  return h < 48 ? `${h} h` : `${Math.round(h / 24)} days`;
+}
+
 export async function listCertificates(db: Db) {
   const ca = await db.certificateAuthority.findUnique({ where: { id: CA_ID } });
   const rows = await db.certificate.findMany({ where: { replacedAt: null }, orderBy: [{ purpose: "desc" }, { createdAt: "desc" }] });
+  const acme = await listAcmeSites(db);
   const served = await db.servedCertificate.findMany({ include: { server: { select: { name: true } } }, orderBy: [{ serverId: "asc" }, { port: "asc" }] });
   return {
     ca: ca ? { certPem: ca.certPem, fingerprint: ca.fingerprint, notBefore: ca.notBefore, notAfter: ca.notAfter } : null,
     certificates: rows.map(toDto),
+    acme,
+    alerts: certificateAlerts(rows, acme),
     served: served.map((s) => ({
       serverId: s.serverId,
       serverName: s.server.name,
@@ -227,6 +277,37 @@ export async function uploadSiteCertificate(db: Db, box: SecretBox, caller: Call
     createdBy: caller.name,
   });
   return toDto(row);
+}
+
+/**
+ * Keeps a certificate an ACME CA issued for the site (checked like an upload: the
+ * key matches, the chain is in order, it covers the site's name) and makes it the
+ * site's current one; the next apply deploys it.
+ */
+export async function storeAcmeCertificate(db: Db, box: SecretBox, input: { topologyId: string; siteName: string; fullchainPem: string; keyPem: string; createdBy: string }) {
+  const v = validateUpload({ certificatePem: input.fullchainPem, privateKeyPem: input.keyPem, siteName: input.siteName });
+  if (!v.ok) throw new Error(`the CA's certificate is unusable: ${v.problems.map((p) => p.message).join("; ")}`);
+  const row = await store(db, box, {
+    purpose: "site",
+    source: "acme",
+    topologyId: input.topologyId,
+    names: v.value.names,
+    certPem: v.value.leafPem,
+    chainPem: v.value.chainPem,
+    keyPem: v.value.keyPem,
+    fingerprint: v.value.fingerprint,
+    issuer: v.value.issuer,
+    notBefore: v.value.notBefore,
+    notAfter: v.value.notAfter,
+    createdBy: input.createdBy,
+  });
+  return toDto(row);
+}
+
+/** The site's current certificate (public parts only), or null. */
+export async function currentSiteCertificate(db: Db, topologyId: string) {
+  const row = await current(db, { topologyId, purpose: "site" });
+  return row ? toDto(row) : null;
 }
 
 /** Replaces the site's certificate with a new one from the internal CA (for private sites and tests). */

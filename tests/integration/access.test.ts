@@ -117,6 +117,12 @@ describe("every tRPC procedure", () => {
       results[name] = await statusOf(await callTrpc(name, "mutation", { cookie: viewer.cookie }));
     }
     expect(Object.keys(results).sort()).toEqual([
+      "acme.createAccount",
+      "acme.deleteAccount",
+      "acme.directory",
+      "acme.order",
+      "acme.removeSite",
+      "acme.setSite",
       "certificates.issueSite",
       "certificates.uploadSite",
       "firewall.addRule",

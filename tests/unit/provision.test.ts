@@ -123,6 +123,19 @@ describe("renderers (golden)", () => {
     await expect(cfg).toMatchFileSnapshot("golden/haproxy.cfg");
     expect(cfg).toContain("server web6 [2001:db8::6]:8443 verifyhost web6 sni str(web6) weight 0");
     expect(cfg).toContain("ssl verify required ca-file /etc/rampart/tls/ca.pem crt /etc/haproxy/client.pem");
+    expect(cfg).not.toContain("http-request return");
+  });
+
+  it("answers ACME HTTP-01 challenges statelessly with the account's thumbprint, and refuses anything else as one", () => {
+    const base = { siteName: "www.foobar.test", balance: "roundrobin" as const, checkIntervalMs: 2000, siteCertFile: "/s", caFile: "/c", clientCertFile: "/k", backends: [] };
+    const thumb = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+    const cfg = renderHaproxyConfig({ ...base, acmeThumbprint: thumb });
+    const lines = cfg.split("\n");
+    const answer = lines.findIndex((l) => l.includes("http-request return"));
+    expect(lines[answer]).toBe(`    http-request return status 200 content-type text/plain lf-string "%[path,field(4,/)].${thumb}" if { path_reg ^/[.]well-known/acme-challenge/[A-Za-z0-9_-]+$ }`);
+    // Before the redirect to HTTPS, which would otherwise take the challenge.
+    expect(answer).toBeLessThan(lines.findIndex((l) => l.includes("redirect scheme https")));
+    expect(() => renderHaproxyConfig({ ...base, acmeThumbprint: 'x" if TRUE\n    server evil 1.2.3.4:80' })).toThrow(/not an ACME account thumbprint/);
   });
 });
 

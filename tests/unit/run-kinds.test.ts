@@ -21,7 +21,7 @@ describe("run kind registry", () => {
   });
 
   it("makes an apply conflict with applies and operations, and a plan with nothing", () => {
-    expect(conflictingKinds("topology-apply").sort()).toEqual(["sample-operation", "sample-operation-strict", "topology-apply"]);
+    expect(conflictingKinds("topology-apply").sort()).toEqual(["certificate-order", "sample-operation", "sample-operation-strict", "topology-apply"]);
     expect(conflictingKinds("sample-operation")).toContain("topology-apply");
     expect(conflictingKinds("topology-plan")).toEqual([]);
     expect(conflictingKinds("system-check")).toEqual([]);

@@ -105,8 +105,8 @@ const fingerprint = (pemOrDer: string | Buffer) =>
 
 /**
  * HTTPS to the load balancer for the site's name. The certificate must verify with the
- * site's CA: Rampart's internal CA, or a public CA the system trusts. An uploaded
- * certificate from a CA Rampart does not know (a company's own) is accepted when it is
+ * site's CA: Rampart's internal CA, or a public CA the system trusts. An uploaded or ACME
+ * certificate from a CA this machine does not trust (a company's own, a private ACME CA) is accepted when it is
  * exactly the one Rampart deployed, valid for the name and today.
  */
 function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, name: string): Promise<CheckResult> {
@@ -114,7 +114,9 @@ function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, na
   const bundle = ctx.spec.tls.siteBundle ?? "";
   const certs = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   const deployed = certs[0] ? fingerprint(certs[0]) : null;
-  const pinnable = ctx.spec.tls.siteSource === "uploaded";
+  // Uploaded and ACME certificates may come from a CA this machine does not trust (a private
+  // one, Pebble in tests): then the exact certificate Rampart deployed is what is checked.
+  const pinnable = ctx.spec.tls.siteSource === "uploaded" || ctx.spec.tls.siteSource === "acme";
   const expected = `https://${site}/ answers through ${h.name} (${h.address}:${port}) with the certificate Rampart deployed${deployed ? ` (${deployed.slice(0, 23)}…)` : ""}, verified by the site's CA`;
   return new Promise((resolve) => {
     const req = https.request(
@@ -126,7 +128,7 @@ function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, na
         servername: site,
         headers: { host: site, "user-agent": "rampart-verify" },
         ca: [ctx.spec.tls.caPem, ...certs.slice(1), ...tls.rootCertificates],
-        // Judged below: an untrusted chain is only accepted for an uploaded certificate Rampart deployed itself.
+        // Judged below: an untrusted chain is only accepted for an uploaded or ACME certificate Rampart deployed itself.
         rejectUnauthorized: false,
         timeout: HTTPS_TIMEOUT_MS,
         agent: false,
@@ -149,7 +151,7 @@ function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, na
           if (wrongName) return fail(`the certificate is not valid for ${site}: ${wrongName.message}`);
           const now = Date.now();
           if (now < Date.parse(peer.valid_from) || now > Date.parse(peer.valid_to)) return fail(`the certificate is not valid today (${peer.valid_from} – ${peer.valid_to})`);
-          trust = `the uploaded certificate Rampart deployed (its CA is not one this machine trusts: ${why})`;
+          trust = `the ${ctx.spec.tls.siteSource === "acme" ? "ACME" : "uploaded"} certificate Rampart deployed (its CA is not one this machine trusts: ${why})`;
         }
         if (status >= 500) return fail(`HTTP ${status} ${res.statusMessage ?? ""}`.trim());
         resolve({ role, name, ok: true, expected, found: `HTTP ${status}, ${trust}`, served: record });

@@ -4,6 +4,7 @@ import { systemCheck } from "./system-check";
 import { serverCheck } from "./server-check";
 import { topologyApply, topologyPlan } from "./topology";
 import { sampleOperation } from "./sample-operation";
+import { certificateOrder } from "./certificate-order";
 
 /** Every run kind the worker knows, by name (their policy is in server/schemas/run-kinds.ts). */
 export const kinds: Record<RunKind, RunKindHandler> = {
@@ -11,6 +12,7 @@ export const kinds: Record<RunKind, RunKindHandler> = {
   "server-check": serverCheck as unknown as RunKindHandler,
   "topology-plan": topologyPlan as unknown as RunKindHandler,
   "topology-apply": topologyApply as unknown as RunKindHandler,
+  "certificate-order": certificateOrder as unknown as RunKindHandler,
   // One definition, two policies: the registry says which resumes.
   "sample-operation": sampleOperation as unknown as RunKindHandler,
   "sample-operation-strict": sampleOperation as unknown as RunKindHandler,

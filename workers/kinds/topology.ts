@@ -105,7 +105,9 @@ async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<
   let siteBundle: string | null = null;
   let siteSource: string | undefined;
   let siteWarnings: string[] = [];
+  let acmeThumbprint: string | null = null;
   if (spec.hosts.some((h) => h.roles.includes("load-balancer"))) {
+    acmeThumbprint = (await ctx.db.acmeSite.findUnique({ where: { topologyId: spec.id }, select: { account: { select: { thumbprint: true } } } }))?.account.thumbprint ?? null;
     const site = await ensureSiteBundle(ctx.db, ctx.box, ca, { id: spec.id, name: spec.name }, new Date(), store);
     siteBundle = site.bundle;
     siteSource = site.source;
@@ -117,7 +119,7 @@ async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<
   for (const b of backends.values()) ctx.reporter.addSecret(b.keyPem);
   const secretNames = new Set(spec.app.env.filter((v) => v.secret).map((v) => v.name));
   for (const [k, v] of spec.appEnv) if (secretNames.has(k)) ctx.reporter.addSecret(v);
-  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, siteWarnings, backends } };
+  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, siteWarnings, acmeThumbprint, backends } };
 }
 
 /** Runs fn on every item, at most `limit` at once (HOST_PARALLELISM); rejects with the first error, after every started call ended. */

@@ -24,13 +24,27 @@ export interface LoadBalancer {
   caFile: string;
   /** The load balancer's own certificate and key from the internal CA, shown to the web servers (they require one). */
   clientCertFile: string;
+  /**
+   * The RFC 7638 thumbprint of the site's ACME account: HTTP-01 challenges are then
+   * answered here, statelessly ("<token>.<thumbprint>"), so an order puts nothing on the host.
+   */
+  acmeThumbprint?: string | null;
 }
+
+/** A thumbprint is base64url (43 characters for SHA-256): nothing else may reach the configuration. */
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
 
 export const HAPROXY_SOCKET = "/run/haproxy/admin.sock";
 
 const hostPort = (address: string, port: number) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
 
 export function renderHaproxyConfig(lb: LoadBalancer): string {
+  if (lb.acmeThumbprint && !THUMBPRINT.test(lb.acmeThumbprint)) throw new Error(`not an ACME account thumbprint: ${JSON.stringify(lb.acmeThumbprint)}`);
+  const acme = lb.acmeThumbprint
+    ? `    # ACME HTTP-01 (RFC 8555 §8.3): the key authorization is the token and the account's thumbprint.
+    http-request return status 200 content-type text/plain lf-string "%[path,field(4,/)].${lb.acmeThumbprint}" if { path_reg ^/[.]well-known/acme-challenge/[A-Za-z0-9_-]+$ }
+`
+    : "";
   const servers = lb.backends.map((b) => `    server ${b.name} ${hostPort(b.address, b.port)} verifyhost ${b.name} sni str(${b.name})${b.drained ? " weight 0" : ""}`).join("\n");
   return `${MANAGED_HEADER(lb.siteName)}
 global
@@ -67,7 +81,7 @@ defaults
 frontend http
     bind :80
     # ACME HTTP-01 challenges must stay reachable over plain HTTP; all else goes to HTTPS.
-    http-request redirect scheme https code 301 unless { path_beg /.well-known/acme-challenge/ }
+${acme}    http-request redirect scheme https code 301 unless { path_beg /.well-known/acme-challenge/ }
     default_backend acme_challenge
 
 frontend https
@@ -86,6 +100,6 @@ backend web
 ${servers}
 
 backend acme_challenge
-    # Answered once ACME issuance is set up; until then, 503.
+    # No server: without an ACME account for the site, challenges get a 503.
 `;
 }

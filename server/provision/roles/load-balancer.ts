@@ -32,6 +32,7 @@ export const loadBalancer: RoleModule = {
           siteCertFile: SITE_BUNDLE,
           caFile: CA_FILE,
           clientCertFile: LB_CLIENT_BUNDLE,
+          acmeThumbprint: t.tls.acmeThumbprint ?? null,
         }),
       ),
       HAPROXY_CHECK,

@@ -15,6 +15,8 @@ export interface TlsMaterial {
   siteSource?: string;
   /** What is wrong with the site's certificate that Rampart cannot fix itself (expired upload…): the load balancers' plans show it. */
   siteWarnings?: string[];
+  /** The thumbprint of the site's ACME account (the load balancers answer HTTP-01 challenges with it), or null. */
+  acmeThumbprint?: string | null;
   /** Each web or app server's certificate and key, from the internal CA. */
   backends: Map<string, { certPem: string; keyPem: string }>;
 }
