@@ -5,7 +5,7 @@ import Link from "next/link";
 import type { z } from "zod";
 import type { CertificateDto, ServedCertificateDto } from "@/server/schemas/certificates";
 import { Card } from "../ui/card";
-import { Expiry } from "./expiry";
+import { Expiry, internalRenewalAt, NextRenewal } from "./expiry";
 import { ServedBy } from "./served";
 
 type Certificate = z.infer<typeof CertificateDto>;
@@ -39,6 +39,7 @@ export function BackendCertificates({ certificates, serverNames, served = [] }: 
                   <th className="px-4 py-2 font-medium">Server</th>
                   <th className="px-4 py-2 font-medium">Names</th>
                   <th className="px-4 py-2 font-medium">Expires</th>
+                  <th className="px-4 py-2 font-medium">Next renewal</th>
                   <th className="px-4 py-2 font-medium">Fingerprint (SHA-256)</th>
                   <th className="px-4 py-2 font-medium">Served</th>
                 </tr>
@@ -58,6 +59,9 @@ export function BackendCertificates({ certificates, serverNames, served = [] }: 
                     <td className="px-4 py-2 align-top font-mono text-xs text-slate-700">{c.names.join(", ")}</td>
                     <td className="px-4 py-2 align-top">
                       <Expiry notAfter={c.notAfter} warnDays={BACKEND_WARN_DAYS} note="not renewed yet: apply the topology" />
+                    </td>
+                    <td className="px-4 py-2 align-top text-xs">
+                      <NextRenewal at={internalRenewalAt(c)} />
                     </td>
                     <td className="max-w-[16rem] px-4 py-2 align-top">
                       <span className="block truncate font-mono text-[11px] text-slate-600" title={c.fingerprint}>

@@ -7,6 +7,8 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { KeyRound } from "lucide-react";
 import { useTRPC } from "../trpc";
 import { useCan } from "../auth/me";
+import { AcmeAccounts } from "./acme-accounts";
+import { CertificateAlerts } from "./alerts";
 import { EmptyState } from "../ui/empty-state";
 import { CaCard, type CaInfo } from "./ca-card";
 import { SiteCertificateSection } from "./site-certificate";
@@ -16,7 +18,9 @@ export function CertificatesView() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const canOperate = useCan("operate");
-  const list = useQuery({ ...trpc.certificates.list.queryOptions(), refetchInterval: 30_000 });
+  const canAdmin = useCan("admin");
+  const list = useQuery({ ...trpc.certificates.list.queryOptions(), refetchInterval: 10_000 });
+  const accounts = useQuery(trpc.acme.accounts.queryOptions());
   const topologies = useQuery(trpc.topologies.list.queryOptions());
   const servers = useQuery(trpc.servers.list.queryOptions());
 
@@ -70,9 +74,11 @@ export function CertificatesView() {
     );
 
   const siteOf = (topologyId: string) => certificates.find((c) => c.purpose === "site" && c.topologyId === topologyId) ?? null;
+  const siteNames = new Map(sites.map((t) => [t.id, t.name]));
 
   return (
     <div className="space-y-8">
+      <CertificateAlerts alerts={data.alerts} siteNames={siteNames} />
       <CaCard ca={caInfo} pending={ca.isFetching} error={ca.error?.message} siteName={sites[0]?.name} />
 
       <section aria-labelledby="site-certificates-heading" className="space-y-3">
@@ -81,13 +87,23 @@ export function CertificatesView() {
             Site certificates
           </h2>
           <p className="mt-0.5 text-sm text-slate-600">
-            One per topology: what visitors see. Upload one from a public CA, or issue one from the internal CA for private sites and tests. A new certificate takes effect with the next apply.
+            One per topology: what visitors see. Order one from an ACME CA (renewed on schedule), upload one from a public CA, or issue one from the internal CA for private sites and tests.
           </p>
         </div>
         {sites.map((t) => (
-          <SiteCertificateSection key={t.id} topology={t} cert={siteOf(t.id)} served={data.served.filter((s) => s.purpose === "site" && s.topologyId === t.id)} canOperate={canOperate} />
+          <SiteCertificateSection
+            key={t.id}
+            topology={t}
+            cert={siteOf(t.id)}
+            served={data.served.filter((s) => s.purpose === "site" && s.topologyId === t.id)}
+            acme={data.acme.find((a) => a.topologyId === t.id) ?? null}
+            accounts={accounts.data ?? []}
+            canOperate={canOperate}
+          />
         ))}
       </section>
+
+      <AcmeAccounts accounts={accounts.data ?? []} canAdmin={canAdmin} />
 
       <BackendCertificates certificates={backends} serverNames={serverNames} served={data.served} />
     </div>

@@ -40,3 +40,18 @@ export function Expiry({ notAfter, warnDays, note }: { notAfter: Date; warnDays:
     </span>
   );
 }
+
+/** When the schedule renews a certificate of the internal CA: once two-thirds of its lifetime has passed (as the worker's scan decides). */
+export function internalRenewalAt(c: { notBefore: Date; notAfter: Date }): Date {
+  return new Date(c.notBefore.getTime() + ((c.notAfter.getTime() - c.notBefore.getTime()) * 2) / 3);
+}
+
+/** "3 Dec 2026, 14:00", or "due now" once it has passed (the next scan starts it). */
+export function NextRenewal({ at }: { at: Date }) {
+  const due = at.getTime() <= Date.now();
+  return (
+    <span data-testid="cert-next-renewal" title={at.toISOString()} className="text-slate-700">
+      {due ? "due now (the next scan starts it)" : at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}
+    </span>
+  );
+}

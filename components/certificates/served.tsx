@@ -20,13 +20,21 @@ export function ServedBy({ served }: { served: ServedCertificateDto[] }) {
           data-testid="served-cert"
           data-server={s.serverName}
           data-matches={s.matches}
+          data-fingerprint={s.fingerprint ?? ""}
           className="flex flex-wrap items-center gap-2 text-xs"
           title={`checked ${s.checkedAt.toLocaleString()}`}
         >
           <span className="font-medium text-slate-800">
             {s.serverName}:{s.port}
           </span>
-          {s.matches ? <Badge tone="success">serves it</Badge> : <Badge tone="danger">{s.fingerprint ? `serves another (${s.fingerprint.slice(0, 17)}…)` : "served no certificate"}</Badge>}
+          {s.matches ? (
+            <>
+              <Badge tone="success">serves it</Badge>
+              {s.fingerprint ? <span className="font-mono text-[11px] text-slate-500">{s.fingerprint.slice(0, 23)}…</span> : null}
+            </>
+          ) : (
+            <Badge tone="danger">{s.fingerprint ? `serves another (${s.fingerprint.slice(0, 17)}…)` : "served no certificate"}</Badge>
+          )}
         </li>
       ))}
     </ul>

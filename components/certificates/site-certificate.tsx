@@ -19,8 +19,10 @@ import { Card } from "../ui/card";
 import { ConfirmDialog } from "../ui/confirm";
 import { Field, FormError } from "../ui/field";
 import { Textarea } from "../ui/textarea";
-import { Expiry } from "./expiry";
+import { Expiry, internalRenewalAt, NextRenewal } from "./expiry";
 import { ServedBy } from "./served";
+import { SiteAcme } from "./site-acme";
+import type { AcmeAccountDto, SiteAcmeDto } from "@/server/schemas/acme";
 
 type Certificate = z.infer<typeof CertificateDto>;
 type UploadIn = z.input<typeof UploadSiteCertInput>;
@@ -35,12 +37,17 @@ export function SiteCertificateSection({
   topology,
   cert,
   served,
+  acme,
+  accounts,
   canOperate,
 }: {
   topology: { id: string; name: string };
   cert: Certificate | null;
   /** What the load balancers served on :443 when last checked. */
   served: ServedCertificateDto[];
+  /** Where its ACME certificate comes from, with the renewal state (null: not from ACME). */
+  acme: SiteAcmeDto | null;
+  accounts: AcmeAccountDto[];
   canOperate: boolean;
 }) {
   const headingId = useId();
@@ -74,6 +81,8 @@ export function SiteCertificateSection({
           <div>
             <h4 className="mb-2 text-xs font-semibold uppercase tracking-wide text-slate-500">Current certificate</h4>
             <CurrentSiteCertificate cert={cert} served={served} />
+            <h4 className="mb-2 mt-6 text-xs font-semibold uppercase tracking-wide text-slate-500">From an ACME CA</h4>
+            <SiteAcme topology={topology} site={acme} accounts={accounts} cert={cert} canOperate={canOperate} />
             <IssueFromCa topology={topology} cert={cert} canOperate={canOperate} onIssued={(c) => setDone({ how: "issued", names: c.names })} />
           </div>
           <div>
@@ -111,8 +120,20 @@ function CurrentSiteCertificate({ cert, served }: { cert: Certificate | null; se
       </dd>
       <dt className="text-slate-500">Expires</dt>
       <dd>
-        <Expiry notAfter={cert.notAfter} warnDays={SITE_WARN_DAYS} note={cert.source === "uploaded" ? "upload a renewed certificate" : "renewed automatically by a scheduled apply"} />
+        <Expiry
+          notAfter={cert.notAfter}
+          warnDays={SITE_WARN_DAYS}
+          note={cert.source === "uploaded" ? "upload a renewed certificate" : cert.source === "acme" ? "renewed by a scheduled ACME order" : "renewed automatically by a scheduled apply"}
+        />
       </dd>
+      {cert.source === "internal" ? (
+        <>
+          <dt className="text-slate-500">Next renewal</dt>
+          <dd>
+            <NextRenewal at={internalRenewalAt(cert)} />
+          </dd>
+        </>
+      ) : null}
       <dt className="text-slate-500">Fingerprint</dt>
       <dd className="break-all font-mono text-[11px] text-slate-600">{cert.fingerprint}</dd>
       <dt className="text-slate-500">Served</dt>

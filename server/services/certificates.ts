@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../db";
 import { env } from "../env";
 import type { SecretBox } from "../secrets/envelope";
-import { createCa, issueServerCert, needsRenewal, sameNames, validateUpload } from "../pki/x509";
+import { createCa, issueServerCert, needsRenewal, sameNames, validateUpload, type ValidUpload } from "../pki/x509";
 import { ServiceError } from "./errors";
 import { listAcmeSites } from "./acme";
 import type { Caller } from "./runs";
@@ -262,22 +262,25 @@ export async function uploadSiteCertificate(db: Db, box: SecretBox, caller: Call
     const first = v.problems[0]!;
     throw new ServiceError("BAD_REQUEST", v.problems.map((p) => p.message).join("; "), first.field === "certificate" ? "certificatePem" : "privateKeyPem");
   }
-  const row = await store(db, box, {
-    purpose: "site",
-    source: "uploaded",
-    topologyId: t.id,
-    names: v.value.names,
-    certPem: v.value.leafPem,
-    chainPem: v.value.chainPem,
-    keyPem: v.value.keyPem,
-    fingerprint: v.value.fingerprint,
-    issuer: v.value.issuer,
-    notBefore: v.value.notBefore,
-    notAfter: v.value.notAfter,
-    createdBy: caller.name,
-  });
-  return toDto(row);
+  return toDto(await storeSiteChain(db, box, t.id, "uploaded", v.value, caller.name));
 }
+
+/** Makes a validated chain the site's current certificate. */
+const storeSiteChain = (db: Db, box: SecretBox, topologyId: string, source: "uploaded" | "acme", v: ValidUpload, createdBy: string) =>
+  store(db, box, {
+    purpose: "site",
+    source,
+    topologyId,
+    names: v.names,
+    certPem: v.leafPem,
+    chainPem: v.chainPem,
+    keyPem: v.keyPem,
+    fingerprint: v.fingerprint,
+    issuer: v.issuer,
+    notBefore: v.notBefore,
+    notAfter: v.notAfter,
+    createdBy,
+  });
 
 /**
  * Keeps a certificate an ACME CA issued for the site (checked like an upload: the
@@ -287,21 +290,7 @@ export async function uploadSiteCertificate(db: Db, box: SecretBox, caller: Call
 export async function storeAcmeCertificate(db: Db, box: SecretBox, input: { topologyId: string; siteName: string; fullchainPem: string; keyPem: string; createdBy: string }) {
   const v = validateUpload({ certificatePem: input.fullchainPem, privateKeyPem: input.keyPem, siteName: input.siteName });
   if (!v.ok) throw new Error(`the CA's certificate is unusable: ${v.problems.map((p) => p.message).join("; ")}`);
-  const row = await store(db, box, {
-    purpose: "site",
-    source: "acme",
-    topologyId: input.topologyId,
-    names: v.value.names,
-    certPem: v.value.leafPem,
-    chainPem: v.value.chainPem,
-    keyPem: v.value.keyPem,
-    fingerprint: v.value.fingerprint,
-    issuer: v.value.issuer,
-    notBefore: v.value.notBefore,
-    notAfter: v.value.notAfter,
-    createdBy: input.createdBy,
-  });
-  return toDto(row);
+  return toDto(await storeSiteChain(db, box, input.topologyId, "acme", v.value, input.createdBy));
 }
 
 /** The site's current certificate (public parts only), or null. */

@@ -9,7 +9,7 @@ import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
 import { ensureBackendCert, ensureCa, ensureSiteBundle, uploadSiteCertificate } from "@/server/services/certificates";
 import { createCa, issueServerCert } from "@/server/pki/x509";
-import { scanForRenewals } from "@/workers/drift";
+import { scanForAcmeRenewals, scanForRenewals, type AriLookup } from "@/workers/drift";
 import { createTestDb } from "../support/test-db";
 
 let db: Db;
@@ -118,5 +118,87 @@ describe("a site certificate Rampart did not issue", () => {
     expect(site.bundle.startsWith(leaf.certPem.trim())).toBe(true);
     expect(site.warnings).toEqual([expect.stringMatching(/^the site's uploaded certificate expired on \d{4}-\d{2}-\d{2}: .*until a new one is uploaded$/)]);
     expect(await db.certificate.count({ where: { topologyId: t.id, purpose: "site" } })).toBe(1);
+  });
+});
+
+describe("ACME renewal scan", () => {
+  /** A site with an ACME certificate valid from `notBefore` to `notAfter` (stored as the ACME order would). */
+  async function acmeSite(name: string, notBefore: Date, notAfter: Date) {
+    const { t } = await topologyWithServer(name);
+    await db.topologyMember.updateMany({ where: { topologyId: t.id }, data: { roles: JSON.stringify(["load-balancer"]) } });
+    const account = await db.acmeAccount.create({
+      data: { name: `acct-${name}`, directoryUrl: "https://acme.invalid/dir", keyEnc: "x", accountUrl: "https://acme.invalid/acct/1", thumbprint: "t", termsAgreedAt: new Date(), createdBy: "t" },
+    });
+    await db.acmeSite.create({ data: { topologyId: t.id, accountId: account.id } });
+    const c = await issueServerCert(await createCa("Some ACME CA"), [name], notBefore, Math.round((notAfter.getTime() - notBefore.getTime()) / 86400_000));
+    await db.certificate.create({
+      data: {
+        purpose: "site",
+        source: "acme",
+        topologyId: t.id,
+        names: JSON.stringify([name]),
+        certPem: c.certPem,
+        keyEnc: "x",
+        fingerprint: c.fingerprint,
+        issuer: "CN=Some ACME CA",
+        notBefore: c.notBefore,
+        notAfter: c.notAfter,
+        createdBy: "t",
+      },
+    });
+    return t;
+  }
+  const noAri: AriLookup = async () => null;
+  const day = 86400_000;
+
+  it("without ARI, orders once a third of the lifetime remains, and records when", async () => {
+    const now = new Date();
+    const young = await acmeSite("young.acme.test", new Date(now.getTime() - 10 * day), new Date(now.getTime() + 80 * day));
+    const due = await acmeSite("due.acme.test", new Date(now.getTime() - 70 * day), new Date(now.getTime() + 20 * day));
+    const started = await scanForAcmeRenewals(db, queue, now, noAri);
+    expect(started).toHaveLength(1);
+    expect(await db.run.findUniqueOrThrow({ where: { id: started[0]! } })).toMatchObject({ kind: "certificate-order", topologyId: due.id, requestedBy: "certificate renewal (schedule)" });
+    expect(JSON.parse((await db.run.findUniqueOrThrow({ where: { id: started[0]! } })).input)).toMatchObject({ reason: "renew", topologyId: due.id });
+    // The young one's renewal time is recorded: 60 days after it started (a third of 90 left).
+    const site = await db.acmeSite.findUniqueOrThrow({ where: { topologyId: young.id } });
+    expect(Math.abs(site.nextAttemptAt!.getTime() - (now.getTime() + 50 * day))).toBeLessThan(day);
+    // One order per site at a time: the queued one blocks a second.
+    expect(await scanForAcmeRenewals(db, queue, now, noAri)).toEqual([]);
+  });
+
+  it("with ARI, renews at a time inside the CA's window, even early; a window in the future waits", async () => {
+    const now = new Date();
+    const early = await acmeSite("early.acme.test", new Date(now.getTime() - 5 * day), new Date(now.getTime() + 85 * day));
+    const later = await acmeSite("later.acme.test", new Date(now.getTime() - 5 * day), new Date(now.getTime() + 85 * day));
+    const ari: AriLookup = async (_server, certPem) => {
+      const name = certPem === (await db.certificate.findFirstOrThrow({ where: { topologyId: early.id } })).certPem ? "early" : "later";
+      // The CA asks for an early renewal of one (say, a revocation incident), and a normal window for the other.
+      return name === "early"
+        ? { start: new Date(now.getTime() - 3600_000), end: new Date(now.getTime() - 60_000), retryAfterS: 21600 }
+        : { start: new Date(now.getTime() + 55 * day), end: new Date(now.getTime() + 57 * day), retryAfterS: 21600 };
+    };
+    const started = await scanForAcmeRenewals(db, queue, now, ari);
+    expect(started).toHaveLength(1);
+    expect((await db.run.findUniqueOrThrow({ where: { id: started[0]! } })).topologyId).toBe(early.id);
+    const waiting = await db.acmeSite.findUniqueOrThrow({ where: { topologyId: later.id } });
+    expect(waiting.ariStart).toEqual(new Date(now.getTime() + 55 * day));
+    expect(waiting.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(now.getTime() + 55 * day);
+    expect(waiting.nextAttemptAt!.getTime()).toBeLessThanOrEqual(now.getTime() + 57 * day);
+  });
+
+  it("after a failure, waits for the recorded retry time, whatever the certificate's age", async () => {
+    const now = new Date();
+    const t = await acmeSite("retry.acme.test", new Date(now.getTime() - 80 * day), new Date(now.getTime() + 10 * day));
+    await db.acmeSite.update({ where: { topologyId: t.id }, data: { failures: 2, lastOutcome: "failed", nextAttemptAt: new Date(now.getTime() + 60_000) } });
+    expect(await scanForAcmeRenewals(db, queue, now, noAri)).toEqual([]);
+    const started = await scanForAcmeRenewals(db, queue, new Date(now.getTime() + 61_000), noAri);
+    expect(started).toHaveLength(1);
+  });
+
+  it("a site whose current certificate is not from ACME (never ordered) is the operator's to order", async () => {
+    const now = new Date();
+    const t = await acmeSite("never.acme.test", new Date(now.getTime() - 80 * day), new Date(now.getTime() + 10 * day));
+    await db.certificate.updateMany({ where: { topologyId: t.id }, data: { source: "uploaded" } });
+    expect(await scanForAcmeRenewals(db, queue, now, noAri)).toEqual([]);
   });
 });

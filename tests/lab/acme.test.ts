@@ -8,6 +8,7 @@
 // change keeps the ACME certificate; revoke and replace. No public CA is contacted.
 import { execFileSync } from "node:child_process";
 import https from "node:https";
+import { X509Certificate } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -143,6 +144,26 @@ describe("certificates from an ACME CA (Pebble on the lab)", () => {
     accountId = account.id;
   });
 
+  it("a CA that requires External Account Binding gets it: without it, or with a wrong key, the account is refused under the field", async () => {
+    const hmacKey = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    const eabCa = await startPebble(lab.bridgeAddress, { eab: { "kid-1": hmacKey }, ports: { acme: 14100, mgmt: 15100, dns: 18153, dnsMgmt: 18155 } });
+    try {
+      const base = { name: "pebble-eab", directoryUrl: eabCa.directoryUrl, acceptTerms: true as const, trustPem: eabCa.tlsCaPem };
+      await expect(createAcmeAccount(db, box, caller, base)).rejects.toMatchObject({ field: "eab", message: expect.stringMatching(/requires External Account Binding/) });
+      await expect(createAcmeAccount(db, box, caller, { ...base, eab: { kid: "kid-1", hmacKey: "d3JvbmctaG1hYy1rZXktd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmc" } })).rejects.toMatchObject({
+        field: "eab",
+        message: expect.stringMatching(/^The CA refused the account/),
+      });
+      expect(await db.acmeAccount.count({ where: { name: "pebble-eab" } })).toBe(0);
+      const account = await createAcmeAccount(db, box, caller, { ...base, eab: { kid: "kid-1", hmacKey } });
+      expect(account).toMatchObject({ eabKeyId: "kid-1" });
+      expect(JSON.stringify(account)).not.toContain(hmacKey);
+      await db.acmeAccount.delete({ where: { id: account.id } });
+    } finally {
+      await eabCa.close();
+    }
+  });
+
   it("orders the site's certificate: HAProxy answers HTTP-01, curl --cacert <Pebble's root> verifies, and the served fingerprint is recorded", async () => {
     await setSiteAcme(db, { topologyId, accountId, extraNames: [`www.${SITE}`] });
     const run = await startCertificateOrder({ db, queue }, caller, { topologyId, reason: "order" });
@@ -273,8 +294,9 @@ describe("certificates from an ACME CA (Pebble on the lab)", () => {
     expect(await servedOnLb()).toMatchObject({ fingerprint: before.fingerprint, matches: true });
   });
 
-  it("revoke and replace: a new certificate serves, then the old one is revoked", async () => {
+  it("revoke and replace (now with an RSA 2048 key): a new certificate serves, then the old one is revoked", async () => {
     const before = await current();
+    await setSiteAcme(db, { topologyId, accountId, extraNames: [`www.${SITE}`], keyType: "rsa-2048" });
     const run = await startCertificateOrder({ db, queue }, caller, { topologyId, reason: "replace" });
     const r = await succeeded(run.id);
     expect(r.outcome).toMatch(/the previous one is revoked/);
@@ -283,6 +305,8 @@ describe("certificates from an ACME CA (Pebble on the lab)", () => {
     expect(await servedOnLb()).toMatchObject({ fingerprint: after.fingerprint, matches: true });
     const revoke = await db.runPhase.findUniqueOrThrow({ where: { runId_name: { runId: run.id, name: "revoke previous" } } });
     expect(JSON.parse(revoke.data!)).toMatchObject({ revoked: true, fingerprint: before.fingerprint });
+    const key = new X509Certificate(after.certPem).publicKey;
+    expect([key.asymmetricKeyType, key.asymmetricKeyDetails?.modulusLength]).toEqual(["rsa", 2048]);
   });
 });
 

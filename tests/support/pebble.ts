@@ -53,7 +53,15 @@ function post(url: string, body: object): Promise<number> {
  * Starts Pebble on `address` (the lab bridge): ACME on :14000, management on :15000,
  * HTTP-01 validation against port 80. `validityS` makes short-lived certificates.
  */
-export async function startPebble(address: string, opts: { validityS?: number; ports?: { acme: number; mgmt: number; dns: number; dnsMgmt: number } } = {}): Promise<Pebble> {
+export async function startPebble(
+  address: string,
+  opts: {
+    validityS?: number;
+    ports?: { acme: number; mgmt: number; dns: number; dnsMgmt: number };
+    /** External Account Binding required, with these key ids and base64url HMAC keys. */
+    eab?: Record<string, string>;
+  } = {},
+): Promise<Pebble> {
   const ports = opts.ports ?? { acme: 14000, mgmt: 15000, dns: 18053, dnsMgmt: 18055 };
   const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-pebble-"));
   const ca = await createCa("Pebble test TLS CA");
@@ -71,7 +79,8 @@ export async function startPebble(address: string, opts: { validityS?: number; p
         httpPort: 80,
         tlsPort: 443,
         ocspResponderURL: "",
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: !!opts.eab,
+        ...(opts.eab ? { externalAccountMACKeys: opts.eab } : {}),
         ...(opts.validityS ? { certificateValidityPeriod: opts.validityS } : {}),
       },
     }),
