@@ -115,7 +115,17 @@ async function main() {
   });
 
   const startedAt = new Date();
-  const presence = () => announceWorker(redis, { id: workerId, hostname: os.hostname(), pid: process.pid, startedAt, seenAt: new Date(), concurrency: env.WORKER_CONCURRENCY }).catch(() => {});
+  const presence = () =>
+    announceWorker(redis, {
+      id: workerId,
+      hostname: os.hostname(),
+      pid: process.pid,
+      startedAt,
+      seenAt: new Date(),
+      concurrency: env.WORKER_CONCURRENCY,
+      ssh: { ...executor.poolStats(), opened: executor.stats.connectionsOpened },
+      activeRuns: cancels.size,
+    }).catch(() => {});
   await presence();
   const presenceTimer = setInterval(presence, 5_000);
 

@@ -35,6 +35,10 @@ export interface ProcessorDeps {
 /** The runs this worker is carrying out, so a cancel request can stop one. */
 export class CancelRegistry {
   private readonly running = new Map<string, AbortController>();
+  /** Runs being carried out here now. */
+  get size(): number {
+    return this.running.size;
+  }
   track(runId: string): AbortController {
     const c = new AbortController();
     this.running.set(runId, c);

@@ -7,6 +7,7 @@ import { createContext } from "./context";
 import { csrfProblem } from "../auth/csrf";
 import { env } from "../env";
 import { MAX_ARTIFACT_BYTES } from "../schemas/topology";
+import { observeApi } from "../metrics";
 
 function csrfReject(req: Request, always: boolean): Response | null {
   const e = env();
@@ -60,25 +61,35 @@ async function admit(incoming: Request, csrfAlways: boolean): Promise<Request | 
 }
 
 export async function handleTrpc(incoming: Request): Promise<Response> {
+  const started = performance.now();
   const req = await admit(incoming, true);
-  if (req instanceof Response) return req;
-  return fetchRequestHandler({
-    endpoint: "/api/trpc",
-    req,
-    router: appRouter,
-    createContext: ({ resHeaders }) => createContext({ req, resHeaders }),
-  });
+  const res =
+    req instanceof Response
+      ? req
+      : await fetchRequestHandler({
+          endpoint: "/api/trpc",
+          req,
+          router: appRouter,
+          createContext: ({ resHeaders }) => createContext({ req, resHeaders }),
+        });
+  observeApi("trpc", new URL(incoming.url), res, started);
+  return res;
 }
 
 export async function handleRest(incoming: Request): Promise<Response> {
+  const started = performance.now();
   const req = await admit(incoming, false);
-  if (req instanceof Response) return req;
-  return createOpenApiFetchHandler({
-    endpoint: "/api/v1",
-    router: appRouter,
-    createContext: () => createContext({ req, resHeaders: null }),
-    req,
-  });
+  const res =
+    req instanceof Response
+      ? req
+      : await createOpenApiFetchHandler({
+          endpoint: "/api/v1",
+          router: appRouter,
+          createContext: () => createContext({ req, resHeaders: null }),
+          req,
+        });
+  observeApi("rest", new URL(incoming.url), res, started);
+  return res;
 }
 
 export function openApiDocument(baseUrl: string) {

@@ -229,6 +229,20 @@ export class SshExecutor {
     this.idleTimer.unref();
   }
 
+  /** The pool now: connections open (and being opened), and channels in use on them (for /metrics). */
+  poolStats(): { connections: number; connecting: number; channels: number } {
+    let connections = 0;
+    let connecting = 0;
+    let channels = 0;
+    for (const e of this.pool.values()) {
+      if (e.conn) {
+        connections++;
+        channels += e.conn.channels;
+      } else connecting++;
+    }
+    return { connections, connecting, channels };
+  }
+
   /** Runs one command and resolves when it exits 0; rejects with a typed ExecError otherwise. */
   async run(target: Target, cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
     return this.checked(target, cmd, await this.exec(target, cmd, opts));

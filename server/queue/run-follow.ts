@@ -1,6 +1,7 @@
 // Following a run live. One Redis subscriber per web process fans events out to
 // every open stream; the database fills whatever pub/sub missed (before the
 // subscription, across a Redis blip, or after a client reconnect).
+import { observeEventDelivery } from "../metrics";
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import type { Db } from "../db";
@@ -124,6 +125,7 @@ export async function* followRun(opts: FollowOptions): AsyncGenerator<RunEventDt
           }
         }
         last = e.seq;
+        observeEventDelivery(e.time);
         yield e;
         if (isTerminalStatusEvent(e)) return;
       }

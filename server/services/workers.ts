@@ -10,6 +10,10 @@ export const WorkerPresence = z.object({
   startedAt: z.coerce.date(),
   seenAt: z.coerce.date(),
   concurrency: z.number(),
+  /** Its SSH pool when it last announced itself (absent from older workers). */
+  ssh: z.object({ connections: z.number(), connecting: z.number(), channels: z.number(), opened: z.number() }).optional(),
+  /** Runs it is carrying out. */
+  activeRuns: z.number().optional(),
 });
 export type WorkerPresence = z.infer<typeof WorkerPresence>;
 

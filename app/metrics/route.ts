@@ -1,0 +1,17 @@
+// Rampart's own metrics for Prometheus (server/metrics.ts). Scraped with a Bearer
+// token (Settings → API tokens; read access is enough) or a signed-in session.
+import { createContext } from "@/server/api/context";
+import { scrapeMetrics } from "@/server/services/metrics";
+
+export const dynamic = "force-dynamic";
+
+export async function GET(req: Request): Promise<Response> {
+  const ctx = await createContext({ req, resHeaders: null });
+  if (!ctx.principal)
+    return new Response(ctx.badToken ? "The token is unknown, revoked or expired\n" : "Send a token: Authorization: Bearer rp_…\n", {
+      status: 401,
+      headers: { "content-type": "text/plain; charset=utf-8", "www-authenticate": 'Bearer realm="rampart"' },
+    });
+  const { text, contentType } = await scrapeMetrics();
+  return new Response(text, { headers: { "content-type": contentType, "cache-control": "no-store" } });
+}
