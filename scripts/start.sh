@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts Rampart: installs what is missing, builds if needed, migrates the database,
-# then runs Redis (unless REDIS_URL is set), the worker and the console together.
+# then runs Redis (unless REDIS_URL is set), Prometheus and Alertmanager (unless
+# PROMETHEUS_URL is set), the worker and the console together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/setup.sh
@@ -9,6 +10,7 @@ load_dotenv
 
 command -v node >/dev/null || die "Node.js 20 or newer is needed"
 if [ -z "${REDIS_URL:-}" ]; then ensure_apt redis-server; fi
+if [ -z "${PROMETHEUS_URL:-}" ] && [ "${RAMPART_PROCESSES:-all}" != worker ]; then ensure_apt_quiet prometheus prometheus-alertmanager; fi
 ensure_node_modules
 ensure_prisma_client
 ensure_build

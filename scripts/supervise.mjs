@@ -1,8 +1,9 @@
-// Runs Rampart's processes together: Redis (unless REDIS_URL is set), the worker
-// and the console (or only one of them: RAMPART_PROCESSES). Prints the URL once the
-// console answers. On SIGTERM/SIGINT it stops the console and the worker gracefully
-// (they finish what they are doing), then Redis. A worker that dies is restarted; if
-// the console dies, all stop.
+// Runs Rampart's processes together: Redis (unless REDIS_URL is set), Prometheus and
+// Alertmanager (unless PROMETHEUS_URL is set), the worker and the console (or only one
+// of them: RAMPART_PROCESSES). Prints the URL once the console answers. On
+// SIGTERM/SIGINT it stops the console and the worker gracefully (they finish what
+// they are doing), then Prometheus, Alertmanager and Redis. A worker, Prometheus or
+// Alertmanager that dies is restarted; if the console or Redis dies, all stop.
 import { spawn, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +15,8 @@ const port = Number(env.PORT || 3000);
 const bind = env.BIND_ADDRESS || "127.0.0.1";
 const dataDir = path.resolve(env.DATA_DIR || "./data");
 const redisPort = Number(env.REDIS_PORT || 6390);
+const prometheusPort = Number(env.PROMETHEUS_PORT || 9390);
+const alertmanagerPort = Number(env.ALERTMANAGER_PORT || 9393);
 const logDir = path.join(dataDir, "logs");
 // DATA_DIR holds the database, the master key, Redis's data and logs: only root (its
 // owner) reads it. Everything Rampart's processes create in it is 0600 / 0700.
@@ -132,6 +135,96 @@ async function startRedis() {
   env.REDIS_URL = `redis://:${password}@127.0.0.1:${redisPort}`;
 }
 
+/** GET url answers 200 (Prometheus's and Alertmanager's /-/ready). */
+async function ready(url) {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** A child that is restarted with backoff when it dies (until Rampart stops). */
+function startKept(name, cmd, args, logFile) {
+  let restarts = 0;
+  const run = () =>
+    start(name, cmd, args, {
+      stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")],
+      onExit: (code, signal) => {
+        if (stopping) return;
+        restarts++;
+        const delay = Math.min(30_000, 1000 * 2 ** Math.min(restarts, 5));
+        say(`${name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s. See ${logFile}`);
+        setTimeout(() => !stopping && run(), delay);
+      },
+    });
+  run();
+}
+
+/**
+ * The embedded time-series store and alerting: Prometheus and Alertmanager on
+ * loopback, their data in DATA_DIR/prometheus. Prometheus scrapes Rampart's own
+ * /metrics with a token of its own (DATA_DIR/prometheus/metrics-token, generated once),
+ * and the servers' exporters from the target files Rampart writes (targets/).
+ */
+async function startMonitoring() {
+  const dir = path.join(dataDir, "prometheus");
+  for (const d of ["data", "targets", "rules", "alertmanager"]) mkdirSync(path.join(dir, d), { recursive: true });
+  for (const [what, p] of [
+    ["Prometheus", prometheusPort],
+    ["Alertmanager", alertmanagerPort],
+  ])
+    if (await ready(`http://127.0.0.1:${p}/-/ready`))
+      fail(`port ${p} is already used by another ${what}; set ${what.toUpperCase()}_PORT to a free port, or PROMETHEUS_URL (and ALERTMANAGER_URL) to use existing ones`);
+  const tokenFile = path.join(dir, "metrics-token");
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
+  const consoleHost = bind === "0.0.0.0" ? "127.0.0.1" : bind;
+  const config = path.join(dir, "prometheus.yml");
+  writeFileSync(
+    config,
+    `# Written by Rampart at each start.
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:${alertmanagerPort}"]
+rule_files:
+  - ${JSON.stringify(path.join(dir, "rules", "*.yml"))}
+scrape_configs:
+  - job_name: rampart
+    metrics_path: /metrics
+    authorization:
+      credentials_file: ${JSON.stringify(tokenFile)}
+    static_configs:
+      - targets: ["${consoleHost}:${port}"]
+  - job_name: servers
+    file_sd_configs:
+      - files: [${JSON.stringify(path.join(dir, "targets", "*.json"))}]
+`,
+    { mode: 0o600 },
+  );
+  const amConfig = path.join(dir, "alertmanager.yml");
+  writeFileSync(amConfig, `# Written by Rampart at each start.\nroute:\n  receiver: rampart\nreceivers:\n  - name: rampart\n`, { mode: 0o600 });
+  startKept(
+    "prometheus",
+    "prometheus",
+    [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, "--web.enable-lifecycle", "--storage.tsdb.retention.time=15d"],
+    path.join(logDir, "prometheus.log"),
+  );
+  startKept(
+    "alertmanager",
+    "prometheus-alertmanager",
+    [`--config.file=${amConfig}`, `--storage.path=${path.join(dir, "alertmanager")}`, `--web.listen-address=127.0.0.1:${alertmanagerPort}`, "--cluster.listen-address="],
+    path.join(logDir, "alertmanager.log"),
+  );
+  await waitFor(() => ready(`http://127.0.0.1:${prometheusPort}/-/ready`), 30_000, `Prometheus on port ${prometheusPort}`);
+  await waitFor(() => ready(`http://127.0.0.1:${alertmanagerPort}/-/ready`), 30_000, `Alertmanager on port ${alertmanagerPort}`);
+  env.PROMETHEUS_URL = `http://127.0.0.1:${prometheusPort}`;
+  env.ALERTMANAGER_URL = `http://127.0.0.1:${alertmanagerPort}`;
+}
+
 let workerRestarts = 0;
 function startWorker() {
   const startedAt = Date.now();
@@ -191,6 +284,7 @@ async function stopAll(code) {
   say("stopping: the console and the worker finish what they are doing");
   const workerTimeout = Number(env.WORKER_SHUTDOWN_TIMEOUT_MS || 30_000) + 10_000;
   await Promise.all([stopChild("web", 15_000), stopChild("worker", workerTimeout)]);
+  await Promise.all([stopChild("prometheus", 15_000), stopChild("alertmanager", 15_000)]);
   await stopChild("redis", 15_000);
   say("stopped");
   process.exit(code);
@@ -209,6 +303,7 @@ try {
   children.get("redis")?.kill("SIGTERM");
   process.exit(1);
 }
+if (!env.PROMETHEUS_URL && (env.RAMPART_PROCESSES || "all") !== "worker") await startMonitoring();
 // RAMPART_PROCESSES (checked by preflight): both here, or only one of them (several machines).
 const processes = env.RAMPART_PROCESSES || "all";
 if (processes !== "console") startWorker();

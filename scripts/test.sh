@@ -11,6 +11,8 @@ export NEXT_TELEMETRY_DISABLED=1
 
 set -e
 ensure_apt redis-server chromium openssh-client pebble
+# What npm start runs itself, installed up front: a test that starts Rampart expects no install output.
+ensure_apt_quiet prometheus prometheus-alertmanager
 ensure_node_modules
 ensure_prisma_client
 ensure_build

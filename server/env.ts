@@ -59,6 +59,12 @@ const EnvSchema = z.object({
     .min(10, "must be between 10 and 86400 seconds")
     .max(86_400, "must be between 10 and 86400 seconds")
     .default(3600),
+  /** An existing Prometheus (and its Alertmanager) instead of the embedded ones npm start runs. */
+  PROMETHEUS_URL: z.string().url("must be a URL such as http://127.0.0.1:9090").optional(),
+  ALERTMANAGER_URL: z.string().url("must be a URL such as http://127.0.0.1:9093").optional(),
+  /** Loopback ports of the embedded Prometheus and Alertmanager. */
+  PROMETHEUS_PORT: port(9390),
+  ALERTMANAGER_PORT: port(9393),
   /** A failed ACME renewal is retried after this many seconds, doubling with each failure in a row (with jitter) up to ACME_RETRY_MAX_S. */
   ACME_RETRY_BASE_S: positiveInt(300, 86_400),
   ACME_RETRY_MAX_S: positiveInt(6 * 3600, 7 * 86_400),
@@ -169,6 +175,10 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     DISK_MIN_FREE_MB: blankToUndefined(source.DISK_MIN_FREE_MB),
     DRIFT_CHECK_INTERVAL_S: blankToUndefined(source.DRIFT_CHECK_INTERVAL_S),
     RENEWAL_CHECK_INTERVAL_S: blankToUndefined(source.RENEWAL_CHECK_INTERVAL_S),
+    PROMETHEUS_URL: blankToUndefined(source.PROMETHEUS_URL),
+    ALERTMANAGER_URL: blankToUndefined(source.ALERTMANAGER_URL),
+    PROMETHEUS_PORT: blankToUndefined(source.PROMETHEUS_PORT),
+    ALERTMANAGER_PORT: blankToUndefined(source.ALERTMANAGER_PORT),
     ACME_RETRY_BASE_S: blankToUndefined(source.ACME_RETRY_BASE_S),
     ACME_RETRY_MAX_S: blankToUndefined(source.ACME_RETRY_MAX_S),
     RUN_RETENTION_DAYS: blankToUndefined(source.RUN_RETENTION_DAYS),

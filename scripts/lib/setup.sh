@@ -18,6 +18,31 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# ensure_apt_quiet PKG... — like ensure_apt, for daemons Rampart runs itself
+# (Prometheus, Alertmanager): their Debian units are neither started by the install
+# (a policy-rc.d denies it meanwhile) nor left enabled, so nothing of theirs listens
+# on the machine's addresses (Alertmanager's cluster port would be on 0.0.0.0).
+ensure_apt_quiet() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local made_policy=0
+  if [ "$(id -u)" = 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  local rc=0
+  ensure_apt "${missing[@]}" || rc=$?
+  [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] || return "$rc"
+  if command -v systemctl >/dev/null; then
+    for pkg in "${missing[@]}"; do systemctl disable --now "$pkg" >/dev/null 2>&1 || true; done
+  fi
+}
+
 # A hash of files, to tell whether a generated artefact is stale.
 hash_files() {
   find "$@" -type f ! -path 'server/generated/*' -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16

@@ -1,7 +1,11 @@
 // The metrics read at scrape time (server/metrics.ts counts the rest): runs by
 // kind and status from the database, the queue's depth, and each worker's SSH pool
 // and active runs from its presence in Redis. Registered once, on the first scrape.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { timingSafeEqual } from "node:crypto";
 import { Gauge, type Registry } from "prom-client";
+import { env } from "../env";
 import { db } from "../db";
 import { metrics } from "../metrics";
 import { redis, runsQueue } from "../queue/producer";
@@ -91,4 +95,20 @@ export async function scrapeMetrics(): Promise<{ text: string; contentType: stri
   }
   delete scrape.presence;
   return { text: await registry.metrics(), contentType: registry.contentType };
+}
+
+/**
+ * The embedded Prometheus's own token (DATA_DIR/prometheus/metrics-token, written once
+ * by npm start): it may read /metrics and nothing else, and belongs to no user.
+ */
+export function isPrometheusToken(authorization: string | null): boolean {
+  if (!authorization?.startsWith("Bearer ")) return false;
+  let want: string;
+  try {
+    want = readFileSync(path.join(env().DATA_DIR, "prometheus", "metrics-token"), "utf8").trim();
+  } catch {
+    return false;
+  }
+  const got = Buffer.from(authorization.slice("Bearer ".length).trim());
+  return want.length >= 32 && got.length === want.length && timingSafeEqual(got, Buffer.from(want));
 }

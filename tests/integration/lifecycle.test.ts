@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createDb } from "@/server/db";
 import { freePort } from "../support/redis-server";
-import { waitUntil } from "../support/processes";
+import { monitoringPorts, waitUntil } from "../support/processes";
 import { setupAdminFromStartOutput } from "../support/first-run";
 
 /** The first line Redis answers to PING, without a password. */
@@ -34,7 +34,7 @@ describe("npm start and SIGTERM", () => {
     const redisPort = await freePort();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "rampart-life-"));
     const child = spawn("bash", ["scripts/start.sh"], {
-      env: { ...process.env, PORT: String(port), REDIS_PORT: String(redisPort), DATA_DIR: dataDir, REDIS_URL: "" },
+      env: { ...process.env, PORT: String(port), REDIS_PORT: String(redisPort), DATA_DIR: dataDir, REDIS_URL: "", ...(await monitoringPorts()) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

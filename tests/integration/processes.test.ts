@@ -9,14 +9,14 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDb } from "@/server/db";
 import { freePort, startRedis, type TestRedis } from "../support/redis-server";
-import { waitUntil } from "../support/processes";
+import { monitoringPorts, waitUntil } from "../support/processes";
 import { setupAdminFromStartOutput } from "../support/first-run";
 
 const started: Array<{ child: ChildProcess; exited: Promise<number | null> }> = [];
 let redis: TestRedis | undefined;
 
-function npmStart(env: Record<string, string>) {
-  const child = spawn("bash", ["scripts/start.sh"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+async function npmStart(env: Record<string, string>) {
+  const child = spawn("bash", ["scripts/start.sh"], { env: { ...process.env, ...(await monitoringPorts()), ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const p = { child, out: "", exited: new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code))) };
   child.stdout!.on("data", (d) => (p.out += d));
   child.stderr!.on("data", (d) => (p.out += d));
@@ -40,9 +40,9 @@ describe("RAMPART_PROCESSES", () => {
       RAMPART_MASTER_KEY: randomBytes(32).toString("base64"),
     };
     const port = await freePort();
-    const consoleOnly = npmStart({ ...common, RAMPART_PROCESSES: "console", PORT: String(port), DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "rampart-console-")) });
+    const consoleOnly = await npmStart({ ...common, RAMPART_PROCESSES: "console", PORT: String(port), DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "rampart-console-")) });
     await waitUntil(async () => consoleOnly.out.includes("First run: create the first admin"), 240_000, "the console to start");
-    const workerOnly = npmStart({ ...common, RAMPART_PROCESSES: "worker", PORT: String(await freePort()), DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "rampart-worker-")) });
+    const workerOnly = await npmStart({ ...common, RAMPART_PROCESSES: "worker", PORT: String(await freePort()), DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "rampart-worker-")) });
     await waitUntil(async () => workerOnly.out.includes("Rampart worker started") && /\[worker\] worker \S+ ready/.test(workerOnly.out), 120_000, "the worker to start").catch((err: Error) => {
       throw new Error(`${err.message}; it printed:\n${workerOnly.out}`);
     });
@@ -80,7 +80,7 @@ describe("RAMPART_PROCESSES", () => {
   }, 300_000);
 
   it("a console or worker alone without a shared REDIS_URL is refused in one line", async () => {
-    const p = npmStart({ RAMPART_PROCESSES: "worker", REDIS_URL: "", PORT: String(await freePort()), DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "rampart-alone-")) });
+    const p = await npmStart({ RAMPART_PROCESSES: "worker", REDIS_URL: "", PORT: String(await freePort()), DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "rampart-alone-")) });
     expect(await p.exited).not.toBe(0);
     // eslint-disable-next-line no-control-regex
     const lines = p.out

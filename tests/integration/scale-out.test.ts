@@ -18,7 +18,7 @@ import { RUNS_QUEUE } from "@/server/queue/names";
 import { redisOptions } from "@/server/queue/redis";
 import { DRIFT_SCAN_JOB, RENEWAL_SCAN_JOB } from "@/workers/drift";
 import { freePort, startRedis, type TestRedis } from "../support/redis-server";
-import { waitUntil } from "../support/processes";
+import { monitoringPorts, waitUntil } from "../support/processes";
 import { setupAdminFromStartOutput } from "../support/first-run";
 import { createTestDb } from "../support/test-db";
 import { startSimHosts, type SimHosts } from "../support/sim-hosts";
@@ -81,10 +81,10 @@ describe("two consoles and two workers sharing one database and one Redis", () =
     };
     const dataDir = (name: string) => mkdtempSync(path.join(os.tmpdir(), `rampart-${name}-`));
     const [portA, portB] = [await freePort(), await freePort()];
-    const consoleA = npmStart({ ...common, RAMPART_PROCESSES: "console", PORT: String(portA), DATA_DIR: dataDir("console-a") });
+    const consoleA = npmStart({ ...common, ...(await monitoringPorts()), RAMPART_PROCESSES: "console", PORT: String(portA), DATA_DIR: dataDir("console-a") });
     const says = (p: Started) => (e: Error) => Promise.reject(new Error(`${e.message}; it printed:\n${p.out}`));
     await waitUntil(async () => consoleA.out.includes("First run: create the first admin"), 240_000, "console A to start").catch(says(consoleA));
-    const consoleB = npmStart({ ...common, RAMPART_PROCESSES: "console", PORT: String(portB), DATA_DIR: dataDir("console-b") });
+    const consoleB = npmStart({ ...common, ...(await monitoringPorts()), RAMPART_PROCESSES: "console", PORT: String(portB), DATA_DIR: dataDir("console-b") });
     await waitUntil(async () => consoleB.out.includes("First run: create the first admin"), 240_000, "console B to start").catch(says(consoleB));
     const workers = [
       npmStart({ ...common, RAMPART_PROCESSES: "worker", PORT: String(await freePort()), DATA_DIR: dataDir("worker-1") }),

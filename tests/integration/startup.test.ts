@@ -6,11 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../support/redis-server";
+import { monitoringPorts } from "../support/processes";
 
 async function start(env: Record<string, string>) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "rampart-start-"));
   const res = spawnSync("bash", ["scripts/start.sh"], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(await freePort()), REDIS_PORT: String(await freePort()), ...env },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(await freePort()), REDIS_PORT: String(await freePort()), ...(await monitoringPorts()), ...env },
     encoding: "utf8",
     timeout: 240_000,
   });

@@ -31,3 +31,9 @@ export async function waitUntil<T>(fn: () => Promise<T | undefined | null | fals
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Free loopback ports for the Prometheus and Alertmanager an `npm start` runs, so that several can run at once. */
+export async function monitoringPorts(): Promise<{ PROMETHEUS_PORT: string; ALERTMANAGER_PORT: string }> {
+  const { freePort } = await import("./redis-server");
+  return { PROMETHEUS_PORT: String(await freePort()), ALERTMANAGER_PORT: String(await freePort()) };
+}
