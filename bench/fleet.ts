@@ -398,7 +398,7 @@ async function fleet(n: number, redis: TestRedis): Promise<FleetFigures> {
   const servers = await db.server.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } });
   const topology = await createTopology(
     db,
-    TopologyInput.parse({ name: SITE, rolloutBatchSize: BATCH, members: servers.map((s, i) => ({ serverId: s.id, roles: i < lbs ? ["load-balancer"] : ["web", "app"] })) }),
+    TopologyInput.parse({ name: SITE, rolloutBatchSize: BATCH, members: servers.map((s, i) => ({ serverId: s.id, roles: i < lbs ? ["load-balancer"] : ["web", "app"], monitoring: false })) }), // the simulated hosts run no exporter
   );
   // The simulated hosts have no nftables.
   await db.topology.update({ where: { id: topology.id }, data: { firewallEnabled: false } });

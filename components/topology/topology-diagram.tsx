@@ -12,7 +12,7 @@ import { Activity, Database, Globe, Lock, LockOpen, PauseCircle, PlayCircle, Rep
 import { useEffect, useState, type ReactNode } from "react";
 import { useRouter } from "next/navigation";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { ROLE_LABELS, type Role, type TopologyDto } from "@/server/schemas/topology";
+import { ROLE_LABELS, type ModuleName, type Role, type TopologyDto } from "@/server/schemas/topology";
 import { useTRPC } from "../trpc";
 import { useCan } from "../auth/me";
 import { ConfirmDialog } from "../ui/confirm";
@@ -55,7 +55,7 @@ interface Hop {
   detail: string;
 }
 
-const COLUMN_ROLES: Record<string, Role[]> = { "load-balancer": ["load-balancer"], web: ["web"], app: ["app"], database: ["db-primary", "db-replica"] };
+const COLUMN_ROLES: Record<string, ModuleName[]> = { "load-balancer": ["load-balancer"], web: ["web"], app: ["app"], database: ["db-primary", "db-replica"] };
 const STRENGTH: HopKind[] = ["https", "tls", "loopback", "plain"];
 
 /**

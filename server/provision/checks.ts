@@ -2,15 +2,14 @@
 // a daemon runs the configuration on disk) are judged from the host's observation;
 // the worker carries out the others (HTTPS through the load balancer, backend
 // health, the certificate a server presents) and reports them in the same shape.
-import type { Role } from "../schemas/topology";
 import type { Listener } from "./listeners";
 import { listenedBy } from "./listeners";
 import type { Freshness } from "./observe";
 import { staleFile } from "./planner";
-import type { CheckSpec } from "./roles/types";
+import type { CheckSpec, ModuleName } from "./roles/types";
 
 export interface CheckResult {
-  role: Role;
+  role: ModuleName;
   /** Short and stable: "listening :443", "running configuration of haproxy". */
   name: string;
   ok: boolean;
@@ -39,17 +38,19 @@ export function checkName(c: CheckSpec): string {
       return "backends up";
     case "served-certificate":
       return `certificate on :${c.port}`;
+    case "exporter":
+      return `${c.name} exporter on :${c.port}`;
   }
 }
 
 /** Judges a host check from what was observed on the host. */
-export function judgeHostCheck(role: Role, c: CheckSpec, obs: { listeners: Listener[] | null; fresh: Map<string, Freshness> }): CheckResult {
+export function judgeHostCheck(role: ModuleName, c: CheckSpec, obs: { listeners: Listener[] | null; fresh: Map<string, Freshness> }): CheckResult {
   const name = checkName(c);
   if (c.kind === "listening") {
     const { port, unit, scope } = c.claim;
-    const expected = `${unit} listens on port ${port}${scope === "loopback" ? " (loopback is enough)" : " on the host's addresses"}`;
+    const expected = `${unit} listens on port ${port}${scope === "loopback" ? " (loopback is enough)" : c.claim.address ? ` on ${c.claim.address}` : " on the host's addresses"}`;
     if (!obs.listeners) return { role, name, ok: false, expected, found: "the listening sockets could not be read (is `ss` installed?)" };
-    if (listenedBy(obs.listeners, port, unit, scope)) return { role, name, ok: true, expected, found: `${unit} listens on port ${port}` };
+    if (listenedBy(obs.listeners, port, unit, scope, c.claim.address)) return { role, name, ok: true, expected, found: `${unit} listens on port ${port}` };
     const others = obs.listeners.filter((l) => l.port === port);
     const found = others.length === 0 ? `nothing listens on port ${port}` : others.map((l) => `${l.address}:${l.port} is held by ${describeHolder(l)}`).join("; ");
     return { role, name, ok: false, expected, found };

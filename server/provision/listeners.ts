@@ -114,7 +114,10 @@ function dedupeFindings(f: PortFinding[]): PortFinding[] {
   });
 }
 
-/** Is `port` listened on by `unit` (on every address, or loopback only as the claim says)? */
-export function listenedBy(listeners: readonly Listener[], port: number, unit: string, scope: "loopback" | "any"): Listener | null {
-  return listeners.find((l) => l.port === port && l.processes.some((p) => p.unit === unit) && (scope === "loopback" || !LOOPBACK(l.address))) ?? null;
+const WILDCARD = (a: string) => a === "0.0.0.0" || a === "::" || a === "*";
+
+/** Is `port` listened on by `unit` (on every address, loopback only, or the one address the claim names)? */
+export function listenedBy(listeners: readonly Listener[], port: number, unit: string, scope: "loopback" | "any", address?: string): Listener | null {
+  const where = (a: string) => (address ? a === address || WILDCARD(a) : scope === "loopback" || !LOOPBACK(a));
+  return listeners.find((l) => l.port === port && l.processes.some((p) => p.unit === unit) && where(l.address)) ?? null;
 }

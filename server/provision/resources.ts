@@ -314,9 +314,14 @@ export function diffService(r: ServiceRes, o: Observed | undefined, changed: Rea
     // A package installed by this plan may have started the service with its stock
     // configuration before ours was written: reload after starting if anything changed.
     const thenReload = reloadFor.length + restartFor.length > 0;
+    // A daemon that only restarts for its files is restarted instead (which starts it
+    // too): its package may have started it already with the stock configuration.
+    const restartInstead = restartFor.length > 0 && r.reloadOn.length === 0;
     out.push({
       ...base,
-      action: { op: "systemctl", verb: "start", unit: r.name, check, clears: true, thenReload: thenReload && r.reloadOn.length > 0, daemonReload },
+      action: restartInstead
+        ? { op: "systemctl", verb: "restart", unit: r.name, check, clears: true, daemonReload }
+        : { op: "systemctl", verb: "start", unit: r.name, check, clears: true, thenReload: thenReload && r.reloadOn.length > 0, daemonReload },
       verb: "start",
       summary: `start ${r.name}`,
       reason: `${r.name} is ${s.load === "not-found" ? "not installed yet" : s.active}`,

@@ -11,7 +11,8 @@ export const IssueSiteCertInput = z.object({ topologyId: z.string().min(1) });
 
 export const CertificateDto = z.object({
   id: z.string(),
-  purpose: z.enum(["site", "backend"]),
+  /** collector: Rampart's client certificate for scraping the exporters. */
+  purpose: z.enum(["site", "backend", "collector"]),
   source: z.enum(["internal", "uploaded", "acme"]),
   topologyId: z.string().nullable(),
   serverId: z.string().nullable(),

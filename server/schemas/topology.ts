@@ -6,6 +6,9 @@ import { ReachabilityDto } from "./reachability";
 export const ROLES = ["load-balancer", "web", "app", "db-primary", "db-replica"] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
+/** What a host's plan, checks and diagram are made of: its roles, and the monitoring client. */
+export const ModuleName = z.enum([...ROLES, "monitoring"]);
+export type ModuleName = z.infer<typeof ModuleName>;
 
 export const ROLE_LABELS: Record<Role, string> = {
   "load-balancer": "Load balancer",
@@ -109,7 +112,7 @@ export const TopologyMemberDto = z.object({
 /** One hop of traffic into a server's role, as the role modules declare it (the diagram draws these). */
 export const HopDto = z.object({
   toServerId: z.string(),
-  toRole: Role,
+  toRole: ModuleName,
   port: z.number(),
   /** "internet", "same-host", "control-plane", or the role the traffic comes from. */
   from: z.string(),
@@ -165,7 +168,7 @@ export const PlanStepDto = z.object({
 export type PlanStepDto = z.infer<typeof PlanStepDto>;
 
 export const CheckResultDto = z.object({
-  role: Role,
+  role: ModuleName,
   name: z.string(),
   ok: z.boolean(),
   expected: z.string(),

@@ -40,14 +40,14 @@ export async function ensureCa(db: Db, box: SecretBox): Promise<CaMaterial> {
 
 type CertRow = Awaited<ReturnType<Db["certificate"]["findFirstOrThrow"]>>;
 
-const current = (db: Db, where: { topologyId?: string; serverId?: string; purpose: "site" | "backend" }) =>
+const current = (db: Db, where: { topologyId?: string; serverId?: string; purpose: "site" | "backend" | "collector" }) =>
   db.certificate.findFirst({ where: { ...where, replacedAt: null }, orderBy: { createdAt: "desc" } });
 
 async function store(
   db: Db,
   box: SecretBox,
   data: {
-    purpose: "site" | "backend";
+    purpose: "site" | "backend" | "collector";
     source: "internal" | "uploaded" | "acme";
     topologyId?: string;
     serverId?: string;
@@ -91,6 +91,34 @@ export async function ensureBackendCert(db: Db, box: SecretBox, ca: CaMaterial, 
       source: "internal",
       serverId,
       names,
+      certPem: c.certPem,
+      chainPem: "",
+      keyPem: c.keyPem,
+      fingerprint: c.fingerprint,
+      issuer: INTERNAL_ISSUER,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      createdBy: "rampart",
+    });
+  return { certPem: c.certPem, keyPem: c.keyPem };
+}
+
+/** The name on Rampart's collector certificate (the client certificate Prometheus scrapes the exporters with). */
+export const COLLECTOR_NAME = "rampart-collector";
+
+/**
+ * Rampart's collector certificate: the client certificate from the internal CA that
+ * the exporters require (one per installation; renewed like a backend's).
+ */
+export async function ensureCollectorCert(db: Db, box: SecretBox, ca: CaMaterial, now = new Date(), store_ = true) {
+  const row = await current(db, { purpose: "collector" });
+  if (usable(row, [COLLECTOR_NAME], now) && row!.issuer.includes("Rampart internal CA")) return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
+  const c = await issueServerCert(ca, [COLLECTOR_NAME], now, INTERNAL_CERT_DAYS);
+  if (store_)
+    await store(db, box, {
+      purpose: "collector",
+      source: "internal",
+      names: [COLLECTOR_NAME],
       certPem: c.certPem,
       chainPem: "",
       keyPem: c.keyPem,
@@ -162,7 +190,7 @@ export async function ensureSiteBundle(
 function toDto(r: CertRow) {
   return {
     id: r.id,
-    purpose: r.purpose as "site" | "backend",
+    purpose: r.purpose as "site" | "backend" | "collector",
     source: r.source as "internal" | "uploaded" | "acme",
     topologyId: r.topologyId,
     serverId: r.serverId,
@@ -198,7 +226,7 @@ export function certificateAlerts(
 ): CertificateAlert[] {
   const alerts: CertificateAlert[] = [];
   for (const c of certs) {
-    const what = `the ${c.purpose === "site" ? "site" : "backend"} certificate for ${(JSON.parse(c.names) as string[]).join(", ")} (${c.source})`;
+    const what = `the ${c.purpose === "site" ? "site" : c.purpose === "collector" ? "collector's" : "backend"} certificate for ${(JSON.parse(c.names) as string[]).join(", ")} (${c.source})`;
     const left = c.notAfter.getTime() - now.getTime();
     const ref = { certificateId: c.id, topologyId: c.topologyId, serverId: c.serverId };
     if (left <= 0) alerts.push({ kind: "expired", ...ref, message: `${what} expired on ${c.notAfter.toISOString().slice(0, 16).replace("T", " ")} UTC` });

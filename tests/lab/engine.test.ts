@@ -179,7 +179,16 @@ describe("proven outcomes and partial failure on the lab", () => {
       expect(h.checks.length).toBeGreaterThan(0);
       expect(h.checks.filter((c) => !c.ok)).toEqual([]);
     }
-    expect(plan.hosts[0]!.checks.map((c) => c.name)).toEqual(["listening on :80", "listening on :443", "haproxy runs the configuration on disk", "HTTPS on :443", "backends up"]);
+    expect(plan.hosts[0]!.checks.map((c) => c.name)).toEqual([
+      "listening on :9100",
+      "prometheus-node-exporter runs the configuration on disk",
+      "node exporter on :9100",
+      "listening on :80",
+      "listening on :443",
+      "haproxy runs the configuration on disk",
+      "HTTPS on :443",
+      "backends up",
+    ]);
     expect(plan.hosts[1]!.checks.map((c) => c.name)).toContain("certificate on :443");
     expect((await getTopology(db, topologyId)).driftStatus).toBe("in-sync");
   });

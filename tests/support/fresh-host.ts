@@ -4,8 +4,8 @@
 export const FRESH_HOST_COMMAND = [
   "sh",
   "-c",
-  "systemctl disable --now rampart-app >/dev/null 2>&1; apt-get -y -q purge nginx nginx-common haproxy socat >/dev/null 2>&1; " +
-    "rm -rf /etc/nginx /etc/haproxy /etc/rampart /etc/systemd/system/rampart-app.service /opt/rampart-app /var/www/rampart /var/lib/rampart; " +
+  "systemctl disable --now rampart-app >/dev/null 2>&1; apt-get -y -q purge nginx nginx-common haproxy socat prometheus-node-exporter >/dev/null 2>&1; " +
+    "rm -rf /etc/nginx /etc/haproxy /etc/prometheus /etc/default/prometheus-node-exporter /etc/rampart /etc/systemd/system/rampart-app.service /opt/rampart-app /var/www/rampart /var/lib/rampart; " +
     "userdel rampart-app >/dev/null 2>&1; " +
     // Rampart's firewall: the table, its boot unit and file, and any rollback still armed.
     "nft delete table inet rampart >/dev/null 2>&1; nft delete table inet other >/dev/null 2>&1; systemctl stop 'rampart-firewall-rollback-*.timer' >/dev/null 2>&1; " +

@@ -26,6 +26,8 @@ export interface SimService {
 const PACKAGE_EFFECTS: Record<string, { files: Record<string, string>; service?: string }> = {
   nginx: { files: { "/etc/nginx/sites-enabled/default": "server { listen 80 default_server; }\n", "/etc/nginx/nginx.conf": "include /etc/nginx/conf.d/*.conf;\n" }, service: "nginx" },
   haproxy: { files: { "/etc/haproxy/haproxy.cfg": "global\n  daemon\n" }, service: "haproxy" },
+  // Started at once on every address, without TLS: a later restart must pick up Rampart's arguments.
+  "prometheus-node-exporter": { files: { "/etc/default/prometheus-node-exporter": 'ARGS=""\n' }, service: "prometheus-node-exporter" },
 };
 
 const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");

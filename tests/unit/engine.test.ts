@@ -165,7 +165,7 @@ describe("the running configuration", () => {
       freshnessProbes(d.resources)
         .map((p) => p.unit)
         .sort(),
-    ).toEqual(["nginx", "rampart-app"]);
+    ).toEqual(["nginx", "prometheus-node-exporter", "rampart-app"]);
   });
 
   it("a listener started here shows up with its port", async () => {

@@ -146,11 +146,20 @@ describe("plans (golden)", () => {
     await expect(JSON.stringify(plan, null, 2) + "\n").toMatchFileSnapshot("golden/plan-fresh.json");
     const lb = plan.hosts.find((h) => h.name === "lab1")!;
     expect(lb.steps.map((s) => s.summary)).toEqual([
+      // The monitoring client first (base tier), on every monitored server.
+      "install prometheus-node-exporter",
       "create /var/lib/rampart",
-      "install haproxy, socat",
       "create /etc/rampart",
       "create /etc/rampart/tls",
+      "create /etc/prometheus",
       "create /etc/rampart/tls/ca.pem",
+      "create /etc/rampart/tls/exporter.pem",
+      "create /etc/rampart/tls/exporter.key",
+      "create /etc/prometheus/rampart-exporter-web.yml",
+      "create /etc/default/prometheus-node-exporter",
+      "enable prometheus-node-exporter",
+      "start prometheus-node-exporter",
+      "install haproxy, socat",
       "create /etc/haproxy/site.pem",
       "create /etc/haproxy/client.pem",
       "create /etc/haproxy/haproxy.cfg",
@@ -166,6 +175,12 @@ describe("plans (golden)", () => {
     const text = JSON.stringify(plan);
     for (const secret of ["KEY lab2", "SITE KEY", "s3cr3t-value"]) expect(text).not.toContain(secret);
     expect(lab2.steps.find((s) => s.resource === "file /etc/rampart/tls/server.key")!.diff).toBeNull();
+    expect(lab2.steps.find((s) => s.resource === "file /etc/rampart/tls/exporter.key")!.diff).toBeNull();
+    // Its package starts the exporter with Debian's defaults (every address, no TLS): it is restarted, not only started.
+    expect(lb.steps.find((s) => s.summary === "start prometheus-node-exporter")!.commands[0]).toBe("systemctl restart -- prometheus-node-exporter");
+    // A server with monitoring turned off gets none of it.
+    const lab3 = plan.hosts.find((h) => h.name === "lab3")!;
+    expect(lab3.steps.some((s) => s.resource.includes("prometheus"))).toBe(false);
   });
 
   it("plans a hand-edited nginx file as an update with a diff and a reload", async () => {

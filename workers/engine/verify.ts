@@ -13,11 +13,10 @@ import type { Duplex } from "node:stream";
 import type { SshExecutor, Target } from "@/server/exec/ssh-executor";
 import { checkName, type CheckResult, judgeHostCheck, isHostCheck, unitName } from "@/server/provision/checks";
 import { parseShowStat, showStatCommand } from "@/server/provision/haproxy-stat";
-import type { CheckSpec, HostDesired, HostSpec, TopologySpec } from "@/server/provision/roles";
+import type { CheckSpec, HostDesired, HostSpec, ModuleName, TopologySpec } from "@/server/provision/roles";
 import type { Listener } from "@/server/provision/listeners";
 import type { Freshness } from "@/server/provision/observe";
 import { HEALTH_CHECK_INTERVAL_MS } from "@/server/provision/roles";
-import type { Role } from "@/server/schemas/topology";
 
 const HTTPS_TIMEOUT_MS = 5000;
 /** How long a server may still present its previous certificate after a reload. */
@@ -39,7 +38,7 @@ export interface HostFacts {
 }
 
 /** The checks of `roles` on one host: host checks from `facts`, the rest carried out now. */
-export async function verifyHost(ctx: VerifyContext, h: HostSpec, target: Target, desired: HostDesired, facts: HostFacts, roles: ReadonlySet<Role>): Promise<CheckResult[]> {
+export async function verifyHost(ctx: VerifyContext, h: HostSpec, target: Target, desired: HostDesired, facts: HostFacts, roles: ReadonlySet<ModuleName>): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   for (const { role, check } of desired.checks) {
     if (!roles.has(role)) continue;
@@ -82,7 +81,7 @@ async function daemonSays(ctx: VerifyContext, target: Target, unit: string, logs
   }
 }
 
-async function remoteCheck(ctx: VerifyContext, h: HostSpec, target: Target, role: Role, c: CheckSpec): Promise<CheckResult> {
+async function remoteCheck(ctx: VerifyContext, h: HostSpec, target: Target, role: ModuleName, c: CheckSpec): Promise<CheckResult> {
   const name = checkName(c);
   switch (c.kind) {
     case "https-site":
@@ -91,6 +90,8 @@ async function remoteCheck(ctx: VerifyContext, h: HostSpec, target: Target, role
       return backendsUp(ctx, target, role, name);
     case "served-certificate":
       return servedCertificate(ctx, h, target, role, c.port, c.serverName, name);
+    case "exporter":
+      return exporterAnswers(ctx, h, role, c.port, c.metric, name);
     default:
       throw new Error(`${c.kind} is a host check`);
   }
@@ -109,7 +110,7 @@ const fingerprint = (pemOrDer: string | Buffer) =>
  * certificate from a CA this machine does not trust (a company's own, a private ACME CA) is accepted when it is
  * exactly the one Rampart deployed, valid for the name and today.
  */
-function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, name: string): Promise<CheckResult> {
+function httpsSite(ctx: VerifyContext, h: HostSpec, role: ModuleName, port: number, name: string): Promise<CheckResult> {
   const site = ctx.spec.name;
   const bundle = ctx.spec.tls.siteBundle ?? "";
   const certs = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
@@ -166,7 +167,7 @@ function httpsSite(ctx: VerifyContext, h: HostSpec, role: Role, port: number, na
 }
 
 /** Every backend the load balancer should use reads UP (waiting a few health checks after a reload). */
-async function backendsUp(ctx: VerifyContext, target: Target, role: Role, name: string): Promise<CheckResult> {
+async function backendsUp(ctx: VerifyContext, target: Target, role: ModuleName, name: string): Promise<CheckResult> {
   const web = ctx.spec.hosts.filter((x) => x.roles.includes("web"));
   const expected = `HAProxy sees ${web.map((w) => `${w.name} ${w.drained ? "DRAIN" : "UP"}`).join(", ")}${ctx.excused.size ? " (skipped hosts excused)" : ""}`;
   const until = Date.now() + BACKENDS_WAIT_MS;
@@ -193,7 +194,7 @@ async function backendsUp(ctx: VerifyContext, target: Target, role: Role, name: 
 }
 
 /** The certificate a server presents on `port` (reached through its own SSH connection, on its loopback) is the one Rampart issued it. */
-async function servedCertificate(ctx: VerifyContext, h: HostSpec, target: Target, role: Role, port: number, serverName: string, name: string): Promise<CheckResult> {
+async function servedCertificate(ctx: VerifyContext, h: HostSpec, target: Target, role: ModuleName, port: number, serverName: string, name: string): Promise<CheckResult> {
   // Right after a reload, a worker of the old generation may still take a connection
   // for a moment (nginx starts the new workers before it tells the old ones to stop):
   // a wrong answer is asked again, briefly, before it counts.
@@ -206,7 +207,7 @@ async function servedCertificate(ctx: VerifyContext, h: HostSpec, target: Target
   }
 }
 
-async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Target, role: Role, port: number, serverName: string, name: string): Promise<CheckResult> {
+async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Target, role: ModuleName, port: number, serverName: string, name: string): Promise<CheckResult> {
   const mine = ctx.spec.tls.backends.get(h.serverId);
   if (!mine) return { role, name, ok: false, expected: "a certificate from Rampart's CA", found: "Rampart has no certificate for this host" };
   const want = fingerprint(mine.certPem);
@@ -236,4 +237,89 @@ async function servedCertificateOnce(ctx: VerifyContext, h: HostSpec, target: Ta
       done({ role, name, ok: false, expected, found: `${err.code ? `${err.code}: ` : ""}${err.message}`, served: { purpose: "backend", port, fingerprint: null, deployed: want } }),
     );
   });
+}
+
+interface ScrapeResult {
+  status: number | null;
+  body: string;
+  fingerprint: string | null;
+  error: string | null;
+}
+
+/** GET /metrics from an exporter on the host's address, as Prometheus does (with Rampart's collector certificate, or without one). */
+export function scrapeExporter(
+  address: string,
+  port: number,
+  tlsMaterial: { caPem: string; client: { certPem: string; keyPem: string } | null },
+  signal?: AbortSignal,
+  timeoutMs = HTTPS_TIMEOUT_MS,
+): Promise<ScrapeResult> {
+  return new Promise((resolve) => {
+    let fp: string | null = null;
+    const req = https.request(
+      {
+        host: address,
+        port,
+        path: "/metrics",
+        method: "GET",
+        ca: tlsMaterial.caPem,
+        ...(tlsMaterial.client ? { cert: tlsMaterial.client.certPem, key: tlsMaterial.client.keyPem } : {}),
+        headers: { "user-agent": "rampart-verify", accept: "text/plain" },
+        minVersion: "TLSv1.2",
+        timeout: timeoutMs,
+        agent: false,
+        signal,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          // Enough to find a metric by name; the rest is read and dropped.
+          if (size < 4 << 20) chunks.push(c);
+          size += c.length;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), fingerprint: fp, error: null }));
+        res.on("error", (err) => resolve({ status: res.statusCode ?? 0, body: "", fingerprint: fp, error: err.message }));
+      },
+    );
+    req.on("socket", (s) =>
+      s.once("secureConnect", () => {
+        const raw = (s as tls.TLSSocket).getPeerCertificate()?.raw;
+        fp = raw ? fingerprint(raw) : null;
+      }),
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    req.on("error", (err: Error & { code?: string }) => resolve({ status: null, body: "", fingerprint: fp, error: `${err.code ? `${err.code}: ` : ""}${err.message}` }));
+    req.end();
+  });
+}
+
+/**
+ * The exporter answers Rampart's collector (TLS verified against the internal CA, its
+ * client certificate presented) with the metric it must have, serves the certificate
+ * Rampart issued the host, and refuses a client that presents none.
+ */
+async function exporterAnswers(ctx: VerifyContext, h: HostSpec, role: ModuleName, port: number, metric: string, name: string): Promise<CheckResult> {
+  const mine = ctx.spec.tls.backends.get(h.serverId);
+  const collector = ctx.spec.tls.collector;
+  const expected = `${h.address}:${port} answers Rampart's collector over TLS with ${metric}, and refuses a client without Rampart's certificate`;
+  if (!mine || !collector) return { role, name, ok: false, expected, found: "Rampart has no certificate for this host or for its collector" };
+  const want = fingerprint(mine.certPem);
+  // Right after a restart the exporter may need a moment before it accepts connections.
+  const until = Date.now() + CERT_SETTLE_MS;
+  let r: ScrapeResult;
+  for (;;) {
+    r = await scrapeExporter(h.address, port, { caPem: ctx.spec.tls.caPem, client: collector }, ctx.signal);
+    if ((r.status === 200 && r.fingerprint === want) || Date.now() > until) break;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    ctx.signal.throwIfAborted();
+  }
+  const served = { purpose: "backend" as const, port, fingerprint: r.fingerprint, deployed: want };
+  if (r.error) return { role, name, ok: false, expected, found: r.error, served };
+  if (r.fingerprint !== want) return { role, name, ok: false, expected, found: `another certificate: ${r.fingerprint?.slice(0, 23) ?? "none"}…`, served };
+  if (r.status !== 200) return { role, name, ok: false, expected, found: `HTTP ${r.status}`, served };
+  if (!new RegExp(`^${metric}[{ ]`, "m").test(r.body)) return { role, name, ok: false, expected, found: `it answered, without ${metric}`, served };
+  const anon = await scrapeExporter(h.address, port, { caPem: ctx.spec.tls.caPem, client: null }, ctx.signal);
+  if (anon.status === 200) return { role, name, ok: false, expected, found: "it also answers a client without a certificate (the client certificate is not required)", served };
+  return { role, name, ok: true, expected, found: `answered with ${metric}; a client without a certificate was refused (${anon.error ?? `HTTP ${anon.status}`})`, served };
 }

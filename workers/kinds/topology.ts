@@ -14,7 +14,7 @@ import { loadTarget } from "@/server/services/targets";
 import type { Target } from "@/server/exec/ssh-executor";
 import { backendNames, desiredState, modulesOf, needsBackendCert, type HostDesired, type HostSpec, type TopologySpec } from "@/server/provision/roles";
 import type { SecretBox } from "@/server/secrets/envelope";
-import { ensureBackendCert, ensureCa, ensureSiteBundle } from "@/server/services/certificates";
+import { ensureBackendCert, ensureCa, ensureCollectorCert, ensureSiteBundle } from "@/server/services/certificates";
 import { appSecretsContext, artifactPath, memberRoles, readApp, secretsWaitForApproval } from "@/server/services/topologies";
 import { readFile } from "node:fs/promises";
 import { ArchiveError, inspectArchive } from "@/server/provision/archive";
@@ -116,10 +116,11 @@ async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<
     // Said, and the run goes on: the backends' certificates still renew.
     for (const w of site.warnings) await ctx.reporter.warn(`site certificate: ${w}`);
   }
-  for (const b of backends.values()) ctx.reporter.addSecret(b.keyPem);
+  const collector = spec.hosts.some((h) => h.monitoring) ? await ensureCollectorCert(ctx.db, ctx.box, ca, new Date(), store) : null;
+  for (const b of [...backends.values(), ...(collector ? [collector] : [])]) ctx.reporter.addSecret(b.keyPem);
   const secretNames = new Set(spec.app.env.filter((v) => v.secret).map((v) => v.name));
   for (const [k, v] of spec.appEnv) if (secretNames.has(k)) ctx.reporter.addSecret(v);
-  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, siteWarnings, acmeThumbprint, backends } };
+  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, siteWarnings, acmeThumbprint, backends, collector } };
 }
 
 /** Runs fn on every item, at most `limit` at once (HOST_PARALLELISM); rejects with the first error, after every started call ended. */
@@ -375,7 +376,14 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
       spec.hosts.filter((h) => !plan.hosts.find((p) => p.serverId === h.serverId)?.error),
       ctx.env.HOST_PARALLELISM,
       async (h) => {
-        const checks = await verifyHost(vctx, h, targets.get(h.serverId)!, desired.get(h.serverId)!, factsOf(observations.get(h.serverId), desired.get(h.serverId)!), new Set(h.roles));
+        const checks = await verifyHost(
+          vctx,
+          h,
+          targets.get(h.serverId)!,
+          desired.get(h.serverId)!,
+          factsOf(observations.get(h.serverId), desired.get(h.serverId)!),
+          new Set(modulesOf(h).map((m) => m.role)),
+        );
         reports.set(h.serverId, { checks });
       },
     );

@@ -7,12 +7,13 @@ import type { Resource } from "../resources";
 import { resourceId, sha256 } from "../resources";
 import { hostRules, sshPortOf } from "../firewall/policy";
 import { renderRuleset } from "../firewall/render";
-import type { CheckSpec, HostSpec, InboundTraffic, PortClaim, RoleModule, TopologySpec } from "./types";
+import type { CheckSpec, HostSpec, InboundTraffic, ModuleName, PortClaim, RoleModule, TopologySpec } from "./types";
 import { modulesOf } from "./modules";
 
 export * from "./types";
 export * from "./common";
 export { ROLE_MODULES, modulesOf } from "./modules";
+export * from "./monitoring";
 
 export interface HostDesired {
   resources: Resource[];
@@ -20,7 +21,7 @@ export interface HostDesired {
   /** Ports this host's roles must own, each with the unit that must hold it and the claiming role's tier. */
   ports: Array<PortClaim & { tier: Tier }>;
   /** The checks that prove this host's roles work, with the role each belongs to. */
-  checks: Array<{ role: Role; check: CheckSpec }>;
+  checks: Array<{ role: ModuleName; check: CheckSpec }>;
 }
 
 /** The desired state of every host in the topology, by server id. */
@@ -38,7 +39,6 @@ export function desiredState(t: TopologySpec): Map<string, HostDesired> {
       if (m.note) notes.push(m.note);
     }
     if (h.roles.includes("load-balancer")) for (const w of t.tls.siteWarnings ?? []) notes.push(`site certificate: ${w}`);
-    if (h.monitoring) notes.push("monitoring client: not installed yet (it comes with the monitoring issue)");
     if (t.firewall) {
       const fw = t.firewall;
       const rules = fw.enabled ? hostRules(t, fw, h) : [];
@@ -98,7 +98,7 @@ export function dependencies(t: TopologySpec, h: HostSpec): string[] {
 
 /** One hop of traffic between the topology's parts: what the diagram draws and the firewall will allow. */
 export interface Hop extends InboundTraffic {
-  to: { serverId: string; role: Role };
+  to: { serverId: string; role: ModuleName };
 }
 
 export function hops(t: TopologySpec): Hop[] {

@@ -4,6 +4,7 @@ import { TIERS } from "../../schemas/topology";
 import { app } from "./app";
 import { dbPrimary, dbReplica } from "./database";
 import { loadBalancer } from "./load-balancer";
+import { monitoring } from "./monitoring";
 import type { HostSpec, RoleModule } from "./types";
 import { web } from "./web";
 
@@ -16,7 +17,7 @@ export const ROLE_MODULES: Record<Role, RoleModule> = {
   "db-replica": dbReplica,
 };
 
-/** A host's role modules in rollout order (database → app → web → load balancer). */
-export function modulesOf(h: Pick<HostSpec, "roles">): RoleModule[] {
-  return h.roles.map((r) => ROLE_MODULES[r]).sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier));
+/** A host's modules in rollout order (monitoring client → database → app → web → load balancer). */
+export function modulesOf(h: Pick<HostSpec, "roles"> & { monitoring?: boolean }): RoleModule[] {
+  return [...(h.monitoring ? [monitoring] : []), ...h.roles.map((r) => ROLE_MODULES[r])].sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier));
 }

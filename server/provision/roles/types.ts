@@ -2,7 +2,7 @@
 // ports it must own, the checks that prove it works, the certificates it needs,
 // the traffic it receives and where it sits in the rollout. The planner, the
 // verify phase, the drift check and the diagram read these declarations.
-import type { AppSpec, Role, Tier } from "../../schemas/topology";
+import type { AppSpec, ModuleName, Role, Tier } from "../../schemas/topology";
 import type { Resource } from "../resources";
 import type { FirewallSpec } from "../firewall/types";
 
@@ -19,6 +19,8 @@ export interface TlsMaterial {
   acmeThumbprint?: string | null;
   /** Each web or app server's certificate and key, from the internal CA. */
   backends: Map<string, { certPem: string; keyPem: string }>;
+  /** Rampart's collector certificate (the exporters require it), when a host is monitored. */
+  collector?: { certPem: string; keyPem: string } | null;
 }
 
 export interface HostSpec {
@@ -58,6 +60,8 @@ export interface PortClaim {
   scope: "loopback" | "any";
   /** Why, for messages: "HTTPS for www.example.com". */
   purpose: string;
+  /** Only this address (the server's own), not every address (the claim's scope says "any" then). */
+  address?: string;
   /** The tier of the role that claims it (set by desiredState). */
   tier?: Tier;
 }
@@ -94,10 +98,15 @@ export type CheckSpec =
   | { kind: "running-config"; unit: string; logs?: string[] }
   | { kind: "https-site"; port: number }
   | { kind: "backends-up" }
-  | { kind: "served-certificate"; port: number; serverName: string };
+  | { kind: "served-certificate"; port: number; serverName: string }
+  /** A Prometheus exporter on the host's address answers Rampart's collector certificate (and refuses a client without one). */
+  | { kind: "exporter"; port: number; name: string; metric: string };
+
+/** A module is a role, or the monitoring client every server gets unless it is turned off. */
+export type { ModuleName };
 
 export interface RoleModule {
-  role: Role;
+  role: ModuleName;
   label: string;
   tier: Tier;
   /** The resources this role wants on the host, in the order they apply. */

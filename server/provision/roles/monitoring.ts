@@ -1,0 +1,94 @@
+// The monitoring client on every server (unless turned off): Prometheus's node
+// exporter from Debian, on the server's own address, over TLS with a certificate
+// from the internal CA, answering only clients that present a certificate from
+// the same CA (Rampart's collector). The firewall opens its port to the control
+// plane only. Role-specific exporters (nginx, HAProxy, MariaDB) join it here.
+import type { Resource } from "../resources";
+import { resourceId } from "../resources";
+import { CA_FILE, dir, file, TLS_DIR } from "./common";
+import type { RoleModule } from "./types";
+
+export const NODE_EXPORTER_PORT = 9100;
+export const NODE_EXPORTER_PACKAGE = "prometheus-node-exporter";
+export const NODE_EXPORTER_UNIT = "prometheus-node-exporter";
+/** Debian's unit reads its arguments from here ($ARGS). */
+export const NODE_EXPORTER_DEFAULTS = "/etc/default/prometheus-node-exporter";
+export const EXPORTER_WEB_CONFIG = "/etc/prometheus/rampart-exporter-web.yml";
+/** The exporter runs as Debian's "prometheus" user: its own copy of the host's certificate and key, readable by that group. */
+export const EXPORTER_CERT = `${TLS_DIR}/exporter.pem`;
+export const EXPORTER_KEY = `${TLS_DIR}/exporter.key`;
+export const EXPORTER_GROUP = "prometheus";
+
+/** The exporter web configuration (Prometheus exporter-toolkit): TLS, and a client certificate from Rampart's CA required. */
+export function renderExporterWebConfig(): string {
+  return [
+    "# Managed by Rampart: the exporter serves TLS and answers only clients with a certificate from Rampart's internal CA.",
+    "tls_server_config:",
+    `  cert_file: ${EXPORTER_CERT}`,
+    `  key_file: ${EXPORTER_KEY}`,
+    "  client_auth_type: RequireAndVerifyClientCert",
+    `  client_ca_file: ${CA_FILE}`,
+    "  min_version: TLS12",
+    "",
+  ].join("\n");
+}
+
+/** A shell-safe value: the address was validated when the server was added; quote it anyway for the defaults file. */
+const shellWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function renderNodeExporterDefaults(address: string): string {
+  const listen = address.includes(":") ? `[${address}]:${NODE_EXPORTER_PORT}` : `${address}:${NODE_EXPORTER_PORT}`;
+  return [
+    "# Managed by Rampart: the node exporter listens on this server's address only, over TLS (see the web configuration).",
+    `ARGS=${shellWord(`--web.listen-address=${listen} --web.config.file=${EXPORTER_WEB_CONFIG}`)}`,
+    "",
+  ].join("\n");
+}
+
+export const monitoring: RoleModule = {
+  role: "monitoring",
+  label: "Monitoring",
+  tier: "base",
+  resources(t, h) {
+    const mine = t.tls.backends.get(h.serverId);
+    if (!mine) throw new Error(`no certificate from the internal CA for ${h.name}`);
+    const owned = (path: string, content: string, mode: number, secret = false): Resource => ({ ...file("base", path, content, mode, secret), group: EXPORTER_GROUP }) as Resource;
+    const watched: Resource[] = [
+      file("base", CA_FILE, t.tls.caPem),
+      owned(EXPORTER_CERT, mine.certPem, 0o644),
+      owned(EXPORTER_KEY, mine.keyPem, 0o640, true),
+      file("base", EXPORTER_WEB_CONFIG, renderExporterWebConfig()),
+      file("base", NODE_EXPORTER_DEFAULTS, renderNodeExporterDefaults(h.address)),
+    ];
+    return [
+      // The package first: it creates the "prometheus" user and group the key is readable by.
+      { kind: "package", tier: "base", name: NODE_EXPORTER_PACKAGE },
+      dir("base", "/etc/rampart"),
+      dir("base", TLS_DIR),
+      dir("base", "/etc/prometheus"),
+      ...watched,
+      // Its package starts it with Debian's defaults (every address, no TLS): restarted, never only started.
+      { kind: "service", tier: "base", name: NODE_EXPORTER_UNIT, reloadOn: [], restartOn: watched.filter((r) => r.kind === "file" && r.path !== CA_FILE).map(resourceId) },
+    ];
+  },
+  ports: (t, h) => [{ port: NODE_EXPORTER_PORT, unit: `${NODE_EXPORTER_UNIT}.service`, scope: "any", address: h.address, purpose: "the node exporter, for Rampart's collector" }],
+  checks(t, h) {
+    return [
+      ...this.ports(t, h).map((claim) => ({ kind: "listening" as const, claim })),
+      { kind: "running-config" as const, unit: `${NODE_EXPORTER_UNIT}.service` },
+      { kind: "exporter" as const, port: NODE_EXPORTER_PORT, name: "node", metric: "node_cpu_seconds_total" },
+    ];
+  },
+  certificates: (t, h) => [{ kind: "backend", names: [h.name, h.address] }],
+  inbound: () => [
+    {
+      port: NODE_EXPORTER_PORT,
+      from: { kind: "control-plane" },
+      protection: "tls",
+      label: "TLS + client certificate",
+      detail:
+        "Rampart's collector (Prometheus) scrapes the node exporter over TLS, verifying the server's certificate from the internal CA; the exporter answers only a client certificate from the same CA. The firewall opens the port to the control plane only.",
+      purpose: "metrics",
+    },
+  ],
+};
