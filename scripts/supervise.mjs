@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { prometheusConfig } from "./prometheus-config.mjs";
 
 const env = { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" };
 const port = Number(env.PORT || 3000);
@@ -169,7 +170,7 @@ function startKept(name, cmd, args, logFile) {
  */
 async function startMonitoring() {
   const dir = path.join(dataDir, "prometheus");
-  for (const d of ["data", "targets", "rules", "alertmanager"]) mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ["data", "targets", "rules", "alertmanager", "tls"]) mkdirSync(path.join(dir, d), { recursive: true });
   for (const [what, p] of [
     ["Prometheus", prometheusPort],
     ["Alertmanager", alertmanagerPort],
@@ -180,31 +181,7 @@ async function startMonitoring() {
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
   const consoleHost = bind === "0.0.0.0" ? "127.0.0.1" : bind;
   const config = path.join(dir, "prometheus.yml");
-  writeFileSync(
-    config,
-    `# Written by Rampart at each start.
-global:
-  scrape_interval: 15s
-  evaluation_interval: 15s
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ["127.0.0.1:${alertmanagerPort}"]
-rule_files:
-  - ${JSON.stringify(path.join(dir, "rules", "*.yml"))}
-scrape_configs:
-  - job_name: rampart
-    metrics_path: /metrics
-    authorization:
-      credentials_file: ${JSON.stringify(tokenFile)}
-    static_configs:
-      - targets: ["${consoleHost}:${port}"]
-  - job_name: servers
-    file_sd_configs:
-      - files: [${JSON.stringify(path.join(dir, "targets", "*.json"))}]
-`,
-    { mode: 0o600 },
-  );
+  writeFileSync(config, prometheusConfig({ dir, rampartTarget: `${consoleHost}:${port}`, alertmanager: `127.0.0.1:${alertmanagerPort}` }), { mode: 0o600 });
   const amConfig = path.join(dir, "alertmanager.yml");
   writeFileSync(amConfig, `# Written by Rampart at each start.\nroute:\n  receiver: rampart\nreceivers:\n  - name: rampart\n`, { mode: 0o600 });
   startKept(

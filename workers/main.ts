@@ -20,6 +20,7 @@ import { checkDatabase } from "@/server/preflight";
 import { SshExecutor } from "@/server/exec/ssh-executor";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
+import { reloadPrometheus, writeScrapeFiles } from "@/server/services/monitoring";
 
 async function main() {
   let env;
@@ -146,6 +147,23 @@ async function main() {
     log.warn(`could not schedule drift checks, renewal or retention: ${(err as Error).message}`);
   }
   const reconcileTimer = setInterval(reconcile, 15_000);
+  // Prometheus's view of the servers: the exporters to scrape and the collector's certificate
+  // (DATA_DIR/prometheus), kept current every few seconds (topologies applied, members added,
+  // monitoring turned off, the certificate renewed).
+  let scrapeTold = "";
+  const syncScrape = async () => {
+    try {
+      const r = await writeScrapeFiles(db, box, env.DATA_DIR);
+      if (r.tlsChanged && env.PROMETHEUS_URL) await reloadPrometheus(env.PROMETHEUS_URL);
+      const said = `monitoring: ${r.targets} exporter(s) to scrape`;
+      if (r.targetsChanged || r.tlsChanged || said !== scrapeTold) log.info(`${said}${r.tlsChanged ? " (collector certificate written)" : ""}`);
+      scrapeTold = said;
+    } catch (err) {
+      log.warn(`monitoring: could not write the scrape targets: ${(err as Error).message}`);
+    }
+  };
+  await syncScrape();
+  const scrapeTimer = setInterval(() => void syncScrape(), SCRAPE_SYNC_MS);
   const stopLbHealth = startLbHealthLoop({ db, executor, box, log, redis, workerId });
 
   let stopping = false;
@@ -154,6 +172,7 @@ async function main() {
     stopping = true;
     log.info(`${signal}: finishing active runs (up to ${env.WORKER_SHUTDOWN_TIMEOUT_MS} ms), taking no new ones`);
     clearInterval(reconcileTimer);
+    clearInterval(scrapeTimer);
     stopLbHealth();
     const timeout = setTimeout(() => {
       log.warn("shutdown timeout: handing active runs back to the queue");
@@ -177,6 +196,9 @@ async function main() {
   log.info(`worker ${workerId} ready: queue ${RUNS_QUEUE}, concurrency ${env.WORKER_CONCURRENCY}, redis ${redactUrl(env.REDIS_URL)}`);
   void worker.run();
 }
+
+/** How often the scrape targets are brought up to date. */
+const SCRAPE_SYNC_MS = 10_000;
 
 function fatal(message: string): never {
   process.stderr.write(`rampart worker: ${message}\n`);

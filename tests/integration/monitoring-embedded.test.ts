@@ -83,7 +83,12 @@ describe("the embedded Prometheus and Alertmanager", () => {
       PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`,
     });
     expect(listening().filter((s) => s.port === promPort)).toEqual([]);
-    expect(existsSync(path.join(r.dataDir, "prometheus"))).toBe(false);
+    // No Prometheus of its own (no configuration, no data); the worker still writes what an outside
+    // Prometheus on this machine may read: the servers to scrape and the collector's certificate.
+    expect(existsSync(path.join(r.dataDir, "prometheus", "prometheus.yml"))).toBe(false);
+    expect(existsSync(path.join(r.dataDir, "prometheus", "data"))).toBe(false);
+    await waitUntil(async () => existsSync(path.join(r.dataDir, "prometheus", "targets", "servers.json")), 20_000, "the worker to write the scrape targets");
+    expect(existsSync(path.join(r.dataDir, "prometheus", "tls", "collector.key"))).toBe(true);
     r.child.kill("SIGTERM");
     expect(await r.exited).toBe(0);
   });

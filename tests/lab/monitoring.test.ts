@@ -22,6 +22,8 @@ import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
 import { registerFreshLabHosts } from "../support/lab-hosts";
+import { startPrometheus, type TestPrometheus } from "../support/prometheus";
+import { prometheusDir } from "@/server/services/monitoring";
 
 let lab: LabInfo;
 let db: Db;
@@ -29,6 +31,7 @@ let dir: string;
 let redis: TestRedis;
 let queue: Queue<RunJobData>;
 let worker: WorkerProcess;
+let prometheus: TestPrometheus;
 let box: SecretBox;
 let topologyId: string;
 const files = { ca: "", cert: "", key: "" };
@@ -65,7 +68,10 @@ beforeAll(async () => {
   ({ db, dir, url } = await createTestDb());
   box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
-  worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
+  // Prometheus first, as `npm start` does: its scrape job for the servers cannot start until the
+  // worker has written the collector's certificate, and then reloads it.
+  prometheus = await startPrometheus(prometheusDir(dir));
+  worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0", PROMETHEUS_URL: prometheus.url });
   const ids = await registerFreshLabHosts(db, box, lab, lab.hosts);
   topologyId = (
     await createTopology(
@@ -86,6 +92,7 @@ beforeAll(async () => {
 afterAll(async () => {
   worker?.child.kill("SIGTERM");
   await worker?.exited;
+  await prometheus?.stop();
   await queue?.close();
   await db?.$disconnect();
   await redis?.stop();
@@ -145,6 +152,32 @@ describe("the monitoring client on the lab", () => {
       ["control plane", "open", "open", true],
       ["peer", "filtered", "filtered", true],
     ]);
+  });
+
+  it("Prometheus scrapes every monitored server with Rampart's collector certificate, labelled with its server, topology and roles", async () => {
+    // The worker writes the targets of applied topologies within a few seconds.
+    const targets = await waitUntil(
+      async () => {
+        const t = (await prometheus.targets()).filter((x) => x.labels.job === "servers");
+        return t.length === 2 && t.every((x) => x.health === "up") ? t : null;
+      },
+      60_000,
+      `both servers scraped (${prometheus.output().slice(-2000)})`,
+    ).catch(async (err) => {
+      throw new Error(`${(err as Error).message}\ntargets: ${JSON.stringify(await prometheus.targets())}\nworker: ${worker.output().slice(-2000)}`);
+    });
+    expect(targets.map((t) => t.labels.instance).sort()).toEqual(["lab1", "lab2"]);
+    expect(targets.find((t) => t.labels.instance === "lab2")!.labels).toMatchObject({ exporter: "node", topology: "metrics.test", roles: ",web,app," });
+    const load = await waitUntil(
+      async () => {
+        const r = await prometheus.query('node_load1{topology="metrics.test"}');
+        return r.length === 2 ? r : null;
+      },
+      30_000,
+      "node_load1 from both servers",
+    );
+    expect(load.map((r) => r.metric.server).sort()).toEqual(["lab1", "lab2"]);
+    expect(worker.output()).toMatch(/monitoring: 2 exporter\(s\) to scrape/);
   });
 
   it("a second apply plans nothing; a hand edit of the exporter's arguments is drift, put right by an apply", async () => {
