@@ -15,6 +15,7 @@ export default defineConfig({
     { name: "web-tier", testMatch: "web-tier.spec.ts", dependencies: ["topology"] },
     { name: "firewall", testMatch: "firewall.spec.ts", dependencies: ["web-tier"] },
     { name: "acme", testMatch: "acme.spec.ts", dependencies: ["firewall"] },
+    { name: "monitoring", testMatch: "monitoring.spec.ts", dependencies: ["acme"] },
     { name: "run-log", testMatch: "run-log.spec.ts", dependencies: ["console"] },
     { name: "audit", testMatch: "audit.spec.ts", dependencies: ["acme", "run-log"] },
   ],

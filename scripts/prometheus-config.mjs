@@ -9,7 +9,7 @@
 import path from "node:path";
 
 /**
- * @param {{ dir: string, rampartTarget?: string | null, alertmanager?: string | null, scrapeInterval?: string }} o
+ * @param {{ dir: string, rampartTarget?: string | null, alertmanager?: string | null, scrapeInterval?: string, evaluationInterval?: string }} o
  * @returns {string}
  */
 export function prometheusConfig(o) {
@@ -43,4 +43,109 @@ export function prometheusConfig(o) {
     "",
   );
   return lines.join("\n");
+}
+
+/**
+ * The default alerting rules (DATA_DIR/prometheus/rules/rampart.yml). Every alert carries
+ * a severity, a one-line summary and a description with what to check. Replica lag comes
+ * with the database roles.
+ * @returns {string}
+ */
+export function alertRules() {
+  const rule = (name, expr, forDuration, severity, summary, description) =>
+    [
+      `      - alert: ${name}`,
+      `        expr: ${JSON.stringify(expr)}`,
+      `        for: ${forDuration}`,
+      "        labels:",
+      `          severity: ${severity}`,
+      "        annotations:",
+      `          summary: ${JSON.stringify(summary)}`,
+      `          description: ${JSON.stringify(description)}`,
+    ].join("\n");
+  return [
+    "# Written by Rampart at each start.",
+    "groups:",
+    "  - name: rampart",
+    "    rules:",
+    rule(
+      "HostDown",
+      'up{job="servers",exporter="node"} == 0',
+      "1m",
+      "critical",
+      "{{ $labels.server }} does not answer",
+      "Prometheus has not been able to scrape the node exporter of {{ $labels.server }} ({{ $labels.topology }}) for a minute: the server, its exporter or the network to it is down. Check the server's console, then `systemctl status prometheus-node-exporter` on it.",
+    ),
+    rule(
+      "WebServerDown",
+      'up{job="servers",exporter="nginx"} == 0',
+      // One failed scrape already leaves it at 0 for a scrape interval (15 s): waiting longer only delays the alert.
+      "5s",
+      "critical",
+      "nginx on {{ $labels.server }} does not answer",
+      "The nginx exporter behind nginx on {{ $labels.server }} ({{ $labels.topology }}) cannot be scraped: nginx is stopped or failing there. Check `systemctl status nginx` on it; the load balancer sends its requests to the other web servers meanwhile.",
+    ),
+    rule(
+      "High5xxRatio",
+      'sum by (topology, topology_id) (rate(haproxy_frontend_http_responses_total{proxy="https",code="5xx"}[5m])) / sum by (topology, topology_id) (rate(haproxy_frontend_http_requests_total{proxy="https"}[5m])) > 0.05',
+      "2m",
+      "warning",
+      "More than 5 % of {{ $labels.topology }}'s responses are 5xx",
+      "{{ $value | humanizePercentage }} of the responses the load balancers gave in the last 5 minutes were server errors. Check the app's logs (`journalctl -u rampart-app`) and the web servers' error logs.",
+    ),
+    rule(
+      "DiskAlmostFull",
+      'node_filesystem_avail_bytes{job="servers",mountpoint="/"} / node_filesystem_size_bytes{job="servers",mountpoint="/"} < 0.10',
+      "5m",
+      "warning",
+      "{{ $labels.server }}'s root file system is almost full",
+      "Less than 10 % of / is free on {{ $labels.server }} ({{ $value | humanizePercentage }}). Logs (`journalctl --vacuum-size`), old packages (`apt-get clean`) and the app's data are the usual suspects.",
+    ),
+    rule(
+      "CertificateExpiring",
+      "rampart_certificate_expires_in_seconds < 7 * 86400",
+      "10m",
+      "warning",
+      "A {{ $labels.purpose }} certificate expires in less than 7 days",
+      "The {{ $labels.purpose }} certificate for {{ $labels.names }} ({{ $labels.source }}) expires in {{ $value | humanizeDuration }}. Rampart renews internal and ACME certificates itself: if this fires, its renewal is failing (see Certificates); an uploaded one must be uploaded again.",
+    ),
+    rule(
+      "CertificateRenewalFailing",
+      "rampart_acme_renewal_failures >= 2",
+      "0s",
+      "warning",
+      "ACME renewal for {{ $labels.topology }} failed {{ $value }} times in a row",
+      "The ACME certificate authority refused or did not answer the last attempts. The current certificate keeps serving; see Certificates for the error and the next attempt.",
+    ),
+    "",
+  ].join("\n");
+}
+
+/**
+ * The embedded Alertmanager's configuration: every alert to Rampart (with a token of its
+ * own) and to the operator's webhooks, resolved ones too, quickly (group_wait 5 s).
+ * @param {{ rampartUrl: string, tokenFile: string, webhooks?: string[] }} o
+ * @returns {string}
+ */
+export function alertmanagerConfig(o) {
+  const q = (s) => JSON.stringify(s);
+  return [
+    "# Written by Rampart at each start.",
+    "route:",
+    "  receiver: rampart",
+    "  group_by: [alertname, topology, server]",
+    "  group_wait: 5s",
+    "  group_interval: 30s",
+    "  repeat_interval: 4h",
+    "receivers:",
+    "  - name: rampart",
+    "    webhook_configs:",
+    `      - url: ${q(o.rampartUrl)}`,
+    "        send_resolved: true",
+    "        http_config:",
+    "          authorization:",
+    `            credentials_file: ${q(o.tokenFile)}`,
+    ...(o.webhooks ?? []).flatMap((url) => [`      - url: ${q(url)}`, "        send_resolved: true"]),
+    "",
+  ].join("\n");
 }

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { prometheusConfig } from "./prometheus-config.mjs";
+import { alertmanagerConfig, alertRules, prometheusConfig } from "./prometheus-config.mjs";
 
 const env = { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" };
 const port = Number(env.PORT || 3000);
@@ -182,8 +182,25 @@ async function startMonitoring() {
   const consoleHost = bind === "0.0.0.0" ? "127.0.0.1" : bind;
   const config = path.join(dir, "prometheus.yml");
   writeFileSync(config, prometheusConfig({ dir, rampartTarget: `${consoleHost}:${port}`, alertmanager: `127.0.0.1:${alertmanagerPort}` }), { mode: 0o600 });
+  writeFileSync(path.join(dir, "rules", "rampart.yml"), alertRules(), { mode: 0o600 });
+  // Alertmanager delivers every alert to Rampart with a token of its own, and to the operator's webhooks.
+  const amTokenFile = path.join(dir, "alertmanager-token");
+  if (!existsSync(amTokenFile)) writeFileSync(amTokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
+  const webhooks = (env.ALERT_WEBHOOK_URLS || "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const u of webhooks) {
+    let ok = false;
+    try {
+      ok = ["http:", "https:"].includes(new URL(u).protocol);
+    } catch {
+      // refused below
+    }
+    if (!ok) fail(`ALERT_WEBHOOK_URLS: ${JSON.stringify(u)} is not an http:// or https:// URL`);
+  }
   const amConfig = path.join(dir, "alertmanager.yml");
-  writeFileSync(amConfig, `# Written by Rampart at each start.\nroute:\n  receiver: rampart\nreceivers:\n  - name: rampart\n`, { mode: 0o600 });
+  writeFileSync(amConfig, alertmanagerConfig({ rampartUrl: `http://${consoleHost}:${port}/api/alertmanager`, tokenFile: amTokenFile, webhooks }), { mode: 0o600 });
   startKept(
     "prometheus",
     "prometheus",

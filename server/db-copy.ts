@@ -27,6 +27,7 @@ export const COPY_ORDER = [
   "Certificate",
   "AcmeAccount",
   "AcmeSite",
+  "Alert",
   "Run",
   "RunTarget",
   "RunPhase",

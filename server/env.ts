@@ -65,6 +65,17 @@ const EnvSchema = z.object({
   /** Loopback ports of the embedded Prometheus and Alertmanager. */
   PROMETHEUS_PORT: port(9390),
   ALERTMANAGER_PORT: port(9393),
+  /** The operator's webhooks: the embedded Alertmanager sends every alert (and its resolution) there too. */
+  ALERT_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: "must be http:// or https:// URLs separated by commas" }))),
   /** A failed ACME renewal is retried after this many seconds, doubling with each failure in a row (with jitter) up to ACME_RETRY_MAX_S. */
   ACME_RETRY_BASE_S: positiveInt(300, 86_400),
   ACME_RETRY_MAX_S: positiveInt(6 * 3600, 7 * 86_400),
@@ -179,6 +190,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     ALERTMANAGER_URL: blankToUndefined(source.ALERTMANAGER_URL),
     PROMETHEUS_PORT: blankToUndefined(source.PROMETHEUS_PORT),
     ALERTMANAGER_PORT: blankToUndefined(source.ALERTMANAGER_PORT),
+    ALERT_WEBHOOK_URLS: blankToUndefined(source.ALERT_WEBHOOK_URLS),
     ACME_RETRY_BASE_S: blankToUndefined(source.ACME_RETRY_BASE_S),
     ACME_RETRY_MAX_S: blankToUndefined(source.ACME_RETRY_MAX_S),
     RUN_RETENTION_DAYS: blankToUndefined(source.RUN_RETENTION_DAYS),

@@ -63,8 +63,9 @@ const STRENGTH: HopKind[] = ["https", "tls", "loopback", "plain"];
  * modules declare it (server/provision/roles/*): the hops into that column's roles.
  */
 function hopInto(key: string, t: Pick<TopologyDto, "hops">): Hop {
-  // The load balancer's :80 only redirects: the column's hop is the one requests travel.
-  const into = t.hops.filter((h) => COLUMN_ROLES[key]?.includes(h.toRole) && !(h.toRole === "load-balancer" && h.port === 80));
+  // The load balancer's :80 only redirects, and the control plane's hops (metrics) are not
+  // the way requests travel: the column's hop is the one requests travel.
+  const into = t.hops.filter((h) => COLUMN_ROLES[key]?.includes(h.toRole) && h.from !== "control-plane" && !(h.toRole === "load-balancer" && h.port === 80));
   if (into.length === 0) return { kind: "plain", label: "—", encrypted: false, detail: "No traffic is declared into this tier." };
   const kinds = [...new Set(into.map((h) => h.protection))].sort((a, b) => STRENGTH.indexOf(a) - STRENGTH.indexOf(b));
   const main = into.find((h) => h.protection === kinds[0])!;

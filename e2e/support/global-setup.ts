@@ -5,12 +5,21 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { FullConfig } from "@playwright/test";
+import { ALERT_HOOK_PORT } from "./alert-hook";
 
 export default async function globalSetup(_config: FullConfig) {
   const port = process.env.E2E_PORT || "3210";
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "rampart-e2e-"));
   const child = spawn("bash", ["scripts/start.sh"], {
-    env: { ...process.env, PORT: port, DATA_DIR: dataDir, REDIS_PORT: process.env.E2E_REDIS_PORT || "6411", REDIS_URL: "" },
+    env: {
+      ...process.env,
+      PORT: port,
+      DATA_DIR: dataDir,
+      REDIS_PORT: process.env.E2E_REDIS_PORT || "6411",
+      REDIS_URL: "",
+      // The operator's webhook: monitoring.spec.ts listens there.
+      ALERT_WEBHOOK_URLS: `http://127.0.0.1:${ALERT_HOOK_PORT}/alerts`,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -12,6 +12,7 @@ import { topologiesRouter } from "./routers/topologies";
 import { certificatesRouter } from "./routers/certificates";
 import { firewallRouter } from "./routers/firewall";
 import { acmeRouter } from "./routers/acme";
+import { monitoringRouter } from "./routers/monitoring";
 
 export const appRouter = router({
   auth: authRouter,
@@ -24,6 +25,7 @@ export const appRouter = router({
   certificates: certificatesRouter,
   firewall: firewallRouter,
   acme: acmeRouter,
+  monitoring: monitoringRouter,
   runs: runsRouter,
   system: systemRouter,
 });

@@ -83,6 +83,37 @@ function register(registry: Registry) {
   );
   perWorker("rampart_worker_ssh_channels", "SSH channels (commands, transfers, forwards) in use on a worker's connections", (w) => (w.ssh ? [[{}, w.ssh.channels]] : []));
   perWorker("rampart_worker_ssh_connections_opened", "SSH connections a worker opened since it started", (w) => (w.ssh ? [[{}, w.ssh.opened]] : []));
+  new Gauge({
+    name: "rampart_certificate_expires_in_seconds",
+    help: "Seconds until each certificate in use expires (negative: expired)",
+    labelNames: ["purpose", "source", "names", "topology", "server"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const d = await db();
+      const rows = await d.certificate.findMany({
+        where: { replacedAt: null },
+        select: { purpose: true, source: true, names: true, notAfter: true, topology: { select: { name: true } }, server: { select: { name: true } } },
+      });
+      const now = Date.now();
+      for (const c of rows)
+        this.set(
+          { purpose: c.purpose, source: c.source, names: (JSON.parse(c.names) as string[]).join(","), topology: c.topology?.name ?? "", server: c.server?.name ?? "" },
+          Math.round((c.notAfter.getTime() - now) / 1000),
+        );
+    },
+  });
+  new Gauge({
+    name: "rampart_acme_renewal_failures",
+    help: "Failed ACME attempts in a row, per site",
+    labelNames: ["topology", "topology_id"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const sites = await (await db()).acmeSite.findMany({ select: { topologyId: true, failures: true, topology: { select: { name: true } } } });
+      for (const s of sites) this.set({ topology: s.topology.name, topology_id: s.topologyId }, s.failures);
+    },
+  });
   perWorker("rampart_worker_active_runs", "Runs a worker is carrying out", (w) => (w.activeRuns !== undefined ? [[{}, w.activeRuns]] : []));
 }
 
@@ -99,13 +130,14 @@ export async function scrapeMetrics(): Promise<{ text: string; contentType: stri
 
 /**
  * The embedded Prometheus's own token (DATA_DIR/prometheus/metrics-token, written once
- * by npm start): it may read /metrics and nothing else, and belongs to no user.
+ * by npm start): it may read /metrics and nothing else, and belongs to no user. The
+ * embedded Alertmanager's (alertmanager-token) may only deliver alerts.
  */
-export function isPrometheusToken(authorization: string | null): boolean {
+export function isPrometheusToken(authorization: string | null, file: "metrics-token" | "alertmanager-token" = "metrics-token"): boolean {
   if (!authorization?.startsWith("Bearer ")) return false;
   let want: string;
   try {
-    want = readFileSync(path.join(env().DATA_DIR, "prometheus", "metrics-token"), "utf8").trim();
+    want = readFileSync(path.join(env().DATA_DIR, "prometheus", file), "utf8").trim();
   } catch {
     return false;
   }

@@ -11,9 +11,12 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../db";
 import type { SecretBox } from "../secrets/envelope";
-import { NODE_EXPORTER_PORT } from "../provision/roles/monitoring";
+import { exportersOf } from "../provision/roles/monitoring";
 import { memberRoles } from "./topologies";
 import { ensureCa, ensureCollectorCert } from "./certificates";
+import { ServiceError } from "./errors";
+import { topologyViews, upQuery } from "../monitoring/views";
+import type { MonitoringViewDto } from "../schemas/monitoring";
 
 export interface ScrapeTargetGroup {
   targets: string[];
@@ -42,18 +45,19 @@ export async function scrapeTargets(db: Db): Promise<ScrapeTargetGroup[]> {
   const out: ScrapeTargetGroup[] = [];
   for (const t of topologies)
     for (const m of [...t.members].sort((a, b) => a.server.name.localeCompare(b.server.name)))
-      out.push({
-        targets: [hostPort(m.server.address, NODE_EXPORTER_PORT)],
-        labels: {
-          exporter: "node",
-          server: m.server.name,
-          server_id: m.server.id,
-          topology: t.name,
-          topology_id: t.id,
-          // Comma-wrapped so that a query can match one role: roles=~".*,web,.*"
-          roles: `,${memberRoles(m).join(",")},`,
-        },
-      });
+      for (const e of exportersOf({ roles: memberRoles(m), monitoring: true }))
+        out.push({
+          targets: [hostPort(m.server.address, e.port)],
+          labels: {
+            exporter: e.name,
+            server: m.server.name,
+            server_id: m.server.id,
+            topology: t.name,
+            topology_id: t.id,
+            // Comma-wrapped so that a query can match one role: roles=~".*,web,.*"
+            roles: `,${memberRoles(m).join(",")},`,
+          },
+        });
   return out;
 }
 
@@ -89,4 +93,99 @@ export async function writeScrapeFiles(db: Db, box: SecretBox, dataDir: string):
 export async function reloadPrometheus(url: string): Promise<void> {
   const res = await fetch(new URL("/-/reload", url), { method: "POST", signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`Prometheus answered the reload with HTTP ${res.status}: ${(await res.text()).trim().slice(0, 200)}`);
+}
+
+// ---- Reading Prometheus (the console's Monitoring page and the API)
+
+interface PromResult<T> {
+  status: "success" | "error";
+  data?: { resultType: string; result: T };
+  error?: string;
+}
+type Matrix = Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
+type Vector = Array<{ metric: Record<string, string>; value: [number, string] }>;
+
+async function prom<T>(url: string, pathname: string, params: Record<string, string>): Promise<T> {
+  const u = new URL(pathname, url);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  let res: Response;
+  try {
+    res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new Error(`Prometheus at ${url} did not answer (${(err as Error).message})`);
+  }
+  const body = (await res.json().catch(() => null)) as PromResult<T> | null;
+  if (!body || body.status !== "success") throw new Error(`Prometheus refused the query: ${body?.error ?? `HTTP ${res.status}`}`);
+  return body.data!.result;
+}
+
+export const queryRange = (url: string, query: string, start: Date, end: Date, stepS: number) =>
+  prom<Matrix>(url, "/api/v1/query_range", { query, start: String(start.getTime() / 1000), end: String(end.getTime() / 1000), step: `${stepS}s` });
+export const queryInstant = (url: string, query: string, at?: Date) => prom<Vector>(url, "/api/v1/query", { query, ...(at ? { time: String(at.getTime() / 1000) } : {}) });
+
+/** About 240 points per chart, never finer than the scrape interval. */
+export const stepFor = (rangeS: number) => Math.max(15, Math.round(rangeS / 240));
+
+export async function topologyMonitoring(db: Db, prometheusUrl: string | undefined, input: { id: string; rangeS: number; end?: Date }): Promise<MonitoringViewDto> {
+  const t = await db.topology.findUnique({ where: { id: input.id }, include: { members: { include: { server: { select: { id: true, name: true } } } } } });
+  if (!t) throw new ServiceError("NOT_FOUND", `No topology with id ${input.id}`, "id");
+  const end = input.end ?? new Date();
+  const start = new Date(end.getTime() - input.rangeS * 1000);
+  const stepS = stepFor(input.rangeS);
+  const servers = [...t.members]
+    .sort((a, b) => a.server.name.localeCompare(b.server.name))
+    .map((m) => ({
+      serverId: m.server.id,
+      name: m.server.name,
+      exporters: exportersOf({ roles: memberRoles(m), monitoring: m.monitoring }).map((e) => ({ name: e.name, up: null as boolean | null })),
+    }));
+  const markers = await monitoringMarkers(db, t.id, start, end);
+  const base = { topologyId: t.id, topologyName: t.name, range: { start, end, stepS }, servers, markers };
+  const views = topologyViews(t.id, stepS);
+  if (!prometheusUrl) return { ...base, error: "no Prometheus is configured (PROMETHEUS_URL)", charts: views.map((v) => ({ id: v.id, title: v.title, unit: v.unit, query: v.query, series: [] })) };
+  try {
+    const [charts, up] = await Promise.all([
+      Promise.all(
+        views.map(async (v) => {
+          const m = await queryRange(prometheusUrl, v.query, start, end, stepS);
+          const series = m
+            .map((s) => ({
+              name: (v.by ? s.metric[v.by] : undefined) ?? "total",
+              points: s.values.map(([at, val]) => [at, Number(val)] as [number, number]).filter(([, val]) => Number.isFinite(val)),
+            }))
+            .sort((a, b) => a.name.localeCompare(b.name));
+          return { id: v.id, title: v.title, unit: v.unit, query: v.query, series };
+        }),
+      ),
+      queryInstant(prometheusUrl, upQuery(t.id), end),
+    ]);
+    for (const s of servers)
+      for (const e of s.exporters) {
+        const sample = up.find((u) => u.metric.server_id === s.serverId && u.metric.exporter === e.name);
+        e.up = sample ? sample.value[1] === "1" : null;
+      }
+    return { ...base, error: null, charts, servers };
+  } catch (err) {
+    return { ...base, error: (err as Error).message, charts: views.map((v) => ({ id: v.id, title: v.title, unit: v.unit, query: v.query, series: [] })) };
+  }
+}
+
+/** What happened to the topology in the range: applies (when each ended) and site certificates issued (renewals). */
+async function monitoringMarkers(db: Db, topologyId: string, start: Date, end: Date): Promise<MonitoringViewDto["markers"]> {
+  const runs = await db.run.findMany({
+    where: { topologyId, kind: "topology-apply", finishedAt: { gte: start, lte: end } },
+    select: { id: true, status: true, finishedAt: true },
+    orderBy: { finishedAt: "asc" },
+    take: 200,
+  });
+  const certs = await db.certificate.findMany({
+    where: { topologyId, purpose: "site", createdAt: { gte: start, lte: end } },
+    select: { createdAt: true, source: true, fingerprint: true },
+    orderBy: { createdAt: "asc" },
+    take: 200,
+  });
+  return [
+    ...runs.map((r) => ({ at: r.finishedAt!, kind: "apply" as const, label: `apply ${r.status}`, runId: r.id })),
+    ...certs.map((c) => ({ at: c.createdAt, kind: "renewal" as const, label: `site certificate (${c.source}) ${c.fingerprint.slice(0, 11)}…`, runId: null })),
+  ].sort((a, b) => a.at.getTime() - b.at.getTime());
 }

@@ -4,7 +4,8 @@
 // control plane only. One server starts with the exporter already installed and
 // running with Debian's defaults (every address, no TLS), as servers come.
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import https from "node:https";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
@@ -23,7 +24,7 @@ import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
 import { registerFreshLabHosts } from "../support/lab-hosts";
 import { startPrometheus, type TestPrometheus } from "../support/prometheus";
-import { prometheusDir } from "@/server/services/monitoring";
+import { prometheusDir, topologyMonitoring } from "@/server/services/monitoring";
 
 let lab: LabInfo;
 let db: Db;
@@ -58,7 +59,8 @@ async function applied() {
 }
 
 /** curl from the control plane (this test's namespace), as Prometheus scrapes. */
-const scrape = (address: string, extra: string[]) => spawnSync("curl", ["-sS", "--max-time", "5", "--cacert", files.ca, ...extra, `https://${address}:9100/metrics`], { encoding: "utf8" });
+const scrape = (address: string, extra: string[], port = 9100) =>
+  spawnSync("curl", ["-sS", "--max-time", "5", "--cacert", files.ca, ...extra, `https://${address}:${port}/metrics`], { encoding: "utf8" });
 
 beforeAll(async () => {
   const info = await ensureLab(2);
@@ -114,6 +116,8 @@ describe("the monitoring client on the lab", () => {
 
     const { events } = await applied();
     for (const h of lab.hosts) expect(events).toMatch(new RegExp(`${h.name}: check passed: node exporter on :9100: answered with node_cpu_seconds_total; a client without a certificate was refused`));
+    expect(events).toMatch(/lab1: check passed: haproxy exporter on :8405: answered with haproxy_frontend_http_requests_total; a client without a certificate was refused/);
+    expect(events).toMatch(/lab2: check passed: nginx exporter on :9114: answered with nginx_http_requests_total; a client without a certificate was refused/);
 
     // Rampart's collector certificate (what Prometheus presents) gets the metrics, over TLS verified by Rampart's CA.
     const collector = await ensureCollectorCert(db, box, await ensureCa(db, box));
@@ -121,17 +125,29 @@ describe("the monitoring client on the lab", () => {
     files.key = path.join(dir, "collector.key");
     writeFileSync(files.cert, collector.certPem);
     writeFileSync(files.key, collector.keyPem, { mode: 0o600 });
-    for (const h of lab.hosts) {
-      const ok = scrape(h.address, ["--cert", files.cert, "--key", files.key]);
-      expect(ok.status, ok.stderr).toBe(0);
-      expect(ok.stdout).toMatch(/^node_cpu_seconds_total\{/m);
-      // Without a client certificate: refused in the TLS handshake, no metrics.
-      const anon = scrape(h.address, []);
-      expect(anon.status).not.toBe(0);
-      expect(anon.stdout).not.toContain("node_cpu_seconds_total");
+    const exporters: Array<[string, number, string]> = [
+      [lab.hosts[0]!.address, 9100, "node_cpu_seconds_total"],
+      [web().address, 9100, "node_cpu_seconds_total"],
+      [lab.hosts[0]!.address, 8405, "haproxy_frontend_http_requests_total"], // HAProxy's own exporter
+      [web().address, 9114, "nginx_http_requests_total"], // the nginx exporter, through nginx's TLS front
+    ];
+    for (const [address, port, metric] of exporters) {
+      const ok = scrape(address, ["--cert", files.cert, "--key", files.key], port);
+      expect(ok.status, `${address}:${port} ${ok.stderr}`).toBe(0);
+      expect(ok.stdout).toMatch(new RegExp(`^${metric}[{ ]`, "m"));
+      // Without a client certificate: refused, no metrics.
+      const anon = scrape(address, [], port);
+      expect(anon.stdout).not.toContain(metric);
       // Plain HTTP: no metrics either.
-      const plain = spawnSync("curl", ["-sS", "--max-time", "3", `http://${h.address}:9100/metrics`], { encoding: "utf8" });
-      expect(plain.stdout).not.toContain("node_cpu_seconds_total");
+      const plain = spawnSync("curl", ["-sS", "--max-time", "3", `http://${address}:${port}/metrics`], { encoding: "utf8" });
+      expect(plain.stdout).not.toContain(metric);
+    }
+    // The nginx exporter and nginx's stub_status themselves are on loopback only.
+    const ssWeb = (await labSsh(web().name, ["ss", "-Htln"])).stdout;
+    expect(ssWeb).toMatch(/127\.0\.0\.1:9113 /);
+    expect(ssWeb).toMatch(/127\.0\.0\.1:8081 /);
+    expect(ssWeb).not.toMatch(/(0\.0\.0\.0|\*|\[::\]):(9113|8081) /);
+    for (const h of lab.hosts) {
       // On the server's own address only (not loopback, not every address).
       const ss = (await labSsh(h.name, ["ss", "-Htln", "sport", "= :9100"])).stdout.trim().split("\n");
       expect(ss).toHaveLength(1);
@@ -141,8 +157,10 @@ describe("the monitoring client on the lab", () => {
     }
 
     // The firewall: another server of the topology (not a monitoring source) cannot reach the port at all.
-    const fromPeer = await labSsh(lab.hosts[0]!.name, ["sh", "-c", `curl -sk --max-time 3 -o /dev/null https://${web().address}:9100/metrics; echo "exit $?"`], { check: false });
-    expect(fromPeer.stdout.trim()).toBe("exit 28"); // dropped (a timeout), not a TLS refusal
+    for (const port of [9100, 9114]) {
+      const fromPeer = await labSsh(lab.hosts[0]!.name, ["sh", "-c", `curl -sk --max-time 3 -o /dev/null https://${web().address}:${port}/metrics; echo "exit $?"`], { check: false });
+      expect(fromPeer.stdout.trim(), `lab1 → lab2:${port}`).toBe("exit 28"); // dropped (a timeout), not a TLS refusal
+    }
     // The reachability matrix recorded by the apply says the same.
     const t = await db.topology.findUniqueOrThrow({ where: { id: topologyId } });
     const cells = (JSON.parse(t.reachability!) as { cells: Array<{ from: string; toName: string; port: number; expected: string; observed: string | null; ok: boolean }> }).cells.filter(
@@ -159,15 +177,15 @@ describe("the monitoring client on the lab", () => {
     const targets = await waitUntil(
       async () => {
         const t = (await prometheus.targets()).filter((x) => x.labels.job === "servers");
-        return t.length === 2 && t.every((x) => x.health === "up") ? t : null;
+        return t.length === 4 && t.every((x) => x.health === "up") ? t : null;
       },
       60_000,
-      `both servers scraped (${prometheus.output().slice(-2000)})`,
+      `every exporter scraped (${prometheus.output().slice(-2000)})`,
     ).catch(async (err) => {
       throw new Error(`${(err as Error).message}\ntargets: ${JSON.stringify(await prometheus.targets())}\nworker: ${worker.output().slice(-2000)}`);
     });
-    expect(targets.map((t) => t.labels.instance).sort()).toEqual(["lab1", "lab2"]);
-    expect(targets.find((t) => t.labels.instance === "lab2")!.labels).toMatchObject({ exporter: "node", topology: "metrics.test", roles: ",web,app," });
+    expect(targets.map((t) => `${t.labels.instance} ${t.labels.exporter}`).sort()).toEqual(["lab1 haproxy", "lab1 node", "lab2 nginx", "lab2 node"]);
+    expect(targets.find((t) => t.labels.instance === "lab2")!.labels).toMatchObject({ topology: "metrics.test", roles: ",web,app," });
     const load = await waitUntil(
       async () => {
         const r = await prometheus.query('node_load1{topology="metrics.test"}');
@@ -177,8 +195,74 @@ describe("the monitoring client on the lab", () => {
       "node_load1 from both servers",
     );
     expect(load.map((r) => r.metric.server).sort()).toEqual(["lab1", "lab2"]);
-    expect(worker.output()).toMatch(/monitoring: 2 exporter\(s\) to scrape/);
+    expect(worker.output()).toMatch(/monitoring: 4 exporter\(s\) to scrape/);
   });
+
+  it("under a load of known rate through the load balancer, the QPS views agree with it within 10 %", async () => {
+    const RATE = 40; // requests per second, each on a new TLS connection
+    const SECONDS = 75;
+    let ok = 0;
+    let failed = 0;
+    const one = () =>
+      new Promise<void>((resolve) => {
+        const req = https.request(
+          { host: lab.hosts[0]!.address, port: 443, servername: "metrics.test", path: "/", ca: readFileSync(files.ca), agent: false, headers: { host: "metrics.test" }, timeout: 5000 },
+          (res) => {
+            res.resume();
+            res.on("end", () => {
+              if (res.statusCode === 200) ok++;
+              else failed++;
+              resolve();
+            });
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", () => {
+          failed++;
+          resolve();
+        });
+        req.end();
+      });
+    const started = Date.now();
+    const pending: Array<Promise<void>> = [];
+    await new Promise<void>((resolve) => {
+      let sent = 0;
+      const timer = setInterval(() => {
+        // Fixed rate: as many requests as the clock says are due.
+        const due = Math.floor(((Date.now() - started) / 1000) * RATE);
+        while (sent < due) {
+          pending.push(one());
+          sent++;
+        }
+        if (Date.now() - started >= SECONDS * 1000) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    await Promise.all(pending);
+    const loadEnd = new Date();
+    expect(failed).toBe(0);
+    const measured = ok / ((loadEnd.getTime() - started) / 1000);
+    // The views a minute before the end of the load (their rate window lies inside it).
+    const at = new Date(loadEnd.getTime() - 5_000);
+    await new Promise((r) => setTimeout(r, 4_000)); // the last scrapes of that minute are in
+    const view = await topologyMonitoring(db, prometheus.url, { id: topologyId, rangeS: 900, end: at });
+    expect(view.error).toBeNull();
+    const last = (id: string) => Object.fromEntries(view.charts.find((c) => c.id === id)!.series.map((s) => [s.name, s.points.at(-1)?.[1] ?? NaN]));
+    const lb = last("lb-qps");
+    const web = last("web-qps");
+    const backends = last("backend-qps");
+    console.log(`load ${measured.toFixed(2)} req/s; load balancer ${JSON.stringify(lb)}; web servers ${JSON.stringify(web)}; backends ${JSON.stringify(backends)}`);
+    expect(Math.abs(lb.lab1! - measured) / measured).toBeLessThan(0.1);
+    const webSum = Object.values(web).reduce((a, b) => a + b, 0);
+    expect(Math.abs(webSum - measured) / measured).toBeLessThan(0.1);
+    expect(Math.abs(backends.lab2! - measured) / measured).toBeLessThan(0.1);
+    // Every exporter reads up; CPU, memory and disk have a line per server; the apply is a marker.
+    expect(view.servers.flatMap((s) => s.exporters.map((e) => `${s.name} ${e.name} ${e.up}`))).toEqual(["lab1 node true", "lab1 haproxy true", "lab2 node true", "lab2 nginx true"]);
+    for (const id of ["cpu", "memory", "disk", "load"]) expect(view.charts.find((c) => c.id === id)!.series.map((s) => s.name)).toEqual(["lab1", "lab2"]);
+    expect(view.markers.filter((m) => m.kind === "apply").length).toBeGreaterThanOrEqual(1);
+  }, 180_000);
 
   it("a second apply plans nothing; a hand edit of the exporter's arguments is drift, put right by an apply", async () => {
     const plan = await planTopologyRun({ db, queue }, caller, topologyId);

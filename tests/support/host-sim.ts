@@ -28,6 +28,7 @@ const PACKAGE_EFFECTS: Record<string, { files: Record<string, string>; service?:
   haproxy: { files: { "/etc/haproxy/haproxy.cfg": "global\n  daemon\n" }, service: "haproxy" },
   // Started at once on every address, without TLS: a later restart must pick up Rampart's arguments.
   "prometheus-node-exporter": { files: { "/etc/default/prometheus-node-exporter": 'ARGS=""\n' }, service: "prometheus-node-exporter" },
+  "prometheus-nginx-exporter": { files: { "/etc/default/prometheus-nginx-exporter": 'ARGS=""\n' }, service: "prometheus-nginx-exporter" },
 };
 
 const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");

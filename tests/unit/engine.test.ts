@@ -165,7 +165,7 @@ describe("the running configuration", () => {
       freshnessProbes(d.resources)
         .map((p) => p.unit)
         .sort(),
-    ).toEqual(["nginx", "prometheus-node-exporter", "rampart-app"]);
+    ).toEqual(["nginx", "prometheus-nginx-exporter", "prometheus-node-exporter", "rampart-app"]);
   });
 
   it("a listener started here shows up with its port", async () => {
@@ -240,7 +240,10 @@ describe("role modules", () => {
   it("declares the traffic between the tiers", () => {
     const h = hops(spec);
     expect(h.filter((x) => x.to.role === "web").map((x) => [x.to.serverId, x.port, x.from])).toEqual([
+      // The nginx exporter's metrics, through nginx: from the control plane only.
+      ["s2", 9114, { kind: "control-plane" }],
       ["s2", 443, { kind: "role", role: "load-balancer" }],
+      ["s3", 9114, { kind: "control-plane" }],
       ["s3", 443, { kind: "role", role: "load-balancer" }],
     ]);
     expect(h.find((x) => x.to.role === "load-balancer" && x.port === 443)?.from).toEqual({ kind: "internet" });

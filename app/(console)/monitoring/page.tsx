@@ -1,17 +1,17 @@
-import { Activity } from "lucide-react";
-import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
+import { MonitoringIndex } from "@/components/monitoring/monitoring-index";
+import { AlertList } from "@/components/monitoring/alert-list";
 
 export const metadata = { title: "Monitoring" };
 
 export default function Page() {
   return (
     <>
-      <PageHeader title="Monitoring" description="What the monitoring client on each server reports." />
-      <EmptyState icon={<Activity size={32} />} title="Nothing monitored yet">
-        Once servers are provisioned, each runs a monitoring client. Their metrics will be charted here: CPU, memory, disk, availability, and the web tier's requests per second (QPS) and response
-        times, with alerts when something crosses a threshold.
-      </EmptyState>
+      <PageHeader title="Monitoring" description="What the exporters on each server report, from Prometheus: requests per second, errors, CPU, memory, disk and load." />
+      <div className="space-y-6">
+        <AlertList />
+        <MonitoringIndex />
+      </div>
     </>
   );
 }

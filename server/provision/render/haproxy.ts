@@ -29,6 +29,11 @@ export interface LoadBalancer {
    * answered here, statelessly ("<token>.<thumbprint>"), so an order puts nothing on the host.
    */
   acmeThumbprint?: string | null;
+  /**
+   * HAProxy's built-in Prometheus exporter, on this address and port, over TLS with the
+   * load balancer's certificate from Rampart's CA, for clients with a certificate from it only.
+   */
+  metrics?: { address: string; port: number } | null;
 }
 
 /** A thumbprint is base64url (43 characters for SHA-256): nothing else may reach the configuration. */
@@ -101,5 +106,17 @@ ${servers}
 
 backend acme_challenge
     # No server: without an ACME account for the site, challenges get a 503.
-`;
+${
+  lb.metrics
+    ? `
+frontend metrics
+    # HAProxy's Prometheus exporter, for Rampart's collector only: TLS with this server's
+    # certificate from Rampart's CA, and a client certificate from the same CA required.
+    bind ${hostPort(lb.metrics.address, lb.metrics.port)} ssl crt ${lb.clientCertFile} ca-file ${lb.caFile} verify required
+    no log
+    http-request use-service prometheus-exporter if { path /metrics }
+    http-request deny
+`
+    : ""
+}`;
 }

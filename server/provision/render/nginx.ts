@@ -157,3 +157,38 @@ export function renderHostPage(s: { siteName: string; hostName: string }): strin
 </html>
 `;
 }
+
+/**
+ * nginx's side of the nginx exporter on a web server: `stub_status` on loopback for the
+ * exporter, and a TLS front on the server's address that passes the exporter's metrics to
+ * Rampart's collector only (the exporter itself cannot require a client certificate).
+ */
+export function renderNginxMetrics(m: { siteName: string; address: string; statusPort: number; frontPort: number; exporterPort: number; tls: TlsFiles }): string {
+  const listen = m.address.includes(":") ? `[${m.address}]:${m.frontPort}` : `${m.address}:${m.frontPort}`;
+  return `${MANAGED_HEADER(m.siteName)}
+server {
+    # Connection and request counters for the nginx exporter on this host, on loopback only.
+    listen 127.0.0.1:${m.statusPort};
+    access_log off;
+    location = /stub_status {
+        stub_status;
+    }
+    location / {
+        return 404;
+    }
+}
+
+server {
+    # The nginx exporter's metrics, for Rampart's collector (a certificate from Rampart's CA) only.
+    listen ${listen} ssl;
+    access_log off;
+${tlsLines(m.tls)}
+    location = /metrics {
+        proxy_pass http://127.0.0.1:${m.exporterPort}/metrics;
+    }
+    location / {
+        return 404;
+    }
+}
+`;
+}

@@ -4,7 +4,8 @@ import type { Resource } from "../resources";
 import { resourceId } from "../resources";
 import { renderHaproxyConfig } from "../render/haproxy";
 import { CA_FILE, checked, dir, file, HAPROXY_CHECK, HAPROXY_CONFIG, HEALTH_CHECK_INTERVAL_MS, LB_CLIENT_BUNDLE, SITE_BUNDLE, TLS_DIR, webPort } from "./common";
-import type { RoleModule } from "./types";
+import { HAPROXY_EXPORTER_PORT } from "./monitoring";
+import type { PortClaim, RoleModule } from "./types";
 
 export const loadBalancer: RoleModule = {
   role: "load-balancer",
@@ -33,6 +34,7 @@ export const loadBalancer: RoleModule = {
           caFile: CA_FILE,
           clientCertFile: LB_CLIENT_BUNDLE,
           acmeThumbprint: t.tls.acmeThumbprint ?? null,
+          metrics: h.monitoring ? { address: h.address, port: HAPROXY_EXPORTER_PORT } : null,
         }),
       ),
       HAPROXY_CHECK,
@@ -51,9 +53,10 @@ export const loadBalancer: RoleModule = {
     ];
     return out;
   },
-  ports: (t) => [
+  ports: (t, h) => [
     { port: 80, unit: "haproxy.service", scope: "any", purpose: `HTTP for ${t.name} (redirects, ACME challenges)` },
     { port: 443, unit: "haproxy.service", scope: "any", purpose: `HTTPS for ${t.name}` },
+    ...(h.monitoring ? [{ port: HAPROXY_EXPORTER_PORT, unit: "haproxy.service", scope: "any", address: h.address, purpose: "HAProxy's exporter, for Rampart's collector" } satisfies PortClaim] : []),
   ],
   checks(t, h) {
     return [
@@ -61,10 +64,24 @@ export const loadBalancer: RoleModule = {
       { kind: "running-config", unit: "haproxy.service" },
       { kind: "https-site", port: 443 },
       { kind: "backends-up" },
+      ...(h.monitoring ? [{ kind: "exporter" as const, port: HAPROXY_EXPORTER_PORT, name: "haproxy", metric: "haproxy_frontend_http_requests_total" }] : []),
     ];
   },
   certificates: (t, h) => [{ kind: "site" }, { kind: "backend", names: [h.name, h.address] }],
-  inbound: (t) => [
+  inbound: (t, h) => [
+    ...(h.monitoring
+      ? [
+          {
+            port: HAPROXY_EXPORTER_PORT,
+            from: { kind: "control-plane" as const },
+            protection: "tls" as const,
+            label: "TLS + client certificate",
+            detail:
+              "Rampart's collector (Prometheus) scrapes HAProxy's built-in exporter over TLS with the load balancer's certificate from the internal CA; HAProxy requires a client certificate from the same CA. The firewall opens the port to the control plane only.",
+            purpose: "metrics",
+          },
+        ]
+      : []),
     {
       port: 443,
       from: { kind: "internet" },

@@ -9,6 +9,34 @@ import { CA_FILE, dir, file, TLS_DIR } from "./common";
 import type { RoleModule } from "./types";
 
 export const NODE_EXPORTER_PORT = 9100;
+/** HAProxy's built-in exporter on load balancers (a frontend of HAProxy itself). */
+export const HAPROXY_EXPORTER_PORT = 8405;
+
+/** nginx on web servers: stub_status on loopback, the nginx exporter on loopback, and nginx's TLS front for it on the server's address. */
+export const NGINX_STATUS_PORT = 8081;
+export const NGINX_EXPORTER_PORT = 9113;
+export const NGINX_METRICS_PORT = 9114;
+export const NGINX_EXPORTER_PACKAGE = "prometheus-nginx-exporter";
+export const NGINX_EXPORTER_DEFAULTS = "/etc/default/prometheus-nginx-exporter";
+export const NGINX_METRICS_SITE = "/etc/nginx/conf.d/rampart-metrics.conf";
+
+/** The exporters a server runs (what Prometheus scrapes there), by what the server is. */
+export function exportersOf(h: { roles: readonly string[]; monitoring: boolean }): Array<{ name: "node" | "haproxy" | "nginx"; port: number; metric: string }> {
+  if (!h.monitoring) return [];
+  return [
+    { name: "node", port: NODE_EXPORTER_PORT, metric: "node_cpu_seconds_total" },
+    ...(h.roles.includes("load-balancer") ? [{ name: "haproxy" as const, port: HAPROXY_EXPORTER_PORT, metric: "haproxy_frontend_http_requests_total" }] : []),
+    ...(h.roles.includes("web") ? [{ name: "nginx" as const, port: NGINX_METRICS_PORT, metric: "nginx_http_requests_total" }] : []),
+  ];
+}
+
+export function renderNginxExporterDefaults(): string {
+  return [
+    "# Managed by Rampart: the nginx exporter reads nginx's stub_status on loopback and listens on loopback (nginx serves its metrics over TLS).",
+    `ARGS='-nginx.scrape-uri=http://127.0.0.1:${NGINX_STATUS_PORT}/stub_status -web.listen-address=127.0.0.1:${NGINX_EXPORTER_PORT} -nginx.retries=10 -nginx.retry-interval=2s'`,
+    "",
+  ].join("\n");
+}
 export const NODE_EXPORTER_PACKAGE = "prometheus-node-exporter";
 export const NODE_EXPORTER_UNIT = "prometheus-node-exporter";
 /** Debian's unit reads its arguments from here ($ARGS). */
@@ -36,11 +64,19 @@ export function renderExporterWebConfig(): string {
 /** A shell-safe value: the address was validated when the server was added; quote it anyway for the defaults file. */
 const shellWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * The node exporter's default list of file system types it ignores, without "overlay": a
+ * server in a container (LXC, systemd-nspawn, some VPS) has its root file system on overlay,
+ * and its free space is what the disk view and alert are about.
+ */
+const FS_TYPES_EXCLUDE =
+  "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$";
+
 export function renderNodeExporterDefaults(address: string): string {
   const listen = address.includes(":") ? `[${address}]:${NODE_EXPORTER_PORT}` : `${address}:${NODE_EXPORTER_PORT}`;
   return [
     "# Managed by Rampart: the node exporter listens on this server's address only, over TLS (see the web configuration).",
-    `ARGS=${shellWord(`--web.listen-address=${listen} --web.config.file=${EXPORTER_WEB_CONFIG}`)}`,
+    `ARGS=${shellWord(`--web.listen-address=${listen} --web.config.file=${EXPORTER_WEB_CONFIG} --collector.filesystem.fs-types-exclude=${FS_TYPES_EXCLUDE}`)}`,
     "",
   ].join("\n");
 }

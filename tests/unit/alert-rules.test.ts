@@ -1,0 +1,72 @@
+// The default alerting rules, checked and run by Prometheus's own promtool: they load,
+// and on given series each fires when it should (and not before), with its summary.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { alertmanagerConfig, alertRules } from "@/scripts/prometheus-config.mjs";
+
+const annotations = (rules: string, name: string, labels: Record<string, string>) => {
+  const block = rules.slice(rules.indexOf(`- alert: ${name}\n`)).split("      - alert:")[0]!;
+  const fill = (s: string) => s.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_m, k: string) => labels[k] ?? "");
+  return {
+    summary: fill(JSON.parse(/summary: (".*")/.exec(block)![1]!) as string),
+    description: fill(JSON.parse(/description: (".*")/.exec(block)![1]!) as string),
+  };
+};
+
+describe("alerting rules", () => {
+  it("load in Prometheus, and the Alertmanager configuration in amtool", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-rules-"));
+    writeFileSync(path.join(dir, "rampart.yml"), alertRules());
+    const rules = spawnSync("promtool", ["check", "rules", path.join(dir, "rampart.yml")], { encoding: "utf8" });
+    expect(rules.status, rules.stdout + rules.stderr).toBe(0);
+    expect(rules.stdout).toContain("SUCCESS: 6 rules found");
+    writeFileSync(path.join(dir, "token"), "x".repeat(48));
+    writeFileSync(
+      path.join(dir, "am.yml"),
+      alertmanagerConfig({ rampartUrl: "http://127.0.0.1:3000/api/alertmanager", tokenFile: path.join(dir, "token"), webhooks: ["https://hooks.example.test/a"] }),
+    );
+    const am = spawnSync("amtool", ["check-config", path.join(dir, "am.yml")], { encoding: "utf8" });
+    expect(am.status, am.stdout + am.stderr).toBe(0);
+  });
+
+  it("a web server whose nginx stops fires WebServerDown after 5 s; a host that stops answering fires HostDown after a minute", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-rules-"));
+    const text = alertRules();
+    writeFileSync(path.join(dir, "rampart.yml"), text);
+    const web = { job: "servers", exporter: "nginx", server: "web1", topology: "www.shop.test" };
+    const node = { ...web, exporter: "node" };
+    const series = (l: Record<string, string>) =>
+      `up{${Object.entries(l)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(",")}}`;
+    const expected = (name: string, l: Record<string, string>) => [{ exp_labels: { ...l, severity: "critical" }, exp_annotations: annotations(text, name, l) }];
+    const test = {
+      rule_files: ["rampart.yml"],
+      evaluation_interval: "5s",
+      tests: [
+        {
+          interval: "15s",
+          // Scrapes every 15 s: up until 15 s, down from 30 s.
+          input_series: [
+            { series: series(web), values: "1 1 0 0 0 0 0 0 0" },
+            { series: series(node), values: "1 1 0 0 0 0 0 0 0" },
+          ],
+          alert_rule_test: [
+            { eval_time: "30s", alertname: "WebServerDown", exp_alerts: [] }, // pending
+            { eval_time: "35s", alertname: "WebServerDown", exp_alerts: expected("WebServerDown", web) },
+            { eval_time: "75s", alertname: "HostDown", exp_alerts: [] },
+            { eval_time: "95s", alertname: "HostDown", exp_alerts: expected("HostDown", node) },
+          ],
+        },
+      ],
+    };
+    writeFileSync(path.join(dir, "test.json"), JSON.stringify(test));
+    // promtool reads YAML, and JSON is YAML.
+    const r = spawnSync("promtool", ["test", "rules", path.join(dir, "test.json")], { encoding: "utf8", cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("SUCCESS");
+  });
+});
