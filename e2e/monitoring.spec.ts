@@ -46,6 +46,8 @@ test("a topology's Monitoring page: exporters up, QPS per load balancer, apply a
   const qps = page.locator('[data-chart="lb-qps"]');
   await expect(qps.getByTestId("chart-series").filter({ hasText: "lab1" })).toBeVisible({ timeout: 60_000 });
   await expect(qps.locator("canvas").first()).toBeVisible();
+  // Days left on the site's certificate, from Rampart's own metrics (which Prometheus scrapes too).
+  await expect(page.locator('[data-chart="certificates"]').getByTestId("chart-series").filter({ hasText: "site" })).toBeVisible({ timeout: 60_000 });
 
   // The markers: each apply of the last hour where it ended, the ACME certificate where it was issued.
   const runs = (await trpcGet(page, "runs.list", { topologyId, kind: "topology-apply", limit: 50 })) as { items: Array<{ finishedAt: string | null }> };

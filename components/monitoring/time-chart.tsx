@@ -17,7 +17,8 @@ export function formatValue(unit: Chart["unit"], v: number | null | undefined): 
   if (v === null || v === undefined || !Number.isFinite(v)) return "—";
   if (unit === "ratio") return `${(v * 100).toFixed(1)} %`;
   if (unit === "req/s") return `${v < 10 ? v.toFixed(2) : v.toFixed(1)} req/s`;
-  if (unit === "seconds") return `${v.toFixed(3)} s`;
+  if (unit === "seconds") return v < 1 ? `${(v * 1000).toFixed(0)} ms` : `${v.toFixed(2)} s`;
+  if (unit === "days") return `${v.toFixed(1)} d`;
   return v.toFixed(2);
 }
 

@@ -8,7 +8,7 @@ export const promString = (s: string) => JSON.stringify(s);
 export interface ViewQuery {
   id: string;
   title: string;
-  unit: "req/s" | "ratio" | "load" | "seconds";
+  unit: "req/s" | "ratio" | "load" | "seconds" | "days";
   query: string;
   /** The label whose value names each line ("" for a single line). */
   by: string;
@@ -17,7 +17,7 @@ export interface ViewQuery {
 /** rate() windows must hold at least a few scrapes (15 s apart by default). */
 export const rateWindow = (stepS: number) => `${Math.max(60, stepS * 2)}s`;
 
-export function topologyViews(topologyId: string, stepS: number): ViewQuery[] {
+export function topologyViews(topologyId: string, stepS: number, topologyName = ""): ViewQuery[] {
   const t = `topology_id=${promString(topologyId)}`;
   const w = rateWindow(stepS);
   return [
@@ -51,6 +51,13 @@ export function topologyViews(topologyId: string, stepS: number): ViewQuery[] {
       by: "code",
     },
     {
+      id: "latency",
+      title: "Response time per backend (HAProxy's average over its last 1024 requests)",
+      unit: "seconds",
+      query: `max by (exported_server) (haproxy_server_response_time_average_seconds{${t},proxy="web"})`,
+      by: "exported_server",
+    },
+    {
       id: "cpu",
       title: "CPU busy",
       unit: "ratio",
@@ -72,6 +79,14 @@ export function topologyViews(topologyId: string, stepS: number): ViewQuery[] {
       by: "server",
     },
     { id: "load", title: "Load average (1 min)", unit: "load", query: `node_load1{${t}}`, by: "server" },
+    {
+      // From Rampart's own /metrics (the certificates it deployed for this site and its servers).
+      id: "certificates",
+      title: "Site certificate: days left",
+      unit: "days",
+      query: `min by (purpose) (rampart_certificate_expires_in_seconds{topology=${promString(topologyName)}}) / 86400`,
+      by: "purpose",
+    },
   ];
 }
 

@@ -27,7 +27,7 @@ export const ChartDto = z.object({
   id: z.string(),
   title: z.string(),
   /** How to read the values: requests per second, a ratio 0–1, a load average. */
-  unit: z.enum(["req/s", "ratio", "load", "seconds"]),
+  unit: z.enum(["req/s", "ratio", "load", "seconds", "days"]),
   series: z.array(SeriesDto),
   /** The PromQL behind it, for operators who want it in their own Prometheus. */
   query: z.string(),
@@ -107,3 +107,25 @@ export const AlertmanagerWebhook = z.object({
     .max(1000),
 });
 export type AlertmanagerWebhook = z.infer<typeof AlertmanagerWebhook>;
+
+export const SILENCE_DURATIONS = [3600, 4 * 3600, 24 * 3600] as const;
+export const SilenceInput = z.object({
+  alertId: z.string().min(1),
+  durationS: z.coerce
+    .number()
+    .int()
+    .refine((v) => (SILENCE_DURATIONS as readonly number[]).includes(v), { error: "must be 1, 4 or 24 hours (3600, 14400 or 86400 seconds)" })
+    .default(3600),
+  comment: z.string().trim().max(500, "is too long (500 characters at most)").default(""),
+});
+export const SilenceIdInput = z.object({ id: z.string().min(1).max(64) });
+export const SilenceDto = z.object({
+  id: z.string(),
+  /** What it matches: label = value. */
+  matchers: z.array(z.object({ name: z.string(), value: z.string() })),
+  startsAt: z.date(),
+  endsAt: z.date(),
+  createdBy: z.string(),
+  comment: z.string(),
+});
+export type SilenceDto = z.infer<typeof SilenceDto>;

@@ -141,7 +141,7 @@ export async function topologyMonitoring(db: Db, prometheusUrl: string | undefin
     }));
   const markers = await monitoringMarkers(db, t.id, start, end);
   const base = { topologyId: t.id, topologyName: t.name, range: { start, end, stepS }, servers, markers };
-  const views = topologyViews(t.id, stepS);
+  const views = topologyViews(t.id, stepS, t.name);
   if (!prometheusUrl) return { ...base, error: "no Prometheus is configured (PROMETHEUS_URL)", charts: views.map((v) => ({ id: v.id, title: v.title, unit: v.unit, query: v.query, series: [] })) };
   try {
     const [charts, up] = await Promise.all([

@@ -129,6 +129,8 @@ describe("every tRPC procedure", () => {
       "firewall.deleteRule",
       "firewall.setSettings",
       "firewall.updateRule",
+      "monitoring.expireSilence",
+      "monitoring.silence",
       "runs.cancel",
       "runs.confirm",
       "runs.retry",

@@ -1,11 +1,19 @@
 // Alerts delivered by Alertmanager's webhook: one row per firing, resolved in place,
 // a new firing of the same alert a new row; listed firing first, per topology.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "@/server/api/root";
 import { createCallerFactory } from "@/server/api/trpc";
 import type { Db } from "@/server/db";
 import { AlertmanagerWebhook } from "@/server/schemas/monitoring";
-import { ingestAlerts } from "@/server/services/alerts";
+import { expireSilence, ingestAlerts, listSilences, silenceAlert } from "@/server/services/alerts";
+import { SilenceInput } from "@/server/schemas/monitoring";
+import { alertmanagerConfig } from "@/scripts/prometheus-config.mjs";
+import { freePort } from "../support/redis-server";
+import { waitUntil } from "../support/processes";
 import { createTestDb } from "../support/test-db";
 import { contextFor, makeUser } from "../support/auth";
 import type { Principal } from "@/server/auth/principal";
@@ -65,5 +73,42 @@ describe("alerts from Alertmanager", () => {
 
   it("refuses what is not an Alertmanager webhook", () => {
     expect(AlertmanagerWebhook.safeParse({ version: "4", status: "firing", alerts: [{ status: "burning", labels: {}, startsAt: "x", endsAt: NEVER, fingerprint: "f" }] }).success).toBe(false);
+  });
+});
+
+describe("silences, kept by a real Alertmanager", () => {
+  it("silences a firing alert on its server and topology for a while, lists it, and ends it", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-am-"));
+    writeFileSync(path.join(dir, "token"), "x".repeat(48));
+    writeFileSync(path.join(dir, "am.yml"), alertmanagerConfig({ rampartUrl: "http://127.0.0.1:9/api/alertmanager", tokenFile: path.join(dir, "token") }));
+    const port = await freePort();
+    const am = spawn("prometheus-alertmanager", [`--config.file=${path.join(dir, "am.yml")}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address="], {
+      stdio: "ignore",
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntil(async () => (await fetch(`${url}/-/ready`).catch(() => null))?.ok, 30_000, "Alertmanager");
+      await ingestAlerts(db, hook("firing", "2026-12-04T12:00:00Z", NEVER, "t9"));
+      const alert = (await caller().monitoring.alerts({ topologyId: "t9", limit: 10 })).firing[0]!;
+      const before = Date.now();
+      const s = await silenceAlert(db, url, { name: "olga@example.test" }, SilenceInput.parse({ alertId: alert.id, durationS: 14400 }));
+      expect(s.matchers).toEqual([
+        { name: "alertname", value: "WebServerDown" },
+        { name: "server_id", value: "s1" },
+        { name: "topology_id", value: "t9" },
+      ]);
+      const listed = await listSilences(url);
+      expect(listed.map((x) => [x.id, x.createdBy, x.comment])).toEqual([[s.id, "olga@example.test", "Silenced from Rampart: nginx on web1 does not answer"]]);
+      expect(Math.abs(listed[0]!.endsAt.getTime() - (before + 14400_000))).toBeLessThan(5_000);
+      await expireSilence(url, s.id);
+      expect(await listSilences(url)).toEqual([]);
+      // Only the offered durations; an unknown alert; no Alertmanager.
+      expect(SilenceInput.safeParse({ alertId: alert.id, durationS: 60 }).success).toBe(false);
+      await expect(silenceAlert(db, url, { name: "x" }, { alertId: "nope", durationS: 3600, comment: "" })).rejects.toMatchObject({ code: "NOT_FOUND", field: "alertId" });
+      await expect(silenceAlert(db, undefined, { name: "x" }, { alertId: alert.id, durationS: 3600, comment: "" })).rejects.toMatchObject({ code: "UNAVAILABLE" });
+      await expect(expireSilence(url, "../../x")).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    } finally {
+      am.kill("SIGTERM");
+    }
   });
 });

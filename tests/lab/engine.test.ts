@@ -185,9 +185,11 @@ describe("proven outcomes and partial failure on the lab", () => {
       "node exporter on :9100",
       "listening on :80",
       "listening on :443",
+      "listening on :8405",
       "haproxy runs the configuration on disk",
       "HTTPS on :443",
       "backends up",
+      "haproxy exporter on :8405",
     ]);
     expect(plan.hosts[1]!.checks.map((c) => c.name)).toContain("certificate on :443");
     expect((await getTopology(db, topologyId)).driftStatus).toBe("in-sync");

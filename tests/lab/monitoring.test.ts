@@ -260,6 +260,7 @@ describe("the monitoring client on the lab", () => {
     expect(Math.abs(backends.lab2! - measured) / measured).toBeLessThan(0.1);
     // Every exporter reads up; CPU, memory and disk have a line per server; the apply is a marker.
     expect(view.servers.flatMap((s) => s.exporters.map((e) => `${s.name} ${e.name} ${e.up}`))).toEqual(["lab1 node true", "lab1 haproxy true", "lab2 node true", "lab2 nginx true"]);
+    expect(view.charts.find((c) => c.id === "latency")!.series.map((s) => s.name)).toEqual(["lab2"]);
     for (const id of ["cpu", "memory", "disk", "load"]) expect(view.charts.find((c) => c.id === id)!.series.map((s) => s.name)).toEqual(["lab1", "lab2"]);
     expect(view.markers.filter((m) => m.kind === "apply").length).toBeGreaterThanOrEqual(1);
   }, 180_000);

@@ -1,10 +1,11 @@
 // Monitoring: what Prometheus says about a topology's servers over a time range
 // (requests per second, errors, CPU, memory, disk, load, each exporter up or not),
 // with the topology's applies and certificate renewals as markers.
-import { router, readProcedure } from "../trpc";
+import { router, readProcedure, operateProcedure } from "../trpc";
 import { z } from "zod";
-import { AlertsDto, AlertsInput, MonitoringInput, MonitoringViewDto, ScrapeConfigDto, ScrapeTargetGroupDto } from "../../schemas/monitoring";
-import { listAlerts } from "../../services/alerts";
+import { AlertsDto, AlertsInput, MonitoringInput, MonitoringViewDto, ScrapeConfigDto, ScrapeTargetGroupDto, SilenceDto, SilenceIdInput, SilenceInput } from "../../schemas/monitoring";
+import { expireSilence, listAlerts, listSilences, silenceAlert } from "../../services/alerts";
+import { principalLabel } from "../../auth/principal";
 import { collectorFiles, scrapeTargets, topologyMonitoring } from "../../services/monitoring";
 import { externalScrapeConfig } from "../../monitoring/views";
 import { env } from "../../env";
@@ -74,4 +75,33 @@ export const monitoringRouter = router({
     .input(AlertsInput)
     .output(AlertsDto)
     .query(({ ctx, input }) => listAlerts(ctx.db, input)),
+
+  silences: readProcedure
+    .meta({ openapi: { method: "GET", path: "/silences", protect: true, tags: ["monitoring"], summary: "The silences in force in Alertmanager" } })
+    .input(z.void())
+    .output(z.array(SilenceDto))
+    .query(() => listSilences(env().ALERTMANAGER_URL)),
+
+  silence: operateProcedure
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/alerts/{alertId}/silence",
+        protect: true,
+        tags: ["monitoring"],
+        summary: "Silence an alert (its rule on its server and topology) for 1, 4 or 24 hours: no notification meanwhile, to Rampart or the webhooks",
+      },
+    })
+    .input(SilenceInput)
+    .output(SilenceDto)
+    .mutation(({ ctx, input }) => silenceAlert(ctx.db, env().ALERTMANAGER_URL, { name: principalLabel(ctx.principal!) }, input)),
+
+  expireSilence: operateProcedure
+    .meta({ openapi: { method: "DELETE", path: "/silences/{id}", protect: true, tags: ["monitoring"], summary: "End a silence now" } })
+    .input(SilenceIdInput)
+    .output(z.object({ ok: z.boolean() }))
+    .mutation(async ({ input }) => {
+      await expireSilence(env().ALERTMANAGER_URL, input.id);
+      return { ok: true };
+    }),
 });
