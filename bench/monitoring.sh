@@ -9,4 +9,4 @@ ensure_prisma_client
 ensure_build
 node_modules/.bin/esbuild bench/monitoring.ts --bundle --platform=node --target=node20 --format=esm --packages=external \
   --outfile=dist/bench-monitoring.mjs --log-level=warning --tsconfig=tsconfig.json
-node dist/bench-monitoring.mjs
+LAB_SCRIPT="$PWD/e2e/lab/lab.sh" node dist/bench-monitoring.mjs
