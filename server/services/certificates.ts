@@ -81,27 +81,8 @@ const usable = (row: CertRow | null, names: string[], now: Date) => !!row && sam
  * a due certificate is made in memory only: the plan shows the file changing,
  * and the apply issues the one it deploys.
  */
-export async function ensureBackendCert(db: Db, box: SecretBox, ca: CaMaterial, serverId: string, names: string[], now = new Date(), store_ = true) {
-  const row = await current(db, { serverId, purpose: "backend" });
-  if (usable(row, names, now) && row!.issuer.includes("Rampart internal CA")) return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
-  const c = await issueServerCert(ca, names, now, INTERNAL_CERT_DAYS);
-  if (store_)
-    await store(db, box, {
-      purpose: "backend",
-      source: "internal",
-      serverId,
-      names,
-      certPem: c.certPem,
-      chainPem: "",
-      keyPem: c.keyPem,
-      fingerprint: c.fingerprint,
-      issuer: INTERNAL_ISSUER,
-      notBefore: c.notBefore,
-      notAfter: c.notAfter,
-      createdBy: "rampart",
-    });
-  return { certPem: c.certPem, keyPem: c.keyPem };
-}
+export const ensureBackendCert = (db: Db, box: SecretBox, ca: CaMaterial, serverId: string, names: string[], now = new Date(), store_ = true) =>
+  ensureInternalCert(db, box, ca, { purpose: "backend", serverId }, names, now, store_);
 
 /** The name on Rampart's collector certificate (the client certificate Prometheus scrapes the exporters with). */
 export const COLLECTOR_NAME = "rampart-collector";
@@ -110,15 +91,19 @@ export const COLLECTOR_NAME = "rampart-collector";
  * Rampart's collector certificate: the client certificate from the internal CA that
  * the exporters require (one per installation; renewed like a backend's).
  */
-export async function ensureCollectorCert(db: Db, box: SecretBox, ca: CaMaterial, now = new Date(), store_ = true) {
-  const row = await current(db, { purpose: "collector" });
-  if (usable(row, [COLLECTOR_NAME], now) && row!.issuer.includes("Rampart internal CA")) return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
-  const c = await issueServerCert(ca, [COLLECTOR_NAME], now, INTERNAL_CERT_DAYS);
+export const ensureCollectorCert = (db: Db, box: SecretBox, ca: CaMaterial, now = new Date(), store_ = true) =>
+  ensureInternalCert(db, box, ca, { purpose: "collector" }, [COLLECTOR_NAME], now, store_);
+
+/** A certificate from the internal CA for these names: the current one while usable, else a new one (stored unless `store_` is false). */
+async function ensureInternalCert(db: Db, box: SecretBox, ca: CaMaterial, owner: { purpose: "backend" | "collector"; serverId?: string }, names: string[], now: Date, store_: boolean) {
+  const row = await current(db, owner);
+  if (usable(row, names, now) && row!.issuer.includes("Rampart internal CA")) return { certPem: row!.certPem, keyPem: box.decrypt(row!.keyEnc, certContext(row!.id)).reveal() };
+  const c = await issueServerCert(ca, names, now, INTERNAL_CERT_DAYS);
   if (store_)
     await store(db, box, {
-      purpose: "collector",
+      ...owner,
       source: "internal",
-      names: [COLLECTOR_NAME],
+      names,
       certPem: c.certPem,
       chainPem: "",
       keyPem: c.keyPem,
