@@ -27,6 +27,7 @@ import { createTestDb } from "@/tests/support/test-db";
 import { startRedis } from "@/tests/support/redis-server";
 import { startWorker, waitUntil } from "@/tests/support/processes";
 import { registerFreshLabHosts } from "@/tests/support/lab-hosts";
+import { testDatabase } from "../tests/support/db-credentials";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -42,7 +43,16 @@ function plannerBench() {
   }));
   // Stand-ins for certificates: the planner only copies them into files.
   const backends = new Map(hosts.filter(needsBackendCert).map((h) => [h.serverId, { certPem: `CERT ${h.name}\n`, keyPem: `KEY ${h.name}\n` }]));
-  const spec: TopologySpec = { id: "t", name: "www.bench.test", balance: "roundrobin", hosts, app: DEFAULT_APP, appEnv: [], tls: { caPem: "CA\n", siteBundle: "SITE\n", backends } };
+  const spec: TopologySpec = {
+    id: "t",
+    name: "www.bench.test",
+    balance: "roundrobin",
+    hosts,
+    app: DEFAULT_APP,
+    appEnv: [],
+    database: testDatabase(hosts),
+    tls: { caPem: "CA\n", siteBundle: "SITE\n", backends },
+  };
   const time = (observe: () => Map<string, HostObservation>) => {
     const runs: number[] = [];
     let changes = 0;

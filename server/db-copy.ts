@@ -20,6 +20,7 @@ export const COPY_ORDER = [
   "ServedCertificate",
   "Topology",
   "TopologyMember",
+  "TopologySecret",
   "FirewallRule",
   "FirewallEvent",
   "ControlPlaneAddress",

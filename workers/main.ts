@@ -14,6 +14,7 @@ import { CancelRegistry, createProcessor } from "./processor";
 import { redisKeys } from "@/server/queue/names";
 import { DRIFT_SCAN_JOB, RENEWAL_SCAN_JOB, scanForAcmeRenewals, scanForDrift, scanForRenewals, scheduleCertificateRenewal, scheduleDriftChecks } from "./drift";
 import { startLbHealthLoop } from "./lb-health";
+import { startDbStatusLoop } from "./db-status";
 import { AUDIT_ARCHIVE_DIR, RETENTION_JOB, archiveAudit, pruneRuns, scheduleRetention } from "./retention";
 import { reconcileRuns } from "./reconcile";
 import { checkDatabase } from "@/server/preflight";
@@ -165,6 +166,7 @@ async function main() {
   await syncScrape();
   const scrapeTimer = setInterval(() => void syncScrape(), SCRAPE_SYNC_MS);
   const stopLbHealth = startLbHealthLoop({ db, executor, box, log, redis, workerId });
+  const stopDbStatus = startDbStatusLoop({ db, executor, box, log, redis, workerId });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -174,6 +176,7 @@ async function main() {
     clearInterval(reconcileTimer);
     clearInterval(scrapeTimer);
     stopLbHealth();
+    stopDbStatus();
     const timeout = setTimeout(() => {
       log.warn("shutdown timeout: handing active runs back to the queue");
       shutdown.abort(new Error("worker shutting down"));

@@ -13,6 +13,7 @@ import { certificatesRouter } from "./routers/certificates";
 import { firewallRouter } from "./routers/firewall";
 import { acmeRouter } from "./routers/acme";
 import { monitoringRouter } from "./routers/monitoring";
+import { databasesRouter } from "./routers/databases";
 
 export const appRouter = router({
   auth: authRouter,
@@ -26,6 +27,7 @@ export const appRouter = router({
   firewall: firewallRouter,
   acme: acmeRouter,
   monitoring: monitoringRouter,
+  databases: databasesRouter,
   runs: runsRouter,
   system: systemRouter,
 });

@@ -11,7 +11,7 @@
 // connection under running commands, and every command and upload has a timeout.
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
-import type { Duplex } from "node:stream";
+import { type Duplex, type Readable, Transform, type Writable } from "node:stream";
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 import type { Secret } from "../secrets/secret";
 import { type Command, describeCommand, PGID_MARKER, renderCancellable, renderKillGroup } from "../provision/command";
@@ -43,6 +43,10 @@ export interface ConnectOptions {
 
 export interface RunOptions extends ConnectOptions {
   onLine?: (stream: "stdout" | "stderr", line: string) => void;
+  /** The command's stdout, byte for byte, into this stream (with backpressure) instead of lines and the result: see pipe(). */
+  stdoutTo?: Writable;
+  /** The command's stdin from this stream (instead of cmd.stdin). */
+  stdinFrom?: Readable;
 }
 
 export interface UploadOptions extends RunOptions {
@@ -291,6 +295,42 @@ export class SshExecutor {
       conn.channels--;
       this.endNow(conn);
     }
+  }
+
+  /**
+   * Streams one host's command output into another host's command (a database dump
+   * into a new replica): through this process, with backpressure, never held whole.
+   * The sink's stdin ends only once the source exited 0; if the source fails, the sink
+   * is cancelled before it sees the end of its input (a cut dump is never loaded as if
+   * it were whole). Resolves when both exited 0; otherwise rejects with the first error.
+   */
+  async pipe(from: Target, source: Command, to: Target, sink: Command, opts: RunOptions = {}): Promise<{ bytes: number; durationMs: number }> {
+    const started = Date.now();
+    const stop = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    let bytes = 0;
+    const through = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const src = this.run(from, source, { signal, stdoutTo: through, onLine: (which, line) => opts.onLine?.(which, `${from.name}: ${line}`) }).then(
+      () => void through.end(),
+      (err: unknown) => {
+        stop.abort(err);
+        throw err;
+      },
+    );
+    const dst = this.run(to, sink, { signal, stdinFrom: through, onLine: opts.onLine }).catch((err: unknown) => {
+      stop.abort(err);
+      throw err;
+    });
+    const [a, b] = await Promise.allSettled([src, dst]);
+    // The source's failure is the cause when both failed (the sink was cancelled for it).
+    if (a.status === "rejected") throw a.reason;
+    if (b.status === "rejected") throw b.reason;
+    return { bytes, durationMs: Date.now() - started };
   }
 
   /** Like run(), on a new connection: see execFresh. */
@@ -877,7 +917,15 @@ export class SshExecutor {
         partial[which] = partial[which].slice(max);
       }
     };
-    stream.on("data", (d: Buffer) => emit("stdout", d.toString("utf8")));
+    const sink = opts.stdoutTo;
+    if (sink) {
+      stream.on("data", (d: Buffer) => {
+        if (!sink.write(d)) {
+          stream.pause();
+          sink.once("drain", () => stream.resume());
+        }
+      });
+    } else stream.on("data", (d: Buffer) => emit("stdout", d.toString("utf8")));
     stream.stderr.on("data", (d: Buffer) => emit("stderr", d.toString("utf8")));
 
     // TERM to the whole process group, KILL if it lingers, then give up on the channel.
@@ -921,7 +969,8 @@ export class SshExecutor {
     });
 
     const input = cmd.stdin;
-    if (input === undefined) stream.end();
+    if (opts.stdinFrom) opts.stdinFrom.pipe(stream);
+    else if (input === undefined) stream.end();
     else stream.end(typeof input === "string" || Buffer.isBuffer(input) ? input : input.reveal());
   }
 }

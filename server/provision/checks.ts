@@ -40,6 +40,10 @@ export function checkName(c: CheckSpec): string {
       return `certificate on :${c.port}`;
     case "exporter":
       return `${c.name} exporter on :${c.port}`;
+    case "mysql-server":
+      return `database server settings (${c.role})`;
+    case "replication":
+      return "replication from the primary";
   }
 }
 

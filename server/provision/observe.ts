@@ -4,6 +4,7 @@
 import type { Command } from "./command";
 import { type Observed, type Resource, archiveMarker, PENDING_DIR, resourceId, sha256 } from "./resources";
 import { type Listener, parseListeners } from "./listeners";
+import { FLAVOURS, parseMysqlProbe, REPLICATION_MARKER } from "./mysql/state";
 import { FIREWALL_DIR, FIREWALL_PERSISTED, FIREWALL_UNIT } from "./firewall/render";
 
 /** Files larger than this are compared by hash only (the plan then cannot show their diff). */
@@ -121,6 +122,17 @@ EOF_HASHES
     # A pending rollback: systemd-run's transient timer, on disk while it is loaded.
     for x in /run/systemd/transient/rampart-firewall-rollback-*.timer; do [ -e "$x" ] && printf 'timer %s\n' "\${x##*/}"; done
     ;;
+  mysql)
+    # The database server's own state, read as root over its socket: tagged rows, then
+    # its replication status (a header row and a value row), each line tagged.
+    c=$1; m=$2; q=$3; sq=$4; shift 4
+    printf '@@ %d mysql\n' "$n"
+    if [ -f "$m" ]; then read -r x < "$m"; printf 'marker\t%s\n' "$x"; fi
+    if ! command -v "$c" >/dev/null 2>&1; then echo absent
+    elif o=$("$c" -N -B --connect-timeout=5 -e "$q" 2>&1); then
+      printf '%s\n' "$o"
+      "$c" -B --connect-timeout=5 -e "$sq" 2>/dev/null | while IFS= read -r l; do printf 'slave\t%s\n' "$l"; done
+    else o=$(printf '%s' "$o" | tr '\n\t' '  '); printf 'down\t%.300s\n' "$o"; fi;;
   *) echo "rampart-observe: unknown probe $k" >&2; exit 2;;
   esac
   n=$((n+1))
@@ -148,6 +160,10 @@ function probe(r: Resource): string[] {
       return ["path", archiveMarker(r.path), sha256(r.sha256), "0"];
     case "firewall":
       return ["fw", FIREWALL_DIR, FIREWALL_PERSISTED, FIREWALL_UNIT, r.ruleset === null ? "-" : sha256(r.ruleset)];
+    case "mysql": {
+      const f = FLAVOURS[r.flavour];
+      return ["mysql", f.client, REPLICATION_MARKER, f.probeSql, f.showReplicaStatus];
+    }
   }
 }
 
@@ -292,6 +308,8 @@ function parseOne(kind: string, rest: string[], body: string[], r: Resource): Ob
     }
     case "fw":
       return parseFirewall(body);
+    case "mysql":
+      return parseMysqlProbe(body);
     default:
       throw new ObserveParseError(`unknown observation "${kind}" for ${resourceId(r)}`);
   }

@@ -16,6 +16,7 @@ import {
   diffArchive,
   diffDirectory,
   diffFirewall,
+  diffMysqlServer,
   diffFile,
   diffPackage,
   diffService,
@@ -109,6 +110,8 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>, 
   const notify = notifications(desired.resources);
   const changes: Change[] = [];
   for (const r of desired.resources) if (r.kind === "package") changes.push(...[diffPackage(r, observed.get(resourceId(r)))].filter((c) => c !== null));
+  // Packages installed in the file's tier or before it: one of a later tier runs after the file is settled.
+  const installingBy = (tier: Tier) => changes.filter((c) => TIERS.indexOf(c.resource.tier) <= TIERS.indexOf(tier)).flatMap((c) => (c.action.op === "apt-install" ? c.action.packages : []));
   const installing = changes.flatMap((c) => (c.action.op === "apt-install" ? c.action.packages : []));
   for (const r of desired.resources) {
     const o = observed.get(resourceId(r));
@@ -116,14 +119,16 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>, 
       r.kind === "directory"
         ? diffDirectory(r, o)
         : r.kind === "file"
-          ? diffFile(r, o, notify.get(resourceId(r)) ?? [], installing)
+          ? diffFile(r, o, notify.get(resourceId(r)) ?? [], installingBy(r.tier))
           : r.kind === "user"
             ? diffUser(r, o)
             : r.kind === "archive"
               ? diffArchive(r, o)
               : r.kind === "firewall"
                 ? diffFirewall(r, o, installing)
-                : null;
+                : r.kind === "mysql"
+                  ? diffMysqlServer(r, o)
+                  : null;
     if (c) changes.push(c);
   }
   const changed = new Set(changes.map((c) => resourceId(c.resource)));
@@ -153,7 +158,8 @@ export function planHost(desired: HostDesired, observed: Map<string, Observed>, 
         action: { op: "apt-install", packages },
       });
     }
-    const order = (c: Change) => (c.resource.kind === "service" ? 1 : 0);
+    // The database server's own state is set once its service runs (after its files and services).
+    const order = (c: Change) => (c.resource.kind === "service" ? 1 : c.resource.kind === "mysql" ? 2 : 0);
     for (const c of inTier.filter((c) => c.action.op !== "apt-install").sort((a, b) => order(a) - order(b))) {
       steps.push({
         id: `${tier}:${resourceId(c.resource)}:${c.verb}`,

@@ -11,6 +11,10 @@ import type { Command } from "./command";
 import type { Tier } from "../schemas/topology";
 import type { EffectiveRule } from "./firewall/types";
 import { lockoutProblem } from "./firewall/match";
+import type { MysqlObserved, MysqlRes } from "./mysql/state";
+import { diffMysql, FLAVOURS } from "./mysql/state";
+import type { MysqlStatement } from "./mysql/types";
+import { Secret } from "../secrets/secret";
 import { armRollbackCommand, checkRulesetCommand, confirmCommand, FIREWALL_DIR, FIREWALL_PERSISTED, FIREWALL_TABLE, loadRulesetCommand, pendingRuleset, REMOVE_SCRIPT } from "./firewall/render";
 
 // ---- Desired state
@@ -79,7 +83,8 @@ export interface FirewallRes extends Base {
   /** An admin asked to apply it although the host rolled it back before. */
   force: boolean;
 }
-export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes | ArchiveRes | FirewallRes;
+export type { MysqlRes };
+export type Resource = PackageRes | DirectoryRes | FileRes | ServiceRes | UserRes | ArchiveRes | FirewallRes | MysqlRes;
 
 /** Next to an unpacked archive (outside it, so no archive can replace it): which archive it came from. */
 export const archiveMarker = (dir: string) => `${dir}.unpacked`;
@@ -99,6 +104,8 @@ export function resourceId(r: Resource): string {
       return `archive:${r.path}`;
     case "firewall":
       return `firewall:inet ${FIREWALL_TABLE}`;
+    case "mysql":
+      return "mysql:server";
   }
 }
 
@@ -107,6 +114,7 @@ export const describeResource = (r: Resource) => resourceId(r).replace(":", " ")
 // ---- Observed state (what the observe script reported)
 
 export type Observed =
+  | MysqlObserved
   | { kind: "package"; status: string; version: string | null }
   | { kind: "path"; type: "absent" | "file" | "directory" | "other"; mode: number | null; owner: string | null; group: string | null; sha256: string | null; content: string | null }
   | { kind: "service"; load: string; unitFile: string; active: string; pending: "" | "reload" | "restart" }
@@ -148,6 +156,8 @@ export type Action =
   | { op: "unpack"; path: string; sha256: string; data: Buffer }
   | { op: "firewall-apply"; ruleset: string; hash: string; confirmWindowS: number }
   | { op: "firewall-remove" }
+  /** Statements on the database server (a seed among them streams the source's dump in). */
+  | { op: "mysql"; flavour: keyof typeof FLAVOURS; statements: MysqlStatement[] }
   | {
       op: "systemctl";
       /** disable-now: stop a daemon that holds a port a role needs, and keep it from starting at boot. */
@@ -417,6 +427,27 @@ export function diffFirewall(r: FirewallRes, o: Observed | undefined, installing
   };
 }
 
+/** The database server's databases, accounts, read-only state and replication. */
+export function diffMysqlServer(r: MysqlRes, o: Observed | undefined): Change | null {
+  const c = diffMysql(r, o?.kind === "mysql" ? o : undefined);
+  if (!c) return null;
+  const f = FLAVOURS[r.flavour];
+  const seed = c.statements.find((s) => s.do === "seed");
+  const summary = seed
+    ? `load ${seed.from.name}'s data and replicate from it`
+    : c.statements.some((s) => s.do === "replicate")
+      ? "set up replication"
+      : `configure ${f.name} (${c.statements.length} statement${c.statements.length === 1 ? "" : "s"})`;
+  return {
+    resource: r,
+    action: { op: "mysql", flavour: r.flavour, statements: c.statements },
+    verb: "update",
+    summary,
+    reason: c.reasons.join("; "),
+    diff: c.statements.map((s) => `+ ${f.describeStatement(s)}`).join("\n"),
+  };
+}
+
 export function unifiedDiff(path: string, before: string, after: string): string {
   const patch = createTwoFilesPatch(`${path} (on the host)`, `${path} (desired)`, before, after, undefined, undefined, { context: 3 });
   // Drop the "====" header line jsdiff adds; keep the ---/+++ lines.
@@ -443,6 +474,37 @@ export interface RenderedAction {
   after: Command[];
   /** Run last, over a NEW connection: the proof Rampart can still get in (a firewall change). */
   confirm?: { command: Command; hash: string; windowS: number };
+  /** Between before and after: `source` runs on another host of the topology, its stdout streamed into `sink` here (a replica's seed). */
+  pipe?: { from: { serverId: string; name: string }; source: Command; sink: Command };
+}
+
+const MARKER_SCRIPT = 'mkdir -p -- "${1%/*}" && printf "%s\\n" "$2" > "$1"';
+
+/** The statements as commands on the database server: SQL on stdin (never on the command line), a seed as a pipe. */
+function renderMysql(a: Extract<Action, { op: "mysql" }>): RenderedAction {
+  const f = FLAVOURS[a.flavour];
+  const out: RenderedAction = { before: [], upload: null, after: [] };
+  let batch: MysqlStatement[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const sql = batch.flatMap((s) => f.statementSql(s)).join(";\n") + ";\n";
+    const passwords = batch.flatMap((s) => (s.do === "replicate" ? [s.password] : []));
+    const cmd: Command = { argv: [f.client, "--batch", "--connect-timeout=10"], stdin: passwords.length > 0 ? new Secret(sql) : sql, secrets: passwords, timeoutMs: 120_000 };
+    (out.pipe ? out.after : out.before).push(cmd);
+    for (const s of batch) if (s.do === "replicate") (out.pipe ? out.after : out.before).push({ argv: ["sh", "-c", MARKER_SCRIPT, "rampart-marker", s.marker.path, s.marker.key] });
+    batch = [];
+  };
+  for (const s of a.statements) {
+    if (s.do !== "seed") {
+      batch.push(s);
+      continue;
+    }
+    flush();
+    if (out.pipe) throw new Error("one seed per step");
+    out.pipe = { from: s.from, source: f.dumpCommand(), sink: f.loadCommand() };
+  }
+  flush();
+  return out;
 }
 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
@@ -517,6 +579,8 @@ export function renderAction(a: Action): RenderedAction {
       return { ...none, before: [{ argv: ["sh", "-c", REMOVE_SCRIPT, "rampart-firewall-remove", FIREWALL_DIR] }] };
     case "useradd":
       return { ...none, before: [{ argv: ["useradd", "--system", "--home-dir", a.home, "--no-create-home", "--shell", "/usr/sbin/nologin", "--", a.name] }] };
+    case "mysql":
+      return renderMysql(a);
     case "systemctl": {
       const cmds: Command[] = [];
       if (a.daemonReload) cmds.push({ argv: ["systemctl", "daemon-reload"] });

@@ -154,7 +154,7 @@ export const PlanStepDto = z.object({
   tier: Tier,
   /** e.g. "file /etc/nginx/conf.d/rampart.conf", "package nginx". */
   resource: z.string(),
-  kind: z.enum(["package", "file", "directory", "service", "user", "archive", "firewall"]),
+  kind: z.enum(["package", "file", "directory", "service", "user", "archive", "firewall", "mysql"]),
   /** install | create | update | remove | enable | start | reload | restart | stop */
   action: z.string(),
   summary: z.string(),

@@ -126,8 +126,9 @@ describe("firewalls on the lab", () => {
       if (port === 22) return from === "root" ? "open" : "filtered";
       if (to === lb && (port === 80 || port === 443)) return "open";
       if ((to === web1 || to === web2) && port === 443) return from === lb ? "open" : "filtered";
-      if (to === primary && port === 3306) return from === web1 || from === web2 || from === replica ? "refused" : "filtered"; // allowed; MariaDB comes with the database issue
-      if (to === replica && port === 3306) return from === web1 || from === web2 ? "refused" : "filtered";
+      // MariaDB listens on its server's address: the app servers and the replica reach the primary, the app servers the replica.
+      if (to === primary && port === 3306) return from === web1 || from === web2 || from === replica ? "open" : "filtered";
+      if (to === replica && port === 3306) return from === web1 || from === web2 ? "open" : "filtered";
       return "filtered";
     };
     const found: string[] = [];

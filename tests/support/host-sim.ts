@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { Action, Resource } from "@/server/provision/resources";
 import { archiveMarker, PENDING_DIR, pendingPath } from "@/server/provision/resources";
 import { OBSERVE_CONTENT_LIMIT } from "@/server/provision/observe";
+import type { MysqlStatement } from "@/server/provision/mysql/types";
 
 export interface SimPath {
   type: "file" | "directory";
@@ -28,13 +29,24 @@ const PACKAGE_EFFECTS: Record<string, { files: Record<string, string>; service?:
   haproxy: { files: { "/etc/haproxy/haproxy.cfg": "global\n  daemon\n" }, service: "haproxy" },
   // Started at once on every address, without TLS: a later restart must pick up Rampart's arguments.
   "prometheus-node-exporter": { files: { "/etc/default/prometheus-node-exporter": 'ARGS=""\n' }, service: "prometheus-node-exporter" },
+  "mariadb-server": { files: { "/etc/mysql/mariadb.conf.d/50-server.cnf": "[mysqld]\nbind-address = 127.0.0.1\n" }, service: "mariadb" },
   "prometheus-nginx-exporter": { files: { "/etc/default/prometheus-nginx-exporter": 'ARGS=""\n' }, service: "prometheus-nginx-exporter" },
 };
 
 const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
+/** The database server's own state, as the mysql probe reads it. */
+export interface SimMysql {
+  schemas: Set<string>;
+  users: Map<string, { user: string; host: string; hash: string; ssl: string; select: boolean; process: boolean; replSlave: boolean; dbs: string[] }>;
+  readOnly: boolean;
+  replica: { host: string; port: number; user: string; io: string; sql: string } | null;
+  marker: string | null;
+}
+
 export class SimHost {
   packages = new Set<string>();
+  mysql: SimMysql = { schemas: new Set(["mysql", "information_schema", "performance_schema", "sys"]), users: new Map(), readOnly: false, replica: null, marker: null };
   paths = new Map<string, SimPath>();
   services = new Map<string, SimService>();
   users = new Set<string>(["root"]);
@@ -81,6 +93,10 @@ export class SimHost {
         this.paths.set(a.path, { type: "directory", content: "", mode: 0o755, owner: "root", group: "root" });
         this.paths.set(archiveMarker(a.path), { type: "file", content: a.sha256, mode: 0o644, owner: "root", group: "root" });
         return;
+      case "mysql":
+        if (!this.services.get("mariadb")?.active) throw new Error("mariadb: can't connect to local server through socket");
+        for (const st of a.statements) this.mysqlStatement(st);
+        return;
       case "systemctl": {
         const s = this.service(a.unit);
         if (!s) throw new Error(`systemctl ${a.verb}: unit ${a.unit} not found`);
@@ -96,6 +112,68 @@ export class SimHost {
         return;
       }
     }
+  }
+
+  private mysqlStatement(st: MysqlStatement): void {
+    const m = this.mysql;
+    switch (st.do) {
+      case "create-database":
+        m.schemas.add(st.name);
+        return;
+      case "user": {
+        const privs = st.grants.flatMap((g) => (g.on === "*.*" ? g.privileges : []));
+        const dbs = st.grants.flatMap((g) => (g.on === "*.*" ? [] : [g.on.replace(/^`(.*)`\.\*$/, "$1")]));
+        m.users.set(`${st.user}@${st.host}`, {
+          user: st.user,
+          host: st.host,
+          hash: st.hash,
+          ssl: st.requireSsl ? "ANY" : "",
+          select: privs.includes("SELECT"),
+          process: privs.includes("PROCESS"),
+          replSlave: privs.includes("REPLICATION SLAVE"),
+          dbs,
+        });
+        return;
+      }
+      case "drop-user":
+        m.users.delete(`${st.user}@${st.host}`);
+        return;
+      case "read-only":
+        m.readOnly = st.on;
+        return;
+      case "stop-replication":
+        m.replica = null;
+        return;
+      case "replicate":
+        m.replica = { host: st.source.host, port: st.source.port, user: st.source.user, io: "Yes", sql: "Yes" };
+        m.marker = st.marker.key;
+        return;
+      case "start-replication":
+        if (m.replica) Object.assign(m.replica, { io: "Yes", sql: "Yes" });
+        return;
+      case "reset-binlog":
+      case "seed":
+        return;
+    }
+  }
+
+  private mysqlOutput(): string[] {
+    const out: string[] = [];
+    const m = this.mysql;
+    if (m.marker) out.push(`marker\t${m.marker}`);
+    if (!this.packages.has("mariadb-server")) return [...out, "absent"];
+    if (!this.services.get("mariadb")?.active) return [...out, "down\tERROR 2002 (HY000): Can't connect to local server through socket '/run/mysqld/mysqld.sock' (2)"];
+    const yn = (b: boolean) => (b ? "Y" : "N");
+    out.push(`vars\t1\t${m.readOnly ? 1 : 0}\t1\t1\t1\tYES\t\t\t\t10.11.6-MariaDB`);
+    for (const u of m.users.values()) out.push(["user", u.user, u.host, u.hash, u.ssl, yn(u.select), yn(u.process), yn(u.replSlave), "N"].join("\t"));
+    for (const u of m.users.values()) for (const db of u.dbs) out.push(["dbgrant", u.user, u.host, db].join("\t"));
+    for (const s of m.schemas) out.push(`schema\t${s}`);
+    if (m.replica)
+      out.push(
+        "slave\tMaster_Host\tMaster_User\tMaster_Port\tSlave_IO_Running\tSlave_SQL_Running\tUsing_Gtid\tMaster_SSL_Allowed\tMaster_SSL_Verify_Server_Cert\tSeconds_Behind_Master",
+        `slave\t${m.replica.host}\t${m.replica.user}\t${m.replica.port}\t${m.replica.io}\t${m.replica.sql}\tSlave_Pos\tYes\tYes\t0`,
+      );
+    return out;
   }
 
   /** A unit is known once its package is installed or its unit file is written. */
@@ -137,6 +215,8 @@ export class SimHost {
         else out.push("LoadState=loaded", `UnitFileState=${s.enabled ? "enabled" : "disabled"}`, `ActiveState=${s.active ? "active" : "inactive"}`);
         const pending = this.paths.get(pendingPath(r.name));
         if (pending) out.push(`Pending=${pending.content.trim()}`);
+      } else if (r.kind === "mysql") {
+        out.push(`@@ ${n} mysql`, ...this.mysqlOutput());
       } else if (r.kind === "user") {
         out.push(`@@ ${n} user`);
         if (this.users.has(r.name)) out.push(`${r.name}:x:999:999::/nonexistent:/usr/sbin/nologin`);

@@ -16,10 +16,11 @@ import { batchesOf, skippedHosts } from "@/server/provision/rollout";
 import { desiredState, hops, needsBackendCert, ROLE_MODULES, type TopologySpec } from "@/server/provision/roles";
 import type { Observed } from "@/server/provision/resources";
 import { DEFAULT_APP, ROLES } from "@/server/schemas/topology";
+import { testDatabase } from "../support/db-credentials";
 
 function withTls(spec: Omit<TopologySpec, "tls" | "app" | "appEnv">): TopologySpec {
   const backends = new Map(spec.hosts.filter(needsBackendCert).map((h) => [h.serverId, { certPem: `CERT ${h.name}\n`, keyPem: `KEY ${h.name}\n` }]));
-  return { ...spec, app: DEFAULT_APP, appEnv: [], tls: { caPem: "CA CERT\n", siteBundle: "SITE CERT\nSITE KEY\n", backends } };
+  return { ...spec, app: DEFAULT_APP, appEnv: [], database: testDatabase(spec.hosts), tls: { caPem: "CA CERT\n", siteBundle: "SITE CERT\nSITE KEY\n", backends } };
 }
 
 const spec = withTls({

@@ -17,6 +17,7 @@ import {
   type TopologySpec,
 } from "@/server/provision/roles";
 import { DEFAULT_APP } from "@/server/schemas/topology";
+import { testDatabase } from "../support/db-credentials";
 
 const host = (n: number, roles: TopologySpec["hosts"][number]["roles"], monitoring = true) => ({ serverId: `s${n}`, name: `h${n}`, address: `10.0.0.${n}`, roles, monitoring, drained: false });
 const spec: TopologySpec = {
@@ -26,6 +27,7 @@ const spec: TopologySpec = {
   hosts: [host(1, ["load-balancer"]), host(2, ["web", "app"]), host(3, ["db-primary"], false)],
   app: DEFAULT_APP,
   appEnv: [],
+  database: testDatabase([{ serverId: "s3" }]),
   tls: {
     caPem: "CA",
     siteBundle: "SITE",

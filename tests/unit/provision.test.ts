@@ -18,11 +18,12 @@ import { planTopology, toPlanDto, type HostObservation, type Plan } from "@/serv
 import { type Resource, resourceId } from "@/server/provision/resources";
 import { DEFAULT_APP, topologyProblems, type Role } from "@/server/schemas/topology";
 import { SimHost } from "../support/host-sim";
+import { testDatabase } from "../support/db-credentials";
 
 /** Stand-ins for certificates (the planner only copies them into files). */
 function withTls(spec: Omit<TopologySpec, "tls" | "app" | "appEnv">, appEnv: Array<[string, string]> = []): TopologySpec {
   const backends = new Map(spec.hosts.filter(needsBackendCert).map((h) => [h.serverId, { certPem: `CERT ${h.name}\n`, keyPem: `KEY ${h.name}\n` }]));
-  return { ...spec, app: DEFAULT_APP, appEnv, tls: { caPem: "CA CERT\n", siteBundle: "SITE CERT\nSITE KEY\n", backends } };
+  return { ...spec, app: DEFAULT_APP, appEnv, database: testDatabase(spec.hosts), tls: { caPem: "CA CERT\n", siteBundle: "SITE CERT\nSITE KEY\n", backends } };
 }
 
 const spec3: TopologySpec = withTls(

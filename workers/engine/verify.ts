@@ -17,6 +17,7 @@ import type { CheckSpec, HostDesired, HostSpec, ModuleName, TopologySpec } from 
 import type { Listener } from "@/server/provision/listeners";
 import type { Freshness } from "@/server/provision/observe";
 import { HEALTH_CHECK_INTERVAL_MS } from "@/server/provision/roles";
+import { mysqlServerCheck, replicationCheck } from "./mysql";
 
 const HTTPS_TIMEOUT_MS = 5000;
 /** How long a server may still present its previous certificate after a reload. */
@@ -30,6 +31,8 @@ export interface VerifyContext {
   spec: TopologySpec;
   /** Hosts the run skipped or that failed (their backends may be down; that is reported, not failed). */
   excused: Map<string, string>;
+  /** Every host's connection (a replica's check writes a row on its primary). */
+  targets?: Map<string, Target>;
 }
 
 export interface HostFacts {
@@ -92,6 +95,10 @@ async function remoteCheck(ctx: VerifyContext, h: HostSpec, target: Target, role
       return servedCertificate(ctx, h, target, role, c.port, c.serverName, name);
     case "exporter":
       return exporterAnswers(ctx, h, role, c.port, c.metric, name);
+    case "mysql-server":
+      return mysqlServerCheck(ctx, target, role, c, name);
+    case "replication":
+      return replicationCheck(ctx, h, target, role, c, name);
     default:
       throw new Error(`${c.kind} is a host check`);
   }

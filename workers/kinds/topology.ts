@@ -12,7 +12,8 @@ import type { Tier } from "@/server/schemas/topology";
 import type { Db } from "@/server/db";
 import { loadTarget } from "@/server/services/targets";
 import type { Target } from "@/server/exec/ssh-executor";
-import { backendNames, desiredState, modulesOf, needsBackendCert, type HostDesired, type HostSpec, type TopologySpec } from "@/server/provision/roles";
+import { databaseCredentials } from "@/server/services/topology-secrets";
+import { backendNames, dependencies, desiredState, modulesOf, needsBackendCert, type HostDesired, type HostSpec, type TopologySpec } from "@/server/provision/roles";
 import type { SecretBox } from "@/server/secrets/envelope";
 import { ensureBackendCert, ensureCa, ensureCollectorCert, ensureSiteBundle } from "@/server/services/certificates";
 import { appSecretsContext, artifactPath, memberRoles, readApp, secretsWaitForApproval } from "@/server/services/topologies";
@@ -118,9 +119,11 @@ async function withTls(ctx: Ctx, spec: LoadedTopology, store: boolean): Promise<
   }
   const collector = spec.hosts.some((h) => h.monitoring) ? await ensureCollectorCert(ctx.db, ctx.box, ca, new Date(), store) : null;
   for (const b of [...backends.values(), ...(collector ? [collector] : [])]) ctx.reporter.addSecret(b.keyPem);
+  const database = await databaseCredentials(ctx.db, ctx.box, spec.id, spec.hosts, store);
+  if (database) for (const s of [database.appPassword, database.monitorPassword, ...database.replPasswords.values()]) ctx.reporter.addSecret(s.reveal());
   const secretNames = new Set(spec.app.env.filter((v) => v.secret).map((v) => v.name));
   for (const [k, v] of spec.appEnv) if (secretNames.has(k)) ctx.reporter.addSecret(v);
-  return { ...spec, tls: { caPem: ca.certPem, siteBundle, siteSource, siteWarnings, acmeThumbprint, backends, collector } };
+  return { ...spec, database, tls: { caPem: ca.certPem, siteBundle, siteSource, siteWarnings, acmeThumbprint, backends, collector } };
 }
 
 /** Runs fn on every item, at most `limit` at once (HOST_PARALLELISM); rejects with the first error, after every started call ended. */
@@ -371,7 +374,7 @@ export const topologyPlan: RunKindHandler<typeof TopologyRunInput> = {
     await reportPlan(ctx, plan);
     // "In sync" means serving, not only "files match": the roles' checks run too.
     const reports = new Map<string, HostReport>();
-    const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map(plan.hosts.filter((h) => h.error).map((h) => [h.serverId, h.error!])) };
+    const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map(plan.hosts.filter((h) => h.error).map((h) => [h.serverId, h.error!])), targets };
     await parallel(
       spec.hosts.filter((h) => !plan.hosts.find((p) => p.serverId === h.serverId)?.error),
       ctx.env.HOST_PARALLELISM,
@@ -421,6 +424,7 @@ async function runHostSteps(
   member: { serverId: string; name: string; topologyId: string },
   steps: PlannedStep[],
   progress: { done: number; total: number; audited: boolean },
+  targets?: Map<string, Target>,
 ): Promise<string | null> {
   const host = target.name;
   const onLine = (_stream: "stdout" | "stderr", line: string) => void ctx.reporter.output(line, host);
@@ -440,6 +444,13 @@ async function runHostSteps(
       if (rendered.upload) {
         await ctx.reporter.emit("debug", `upload ${rendered.upload.path}`, host);
         await ctx.executor.upload(target, rendered.upload, { signal: ctx.signal });
+      }
+      if (rendered.pipe) {
+        const from = targets?.get(rendered.pipe.from.serverId);
+        if (!from) throw new Error(`${rendered.pipe.from.name} is not reachable in this run`);
+        await ctx.reporter.emit("debug", `$ ${describeCommand(rendered.pipe.source)} (on ${rendered.pipe.from.name}) | ${describeCommand(rendered.pipe.sink)}`, host);
+        const piped = await ctx.executor.pipe(from, rendered.pipe.source, target, rendered.pipe.sink, { signal: ctx.signal, onLine });
+        await ctx.reporter.info(`loaded ${(piped.bytes / 1e6).toFixed(1)} MB from ${rendered.pipe.from.name} in ${(piped.durationMs / 1000).toFixed(1)} s`, host);
       }
       for (const cmd of rendered.after) await ctx.executor.run(target, cmd, { signal: ctx.signal, onLine });
       // A firewall change is kept only once a new connection gets in (else the host rolls it back).
@@ -526,13 +537,20 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
   for (const h of work.filter((h) => h.steps.length)) await ctx.reporter.progress(h.name, 0, h.steps.length, `0 of ${h.steps.length} steps`);
   const failed = new Map<string, string>();
   const facts = new Map(work.map((h) => [h.serverId, factsOf(observations.get(h.serverId), desired.get(h.serverId)!)]));
-  const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map([...skipped]) };
+  const vctx: VerifyContext = { executor: ctx.executor, signal: ctx.signal, spec, excused: new Map([...skipped]), targets };
   const budget = spec.rollout.failureBudget;
   let stopped: string | null = null;
 
   for (const tier of TIERS) {
     const hosts = work.filter((h) => !failed.has(h.serverId) && (h.steps.some((s) => s.tier === tier) || modulesOf(spec.hosts.find((x) => x.serverId === h.serverId)!).some((m) => m.tier === tier)));
     if (hosts.length === 0) continue;
+    // Hosts that others in the tier depend on go first (a database primary before its replicas).
+    const deps = (id: string) =>
+      dependencies(
+        spec,
+        spec.hosts.find((x) => x.serverId === id)!,
+      ).length;
+    hosts.sort((a, b) => deps(a.serverId) - deps(b.serverId));
     const batches = batchesOf(hosts, spec.rollout.batchSize);
     const withSteps = hosts.filter((h) => h.steps.some((s) => s.tier === tier));
     if (withSteps.length > 0) await ctx.reporter.info(`${tierLabel(tier)}: ${withSteps.map((h) => h.name).join(", ")}${batches.length > 1 ? ` in ${batches.length} batches (one host first)` : ""}`);
@@ -642,7 +660,7 @@ async function convergeTier(
   );
   const hostChecks = d.checks.filter((c) => roles.has(c.role) && isHostCheck(c.check));
   if (steps.length > 0) {
-    const err = await runHostSteps(ctx, target, { serverId: h.serverId, name: h.name, topologyId: spec.id }, steps, progress);
+    const err = await runHostSteps(ctx, target, { serverId: h.serverId, name: h.name, topologyId: spec.id }, steps, progress, vctx.targets);
     if (err) return err;
     // Prove the files and units converged: observe again; nothing may be left for this tier
     // (or before it). A daemon reloaded or started a moment ago may not have its new

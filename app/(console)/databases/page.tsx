@@ -1,16 +1,13 @@
-import { Database } from "lucide-react";
-import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
+import { DatabaseIndex } from "@/components/databases/database-index";
 
 export const metadata = { title: "Databases" };
 
 export default function Page() {
   return (
     <>
-      <PageHeader title="Databases" description="MySQL primary and replicas." />
-      <EmptyState icon={<Database size={32} />} title="No databases yet">
-        The MySQL (MariaDB) primary and its replicas will appear here with their replication state, GTID position and lag, and the actions to add a replica or promote one safely.
-      </EmptyState>
+      <PageHeader title="Databases" description="MariaDB primaries and their replicas: replication state, lag and GTID positions." />
+      <DatabaseIndex />
     </>
   );
 }

@@ -4,8 +4,47 @@
 import { renderAppUnit, renderEnvFile, SAMPLE_APP } from "../render/app";
 import type { Resource } from "../resources";
 import { resourceId } from "../resources";
-import { APP_DIR, APP_ENV, APP_TLS_NAME, APP_TLS_PORT, APP_UNIT, APP_USER, appTlsFront, carriesAppFront, dir, file, NGINX_DEFAULT_SITE, nginxService, SAMPLE_APP_FILE, tlsFiles } from "./common";
-import type { InboundTraffic, PortClaim, RoleModule } from "./types";
+import {
+  APP_DIR,
+  APP_ENV,
+  CA_FILE,
+  TLS_DIR,
+  APP_TLS_NAME,
+  APP_TLS_PORT,
+  APP_UNIT,
+  APP_USER,
+  appTlsFront,
+  carriesAppFront,
+  dir,
+  file,
+  NGINX_DEFAULT_SITE,
+  nginxService,
+  SAMPLE_APP_FILE,
+  tlsFiles,
+} from "./common";
+import type { InboundTraffic, PortClaim, RoleModule, TopologySpec } from "./types";
+import { APP_DATABASE, APP_DB_USER, dbAddress, MYSQL_PORT, primaryOf, replicasOf } from "./database";
+
+/**
+ * What the app is told about its database (the primary for writes, the replicas for
+ * reads), in its secret environment file: the password is never shown anywhere else.
+ */
+export function databaseEnv(t: TopologySpec): Array<[string, string]> {
+  const primary = primaryOf(t);
+  if (!primary || !t.database) return [];
+  const host = dbAddress(primary);
+  const password = t.database.appPassword.reveal();
+  return [
+    ["DATABASE_URL", `mysql://${APP_DB_USER}:${password}@${host}:${MYSQL_PORT}/${APP_DATABASE}?ssl-mode=VERIFY_IDENTITY&ssl-ca=${encodeURIComponent(CA_FILE)}`],
+    ["DB_HOST", host],
+    ["DB_PORT", String(MYSQL_PORT)],
+    ["DB_NAME", APP_DATABASE],
+    ["DB_USER", APP_DB_USER],
+    ["DB_PASSWORD", password],
+    ["DB_SSL_CA", CA_FILE],
+    ["DB_REPLICA_HOSTS", replicasOf(t).map(dbAddress).join(",")],
+  ];
+}
 
 export const app: RoleModule = {
   role: "app",
@@ -15,7 +54,10 @@ export const app: RoleModule = {
     if (t.app.source === "tarball" && (!t.app.artifact || !t.appArchive)) throw new Error("the app's archive is missing: upload it again");
     const workdir = t.app.source === "sample" ? `${APP_DIR}/sample` : t.app.source === "tarball" ? `${APP_DIR}/releases/${t.app.artifact}` : t.app.path!;
     const out: Resource[] = [];
+    const primary = primaryOf(t);
     if (t.app.source === "sample") out.push({ kind: "package", tier: "app", name: "python3" });
+    // The sample app talks to the database with PyMySQL (Debian's package).
+    if (t.app.source === "sample" && primary) out.push({ kind: "package", tier: "app", name: "python3-pymysql" });
     out.push({ kind: "user", tier: "app", name: APP_USER, home: APP_DIR }, dir("app", "/etc/rampart"), dir("app", APP_DIR));
     const watched: Resource[] = [];
     if (t.app.source === "sample") {
@@ -26,7 +68,9 @@ export const app: RoleModule = {
       out.push(dir("app", `${APP_DIR}/releases`));
       watched.push({ kind: "archive", tier: "app", path: workdir, sha256: t.app.artifact!, data: t.appArchive! });
     }
-    const env: Array<[string, string]> = [["PORT", String(t.app.port)], ["RAMPART_SERVER", h.name], ["RAMPART_SITE", t.name], ...t.appEnv];
+    const env: Array<[string, string]> = [["PORT", String(t.app.port)], ["RAMPART_SERVER", h.name], ["RAMPART_SITE", t.name], ...databaseEnv(t), ...t.appEnv];
+    // The database's certificate is verified against the internal CA.
+    if (primary) out.push(dir("app", TLS_DIR), file("app", CA_FILE, t.tls.caPem));
     const unit = file("app", APP_UNIT, renderAppUnit({ siteName: t.name, user: APP_USER, workingDirectory: workdir, startCommand: t.app.startCommand, envFile: APP_ENV }));
     watched.push(file("app", APP_ENV, renderEnvFile(env), 0o600, true), unit);
     out.push(...watched, { kind: "service", tier: "app", name: "rampart-app", reloadOn: [], restartOn: watched.map(resourceId), unitFile: resourceId(unit) });
