@@ -93,6 +93,8 @@ const EnvSchema = z.object({
     .min(0, "must be 0 (keep in the database) or between 1 and 36500 days")
     .max(36_500, "must be 0 (keep in the database) or between 1 and 36500 days")
     .default(365),
+  /** Seconds after a promotion of a topology's database before another is allowed (0: no cool-down). */
+  PROMOTION_COOLDOWN_S: z.coerce.number({ error: "must be a number of seconds" }).int("must be a whole number").min(0, "must be 0 or more").max(86_400, "must be at most 86400").default(600),
   /** Hosts one run observes, changes or checks at once (a rollout batch larger than this waits its turn). */
   HOST_PARALLELISM: positiveInt(20, 1000),
   /** Seconds a server waits, after loading new firewall rules, for Rampart to get in over a new connection before it restores the previous rules. */
@@ -196,6 +198,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     RUN_RETENTION_DAYS: blankToUndefined(source.RUN_RETENTION_DAYS),
     AUDIT_RETENTION_DAYS: blankToUndefined(source.AUDIT_RETENTION_DAYS),
     HOST_PARALLELISM: blankToUndefined(source.HOST_PARALLELISM),
+    PROMOTION_COOLDOWN_S: blankToUndefined(source.PROMOTION_COOLDOWN_S),
     FIREWALL_CONFIRM_WINDOW_S: blankToUndefined(source.FIREWALL_CONFIRM_WINDOW_S),
     RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS: blankToUndefined(source.RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS),
     LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),

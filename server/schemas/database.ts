@@ -49,3 +49,12 @@ export const DatabaseViewDto = z.object({
   members: z.array(z.object({ serverId: z.string(), name: z.string(), address: z.string(), role: z.enum(["primary", "replica"]) })),
 });
 export type DatabaseViewDto = z.infer<typeof DatabaseViewDto>;
+
+/** Promote a replica: the run shows a preview (refused when unsafe) that an operator confirms. */
+export const PromoteInput = z.object({
+  topologyId: z.string().min(1, "a topology id is required").max(64),
+  candidateId: z.string().min(1, "choose the replica to promote").max(64),
+  /** Go ahead although the primary cannot be reached (it cannot be fenced; its last transactions may be lost). */
+  force: z.boolean().default(false),
+});
+export type PromoteInput = z.infer<typeof PromoteInput>;

@@ -85,6 +85,19 @@ export const RUN_KIND_POLICIES = {
     showsPlan: true,
     sample: false,
   },
+  "db-promote": {
+    label: "Database promotion",
+    topology: true,
+    // It changes which server takes writes, then applies the topology.
+    exclusive: true,
+    // A phase cut short may be half done (a fence, a promotion): the operator decides.
+    resumable: false,
+    checkBeforeRestart:
+      "the run's journal. Before 'change roles' is done, the old primary may be fenced (read-only, the app's accounts locked) and still named primary: apply the topology to reopen it, or start the promotion again. Once 'change roles' is done, the topology names the candidate primary: apply the topology to finish (the candidate is promoted, the app switched, the old primary loaded as a replica). Either way one server is writable afterwards",
+    retryable: true,
+    showsPlan: true,
+    sample: false,
+  },
   "sample-operation": {
     label: "Sample operation (resumable)",
     topology: true,

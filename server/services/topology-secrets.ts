@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { Db } from "../db";
 import type { SecretBox } from "../secrets/envelope";
 import { Secret } from "../secrets/secret";
-import type { DatabaseSpec, HostSpec } from "../provision/roles/types";
+import type { DatabaseSpec } from "../provision/roles/types";
 
 const context = (topologyId: string, name: string) => `topology-secret:${topologyId}:${name}`;
 
@@ -37,7 +37,13 @@ export async function topologySecret(db: Db, box: SecretBox, topologyId: string,
 }
 
 /** The database's credentials, when the topology has database servers. */
-export async function databaseCredentials(db: Db, box: SecretBox, topologyId: string, hosts: readonly HostSpec[], store: boolean): Promise<DatabaseSpec | null> {
+export async function databaseCredentials(
+  db: Db,
+  box: SecretBox,
+  topologyId: string,
+  hosts: ReadonlyArray<{ serverId: string; roles: readonly string[] }>,
+  store: boolean,
+): Promise<DatabaseSpec | null> {
   if (!hosts.some((h) => h.roles.includes("db-primary") || h.roles.includes("db-replica"))) return null;
   const replPasswords = new Map<string, Secret>();
   for (const h of hosts.filter((x) => x.roles.includes("db-replica") || x.roles.includes("db-primary")))

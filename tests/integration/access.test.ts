@@ -124,6 +124,7 @@ describe("every tRPC procedure", () => {
       "acme.removeSite",
       "acme.setSite",
       "certificates.issueSite",
+      "databases.promote",
       "certificates.uploadSite",
       "firewall.addRule",
       "firewall.deleteRule",

@@ -4,6 +4,8 @@
 // hand, holding data written before its binary log existed (so only a dump can
 // bring it to the replica).
 import { execFileSync, spawn } from "node:child_process";
+import https from "node:https";
+import { readFileSync } from "node:fs";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +20,8 @@ import { loadMasterKey } from "@/server/secrets/master-key";
 import { applyTopologyRun, createTopology, planTopologyRun } from "@/server/services/topologies";
 import { caCertificate } from "@/server/services/certificates";
 import { topologySecret } from "@/server/services/topology-secrets";
-import { databaseView } from "@/server/services/databases";
+import { databaseView, startPromotion } from "@/server/services/databases";
+import { confirmRun } from "@/server/services/runs";
 import { TopologyInput } from "@/server/schemas/topology";
 import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
@@ -68,6 +71,17 @@ async function sql(host: string, query: string): Promise<string[][]> {
     .split("\n")
     .filter(Boolean)
     .map((l) => l.split("\t"));
+}
+
+/** Seconds_Behind_Master of a replica (-1 when unknown). */
+async function lagOf(host: string): Promise<number> {
+  const r = await labSsh(host, ["mariadb", "-B", "-e", "SHOW SLAVE STATUS"]);
+  const [head, row] = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split("\t"));
+  const v = row?.[head!.indexOf("Seconds_Behind_Master")];
+  return v === undefined || v === "NULL" ? -1 : Number(v);
 }
 
 /** The site through the load balancer, trusting only Rampart's CA. */
@@ -262,5 +276,123 @@ describe("MariaDB primary and replica on the lab", () => {
     const r = await finished(run.id);
     expect(r.outcome).toMatch(/^no changes/);
     expect(r.status).toBe("succeeded");
+  });
+
+  it("the promotion's preview refuses a candidate with an errant transaction (naming its GTID), a stopped SQL thread, or too much lag", async () => {
+    const lab3 = await db.server.findFirstOrThrow({ where: { name: replica().name } });
+    const refusedWith = async () => {
+      const run = await startPromotion({ db, queue }, caller, { topologyId, candidateId: lab3.id, force: false });
+      const r = await finished(run.id);
+      expect(r.status).toBe("failed");
+      return r.outcome ?? "";
+    };
+    // An errant transaction: written on the replica itself (root is not held back by read_only).
+    await sql(replica().name, "INSERT INTO legacy.orders VALUES (99, 'errant')");
+    const [[ownGtid]] = (await sql(replica().name, "SELECT @@gtid_binlog_pos")) as [[string]];
+    expect(await refusedWith()).toMatch(new RegExp(`promotion refused: errant transactions on lab3: [0-9,-]*${ownGtid}.* never on the primary lab2`));
+    await sql(replica().name, "SET SESSION sql_log_bin = 0; DELETE FROM legacy.orders WHERE id = 99; RESET MASTER");
+
+    await sql(replica().name, "STOP SLAVE SQL_THREAD");
+    expect(await refusedWith()).toMatch(/promotion refused: the SQL thread of lab3 is stopped/);
+    await sql(replica().name, "START SLAVE SQL_THREAD");
+
+    // Lag: a delayed replica falls behind a write on the primary.
+    await sql(replica().name, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 60; START SLAVE");
+    expect(site("POST", "/db", "delayed").status).toBe(200);
+    await waitUntil(async () => Number((await sql(replica().name, "SHOW SLAVE STATUS"))[0]?.length) > 0 && (await lagOf(replica().name)) > 8, 30_000, "the replica to fall behind");
+    expect(await refusedWith()).toMatch(/promotion refused: lab3 is \d+ s behind the primary \(at most 5 s\)/);
+    await sql(replica().name, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE");
+    await waitUntil(async () => (await lagOf(replica().name)) === 0, 30_000, "the replica to catch up");
+  });
+
+  it("promotes the replica while a load loop writes through the app: writes resume on it within seconds, no acknowledged row is lost, the old primary is fenced and rejoins as a replica", async () => {
+    const lab3 = await db.server.findFirstOrThrow({ where: { name: replica().name } });
+    const ca = readFileSync(caFile);
+    const acked: Array<{ id: number; at: number }> = [];
+    let failures = 0;
+    let stop = false;
+    const post = (n: number) =>
+      new Promise<number | null>((resolve) => {
+        const req = https.request(
+          { host: front().address, port: 443, servername: SITE, path: "/db", method: "POST", headers: { host: SITE, "content-type": "text/plain" }, ca, agent: false, timeout: 5000 },
+          (res) => {
+            let body = "";
+            res.on("data", (c: Buffer) => (body += c.toString()));
+            res.on("end", () => {
+              try {
+                resolve(res.statusCode === 200 ? Number((JSON.parse(body) as { id: number }).id) : null);
+              } catch {
+                resolve(null);
+              }
+            });
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", () => resolve(null));
+        req.end(`load-${n}`);
+      });
+    const loop = (async () => {
+      for (let n = 0; !stop; n++) {
+        const id = await post(n);
+        if (id) acked.push({ id, at: Date.now() });
+        else failures++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 3000));
+    const before = acked.length;
+    expect(before).toBeGreaterThan(10);
+
+    const run = await startPromotion({ db, queue }, caller, { topologyId, candidateId: lab3.id, force: false });
+    const preview = await finished(run.id);
+    expect(preview.status).toBe("awaiting-confirmation");
+    expect(preview.outcome).toMatch(/will fence lab2 \(read-only, the app's accounts locked\), let lab3 apply everything .*make it the primary.*switch the app servers to it/);
+    await confirmRun({ db, queue, redis: null }, { name: "operator@example.test" }, run.id);
+    const done = await finished(run.id);
+    const events = await eventsText(run.id);
+    writeFileSync(path.join(dir, `run-${run.id}.log`), events);
+    expect(done.status, `${done.outcome} (events: ${path.join(dir, `run-${run.id}.log`)})`).toBe("succeeded");
+    const phases = await db.runPhase.findMany({ where: { runId: run.id }, orderBy: { position: "asc" } });
+    expect(phases.map((p) => `${p.name}:${p.status}`)).toEqual([
+      "preview:done",
+      "fence old primary:done",
+      "catch up:done",
+      "change roles:done",
+      "promote:done",
+      "repoint replicas:done",
+      "switch app:done",
+      "converge:done",
+    ]);
+    await new Promise((r) => setTimeout(r, 3000));
+    stop = true;
+    await loop;
+
+    // Writes resumed on the new primary: the longest pause between two acknowledged writes.
+    let pause = 0;
+    for (let i = 1; i < acked.length; i++) pause = Math.max(pause, acked[i]!.at - acked[i - 1]!.at);
+    console.log(`promotion: ${acked.length} writes acknowledged (${failures} refused during the switch); the longest pause between two acknowledged writes ${pause} ms`);
+    expect(acked.length).toBeGreaterThan(before);
+    expect(pause).toBeLessThan(10_000);
+    expect(site("POST", "/db", "after").json.server).toBe(replica().address);
+    // No acknowledged row lost: every id the app acknowledged is on the new primary.
+    const ids = new Set((await sql(replica().name, "SELECT id FROM app.sample_rows")).map((r) => Number(r[0])));
+    expect(acked.filter((a) => !ids.has(a.id))).toEqual([]);
+
+    // The old primary: read-only, and a replica of the new one (loaded from it by the converge phase).
+    expect(await sql(primary().name, "SELECT @@read_only")).toEqual([["1"]]);
+    const status = await labSsh(primary().name, ["mariadb", "-B", "-e", "SHOW SLAVE STATUS"]);
+    const [head, row] = status.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"));
+    expect(Object.fromEntries(head!.map((k, i) => [k, row![i]]))).toMatchObject({ Master_Host: replica().address, Slave_IO_Running: "Yes", Slave_SQL_Running: "Yes" });
+    const members = await db.topologyMember.findMany({ where: { topologyId }, include: { server: true } });
+    expect(Object.fromEntries(members.map((m) => [m.server.name, JSON.parse(m.roles) as string[]]))).toMatchObject({ lab2: ["db-replica"], lab3: ["db-primary"] });
+
+    // A second promotion right away is refused by the cool-down.
+    const lab2 = members.find((m) => m.server.name === primary().name)!;
+    const again = await finished((await startPromotion({ db, queue }, caller, { topologyId, candidateId: lab2.serverId, force: false })).id);
+    expect(again.status).toBe("failed");
+    expect(again.outcome).toMatch(/cool-down: the last promotion of this topology ended at .* another is refused for \d+ s more/);
   });
 });

@@ -15,6 +15,7 @@ import { DEFAULT_APP } from "@/server/schemas/topology";
 import { testDatabase } from "../support/db-credentials";
 import { SimHost } from "../support/host-sim";
 import { parseDbStatus } from "@/workers/db-status";
+import { errantGtids, formatGtids, gtidGap, parseGtids } from "@/server/provision/mysql/gtid";
 
 const host = (n: number, roles: TopologySpec["hosts"][number]["roles"]) => ({ serverId: `s${n}`, name: `db${n}`, address: `10.0.0.${n}`, roles, monitoring: false, drained: false });
 const hosts = [host(1, ["load-balancer", "web", "app"]), host(2, ["db-primary"]), host(3, ["db-replica"])];
@@ -252,5 +253,25 @@ describe("the database status the worker reads", () => {
       },
     });
     expect(parseDbStatus("read_only\tgtid_current\tgtid_binlog\n0\t0-1-9\t0-1-9\n")).toEqual({ readOnly: false, gtidCurrent: "0-1-9", gtidBinlog: "0-1-9", replication: null });
+  });
+});
+
+describe("GTIDs", () => {
+  it("finds the transactions a candidate wrote itself, which its primary never had", () => {
+    // The primary (server 11) wrote up to 40; the replica (server 22) received them, then wrote one of its own.
+    expect(errantGtids("0-11-40,0-22-41", "0-11-40")).toEqual([{ domain: 0, server: 22, seq: 41 }]);
+    expect(formatGtids(errantGtids("0-11-40,0-22-41", "0-11-40"))).toBe("0-22-41");
+    // Everything it has came from the primary (also from an earlier primary, 7): nothing errant.
+    expect(errantGtids("0-7-12,0-11-40", "0-7-12,0-11-45")).toEqual([]);
+    expect(errantGtids("", "0-11-40")).toEqual([]);
+    // A sequence past the primary's for the same server: written there after the primary stopped? It is not on the primary.
+    expect(errantGtids("0-11-41", "0-11-40")).toEqual([{ domain: 0, server: 11, seq: 41 }]);
+  });
+
+  it("counts the transactions a position is ahead of another, per domain", () => {
+    expect(gtidGap("0-11-45", "0-11-40")).toEqual([{ domain: 0, missing: 5, ahead: "0-11-45", behind: "0-11-40" }]);
+    expect(gtidGap("0-11-45,1-11-3", "0-11-45")).toEqual([{ domain: 1, missing: 3, ahead: "1-11-3", behind: null }]);
+    expect(gtidGap("0-11-40", "0-11-40")).toEqual([]);
+    expect(() => parseGtids("0-11")).toThrow(/not a GTID/);
   });
 });

@@ -21,7 +21,7 @@ describe("run kind registry", () => {
   });
 
   it("makes an apply conflict with applies and operations, and a plan with nothing", () => {
-    expect(conflictingKinds("topology-apply").sort()).toEqual(["certificate-order", "sample-operation", "sample-operation-strict", "topology-apply"]);
+    expect(conflictingKinds("topology-apply").sort()).toEqual(["certificate-order", "db-promote", "sample-operation", "sample-operation-strict", "topology-apply"]);
     expect(conflictingKinds("sample-operation")).toContain("topology-apply");
     expect(conflictingKinds("topology-plan")).toEqual([]);
     expect(conflictingKinds("system-check")).toEqual([]);
@@ -34,7 +34,7 @@ describe("run kind registry", () => {
 
   it("says what to check for every kind that does not resume", () => {
     const strict = RUN_KIND_NAMES.filter((k) => !RUN_KIND_POLICIES[k].resumable);
-    expect(strict).toEqual(["sample-operation-strict"]);
+    expect(strict).toEqual(["db-promote", "sample-operation-strict"]);
     for (const k of strict) expect(runKindPolicy(k)?.checkBeforeRestart, k).toBeTruthy();
     // The kinds that existed before operations re-observe or only read: they resume.
     for (const k of ["system-check", "server-check", "topology-plan", "topology-apply"]) expect(runKindPolicy(k)?.resumable, k).toBe(true);

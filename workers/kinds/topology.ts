@@ -479,6 +479,8 @@ export interface ApplyOptions {
   lockChanged?: (hosts: Array<{ id: string; name: string }>) => Promise<Set<string>>;
   /** Hosts another run held while they were observed: what was read may be half-way through its change, so they are locked and read again too. */
   busy?: ReadonlySet<string>;
+  /** Only these tiers converge (a promotion switches the app servers first); the other tiers' steps are left for a full apply. */
+  tiers?: readonly Tier[];
 }
 
 /** At most this many rounds of "lock the changed hosts, observe the ones another run touched, plan again". */
@@ -515,6 +517,12 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
       plan = planTopology(spec, desired, observations, new Date());
     }
   }
+  if (opts.tiers) {
+    const only = opts.tiers;
+    const hosts = plan.hosts.map((h) => ({ ...h, steps: h.steps.filter((s) => only.includes(s.tier)) }));
+    plan = { ...plan, hosts, changes: hosts.reduce((n, h) => n + h.steps.length, 0) };
+    await ctx.reporter.info(`Only the ${only.map(tierLabel).join(", ")} tier${only.length > 1 ? "s" : ""} converge in this apply`);
+  }
   const skipped = skippedHosts(spec, plan);
   const reports = new Map<string, HostReport>();
   for (const [id, why] of skipped) reports.set(id, { checks: [], outcome: "skipped", reason: why });
@@ -542,6 +550,7 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
   let stopped: string | null = null;
 
   for (const tier of TIERS) {
+    if (opts.tiers && !opts.tiers.includes(tier)) continue;
     const hosts = work.filter((h) => !failed.has(h.serverId) && (h.steps.some((s) => s.tier === tier) || modulesOf(spec.hosts.find((x) => x.serverId === h.serverId)!).some((m) => m.tier === tier)));
     if (hosts.length === 0) continue;
     // Hosts that others in the tier depend on go first (a database primary before its replicas).
@@ -602,7 +611,8 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
   // The probes made while observing still hold if nothing changed since (this run or another).
   const early = await planned.early;
   const matrix =
-    spec.firewall?.enabled && !stopped
+    // (Not after an apply of some tiers only: the firewalls may not have their new rules yet.)
+    spec.firewall?.enabled && !stopped && !opts.tiers
       ? await checkReachability(ctx, spec, desired, targets, planned.controlPlane, new Set([...skipped.keys(), ...failed.keys()]), changes === 0 && !reobserved ? early : null)
       : null;
   const reachBad = matrix && matrix.mismatches > 0 ? matrixText(matrix) : null;

@@ -1,8 +1,11 @@
 // Databases: each topology's primary and replicas with their replication state.
-import { router, readProcedure } from "../trpc";
-import { DatabaseViewDto } from "../../schemas/database";
+import { router, readProcedure, operateProcedure } from "../trpc";
+import { DatabaseViewDto, PromoteInput } from "../../schemas/database";
 import { TopologyIdInput } from "../../schemas/topology";
-import { databaseView } from "../../services/databases";
+import { RunDto } from "../../schemas/run";
+import { databaseView, startPromotion } from "../../services/databases";
+import { principalLabel } from "../../auth/principal";
+import { runsQueue } from "../../queue/producer";
 
 export const databasesRouter = router({
   status: readProcedure
@@ -18,4 +21,19 @@ export const databasesRouter = router({
     .input(TopologyIdInput)
     .output(DatabaseViewDto)
     .query(({ ctx, input }) => databaseView(ctx.db, input.id)),
+
+  promote: operateProcedure
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/topologies/{topologyId}/database/promote",
+        protect: true,
+        tags: ["databases"],
+        summary:
+          "Promote a replica (candidateId): a run whose preview checks the candidate (lag, SQL thread, errant GTIDs, cool-down) and waits for POST /runs/{id}/confirm. force: go ahead although the primary cannot be reached",
+      },
+    })
+    .input(PromoteInput)
+    .output(RunDto)
+    .mutation(({ ctx, input }) => startPromotion({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input)),
 });

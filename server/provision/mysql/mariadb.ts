@@ -21,6 +21,7 @@ const PROBE_SQL = [
   "SELECT 'vars', @@server_id, @@read_only, @@gtid_strict_mode, @@log_bin, @@require_secure_transport, @@have_ssl, @@gtid_current_pos, @@gtid_slave_pos, @@gtid_binlog_pos, @@version",
   "SELECT 'user', User, Host, authentication_string, ssl_type, Select_priv, Process_priv, Repl_slave_priv, Repl_client_priv FROM mysql.user WHERE User LIKE 'rampart\\_%'",
   "SELECT 'dbgrant', User, Host, Db FROM mysql.db WHERE User LIKE 'rampart\\_%'",
+  "SELECT 'locked', User, Host FROM mysql.global_priv WHERE User LIKE 'rampart\\_%' AND JSON_VALUE(Priv, '$.account_locked') = 'true'",
   "SELECT 'schema', SCHEMA_NAME FROM information_schema.SCHEMATA",
 ].join(";\n");
 
@@ -31,7 +32,7 @@ function statementSql(s: MysqlStatement): string[] {
     case "user": {
       const who = account(s.user, s.host);
       const auth = `IDENTIFIED BY PASSWORD ${sqlString(s.hash)} REQUIRE ${s.requireSsl ? "SSL" : "NONE"}`;
-      return [`CREATE USER IF NOT EXISTS ${who} ${auth}`, `ALTER USER ${who} ${auth}`, ...s.grants.map((g) => `GRANT ${g.privileges.join(", ")} ON ${g.on} TO ${who}`)];
+      return [`CREATE USER IF NOT EXISTS ${who} ${auth}`, `ALTER USER ${who} ${auth} ACCOUNT UNLOCK`, ...s.grants.map((g) => `GRANT ${g.privileges.join(", ")} ON ${g.on} TO ${who}`)];
     }
     case "drop-user":
       return [`DROP USER IF EXISTS ${account(s.user, s.host)}`];
@@ -116,6 +117,17 @@ export const MARIADB: MysqlFlavour = {
   renderServerConfig,
   renderRoleConfig,
   showReplicaStatus: "SHOW SLAVE STATUS",
+  fenceSql: (accounts) =>
+    [
+      "SET SESSION sql_log_bin = 0",
+      "SET GLOBAL read_only = ON",
+      ...accounts.map((a) => `ALTER USER IF EXISTS ${account(a.user, a.host)} ACCOUNT LOCK`),
+      ...[...new Set(accounts.map((a) => a.user))].map((u) => `KILL CONNECTION USER ${sqlString(u)}`),
+      "SELECT @@gtid_binlog_pos",
+    ].join(";\n"),
+  gtidWaitSql: (gtid, timeoutS) => `SELECT MASTER_GTID_WAIT(${sqlString(gtid)}, ${Math.max(0, Math.floor(timeoutS))})`,
+  promoteSql: ["STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF", "SELECT @@gtid_current_pos"].join(";\n"),
+  positionsSql: "SELECT @@read_only, @@gtid_binlog_state, @@gtid_binlog_pos, @@gtid_current_pos, @@gtid_slave_pos",
   dumpCommand: () => ({
     argv: ["mariadb-dump", "--all-databases", "--single-transaction", "--gtid", "--master-data=2", "--routines", "--events", "--triggers", "--flush-privileges", "--ignore-table=mysql.gtid_slave_pos"],
     timeoutMs: 6 * 3600_000,

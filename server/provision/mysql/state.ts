@@ -36,6 +36,8 @@ export interface MysqlObserved {
   users: ObservedUser[];
   dbGrants: Array<{ user: string; host: string; db: string }>;
   schemas: string[];
+  /** Rampart's accounts that are locked ("user@host"): a promotion fences the old primary's app accounts so. */
+  locked: string[];
   replica: ReplicaStatus | null;
 }
 
@@ -43,7 +45,7 @@ const yes = (v: string | undefined) => v === "Y" || v === "1" || v === "ON" || v
 
 /** The mysql probe's lines (tab-separated, each tagged: vars, user, dbgrant, schema, slave, marker, down, absent). */
 export function parseMysqlProbe(body: readonly string[]): MysqlObserved {
-  const o: MysqlObserved = { kind: "mysql", state: "up", error: null, marker: null, vars: null, users: [], dbGrants: [], schemas: [], replica: null };
+  const o: MysqlObserved = { kind: "mysql", state: "up", error: null, marker: null, vars: null, users: [], dbGrants: [], schemas: [], locked: [], replica: null };
   const slave: string[][] = [];
   let tagged = false;
   for (const line of body) {
@@ -72,6 +74,7 @@ export function parseMysqlProbe(body: readonly string[]): MysqlObserved {
       o.users.push({ user: f[1]!, host: f[2]!, hash: f[3] ?? "", ssl: f[4] ?? "", global: { select: yes(f[5]), process: yes(f[6]), replSlave: yes(f[7]), replClient: yes(f[8]) } });
     else if (tag === "dbgrant") o.dbGrants.push({ user: f[1]!, host: f[2]!, db: f[3]! });
     else if (tag === "schema") o.schemas.push(f[1]!);
+    else if (tag === "locked") o.locked.push(`${f[1]}@${f[2]}`);
     else if (tag === "slave") slave.push(f.slice(1));
   }
   if (o.state === "up" && !tagged) {
@@ -117,7 +120,7 @@ export interface MysqlChange {
 export function diffMysql(r: MysqlRes, o: MysqlObserved | undefined): MysqlChange | null {
   const hostName = r.hostName;
   const f = FLAVOURS[r.flavour];
-  const obs: MysqlObserved = o ?? { kind: "mysql", state: "absent", error: null, marker: null, vars: null, users: [], dbGrants: [], schemas: [], replica: null };
+  const obs: MysqlObserved = o ?? { kind: "mysql", state: "absent", error: null, marker: null, vars: null, users: [], dbGrants: [], schemas: [], locked: [], replica: null };
   if (obs.state === "down" && !notRunning(obs))
     throw new Error(
       `${f.name} on ${hostName} runs, but Rampart cannot log in as root over its socket (${obs.error}): Rampart manages servers whose root logs in with unix_socket, as Debian installs them`,
@@ -161,7 +164,9 @@ function diffPrimary(r: MysqlRes, o: MysqlObserved, fresh: boolean): MysqlChange
             ? "lacks a privilege"
             : u.databases.some((db) => !o.dbGrants.some((g) => g.user === u.user && g.host === u.host && g.db === db))
               ? "lacks its grant on its database"
-              : null;
+              : o.locked.includes(`${u.user}@${u.host}`)
+                ? "is locked (fenced by a promotion)"
+                : null;
     if (why) {
       statements.push(userStatement(u));
       reasons.push(`account ${u.user}@${u.host} (${u.purpose}) ${why}`);

@@ -106,6 +106,14 @@ export interface MysqlFlavour {
   renderServerConfig(c: ServerConfig): string;
   renderRoleConfig(c: { siteName: string; readOnly: boolean }): string;
   showReplicaStatus: string;
+  /** Promotion: makes a primary read-only and locks the app's accounts out (kept out of its binary log). */
+  fenceSql(appAccounts: Array<{ user: string; host: string }>): string;
+  /** Promotion: returns 0 once the server applied `gtid`, -1 after timeoutS. */
+  gtidWaitSql(gtid: string, timeoutS: number): string;
+  /** Promotion: stops replicating, forgets its source, and takes writes. */
+  promoteSql: string;
+  /** Variables a promotion reads: read_only, gtid_binlog_state, gtid_binlog_pos, gtid_current_pos, gtid_slave_pos. */
+  positionsSql: string;
   /** On the source: a consistent dump of every database, with its GTID position, on stdout. */
   dumpCommand(): Command;
   /** On the replica: loads the dump from stdin. */

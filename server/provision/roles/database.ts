@@ -11,6 +11,7 @@ import { resourceId } from "../resources";
 import { sqlIdent, nativePasswordHash } from "../mysql/mariadb";
 import { FLAVOURS, type MysqlRes } from "../mysql/state";
 import type { DesiredUser } from "../mysql/types";
+import type { Secret } from "../../secrets/secret";
 import { dir } from "./common";
 import type { CheckSpec, HostSpec, RoleModule, TopologySpec } from "./types";
 
@@ -34,6 +35,14 @@ export const dbAddress = (h: Pick<HostSpec, "address" | "ips">) => h.ips?.[0] ??
 /** A stable server_id for a member: from its server's id, never 0. */
 export function mysqlServerId(serverId: string): number {
   return (parseInt(createHash("sha256").update(serverId).digest("hex").slice(0, 8), 16) % 4_294_967_294) + 1;
+}
+
+/** What a replica was set up with, as a hash (never the password): a new password or source sets it up again. */
+export function replicationMarkerKey(source: { host: string; port: number; user: string }, password: Secret): string {
+  return createHash("sha256")
+    .update(JSON.stringify([source.host, source.port, source.user, password.reveal(), MYSQL_CA]))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 export const primaryOf = (t: Pick<TopologySpec, "hosts">) => t.hosts.find((h) => h.roles.includes("db-primary")) ?? null;
