@@ -101,6 +101,11 @@ const EnvSchema = z.object({
   FIREWALL_CONFIRM_WINDOW_S: z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(10, "must be at least 10").max(3600, "must be at most 3600").default(60),
   /** Tests only: the worker waits this long between loading firewall rules and confirming them (to be killed there). */
   RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /** Tests only: "<phase>:<ms>": an operation waits this long once that phase's work is done, before recording it done (to be killed there). */
+  RAMPART_TEST_OPERATION_PAUSE: z
+    .string()
+    .regex(/^[a-z ]+:\d+$/, 'must be "<phase name>:<milliseconds>"')
+    .optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL such as https://rampart.example.com" })
@@ -201,6 +206,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     PROMOTION_COOLDOWN_S: blankToUndefined(source.PROMOTION_COOLDOWN_S),
     FIREWALL_CONFIRM_WINDOW_S: blankToUndefined(source.FIREWALL_CONFIRM_WINDOW_S),
     RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS: blankToUndefined(source.RAMPART_TEST_FIREWALL_CONFIRM_DELAY_MS),
+    RAMPART_TEST_OPERATION_PAUSE: blankToUndefined(source.RAMPART_TEST_OPERATION_PAUSE),
     LOG_LEVEL: blankToUndefined(source.LOG_LEVEL),
     PUBLIC_URL: blankToUndefined(source.PUBLIC_URL),
     ALLOWED_ORIGINS: blankToUndefined(source.ALLOWED_ORIGINS),

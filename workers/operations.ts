@@ -27,7 +27,8 @@
 // its KindResult ("partial" included), recorded as the phase's data, can be
 // returned from `outcome`.
 import type { z } from "zod";
-import type { HeldLocks } from "@/server/queue/host-locks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { acquireHostLocks, type HeldLocks } from "@/server/queue/host-locks";
 import { PREVIEW_PHASE } from "@/server/schemas/run";
 import type { KindContext, KindResult, RunKindHandler } from "./kinds/types";
 
@@ -64,6 +65,16 @@ export interface OperationDefinition<S extends z.ZodType> {
   outcome?: (ctx: OperationContext<z.infer<S>>, state: PhaseState) => KindResult | Promise<KindResult>;
 }
 
+/** Tests only (RAMPART_TEST_OPERATION_PAUSE): wait once a phase's work is done, before it is recorded done, to be killed there. */
+async function testPause(ctx: OperationContext<unknown>, phase: string): Promise<void> {
+  const pause = ctx.env.RAMPART_TEST_OPERATION_PAUSE;
+  if (!pause) return;
+  const at = pause.lastIndexOf(":");
+  if (pause.slice(0, at) !== phase) return;
+  await ctx.reporter.warn(`test: pausing ${pause.slice(at + 1)} ms at the end of phase '${phase}'`);
+  await sleep(Number(pause.slice(at + 1)), undefined, { signal: ctx.signal });
+}
+
 export function defineOperation<S extends z.ZodType>(def: OperationDefinition<S>): RunKindHandler<S> {
   const names = def.phases.map((p) => p.name);
   if (new Set(names).size !== names.length || names.includes(PREVIEW_PHASE)) throw new Error(`operation phases need distinct names other than "${PREVIEW_PHASE}": ${names.join(", ")}`);
@@ -96,6 +107,7 @@ export function defineOperation<S extends z.ZodType>(def: OperationDefinition<S>
           let data: Record<string, unknown> | null;
           try {
             data = (await phase.run(opCtx, state)) ?? null;
+            await testPause(opCtx, phase.name);
           } catch (err) {
             // Stopped from outside (cancel, shutdown, lost locks): the processor decides how
             // the run ends, and a phase still "running" tells the next worker where it was.
@@ -112,4 +124,15 @@ export function defineOperation<S extends z.ZodType>(def: OperationDefinition<S>
       }
     },
   };
+}
+
+/** For `hold`: every host of the topology, waiting up to waitMs for runs that hold one (said in the run's log). */
+export async function holdTopologyHosts(ctx: KindContext<unknown>, topologyId: string, waitMs: number): Promise<HeldLocks> {
+  const members = await ctx.db.topologyMember.findMany({ where: { topologyId }, include: { server: { select: { name: true } } } });
+  return acquireHostLocks(
+    ctx.redis,
+    ctx.runId,
+    members.map((m) => ({ id: m.serverId, name: m.server.name })),
+    { waitMs, signal: ctx.signal, onWait: (name, holder) => void ctx.reporter.warn(`waiting for run ${holder} to finish with this host`, name) },
+  );
 }

@@ -2,13 +2,18 @@
 // A topology's Databases page: the primary and each replica as the worker last read
 // them (every 5 s): the replication diagram, then a table with read-only state,
 // threads, lag, GTID positions and the last error. Refreshed live.
+import { useState } from "react";
 import Link from "next/link";
-import { useQuery } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { ArrowDown } from "lucide-react";
 import type { DbMemberStatus } from "@/server/schemas/database";
 import { useTRPC } from "../trpc";
 import { Badge, type Tone } from "../ui/badge";
 import { Card, CardHeader } from "../ui/card";
+import { Button } from "../ui/button";
+import { ConfirmDialog } from "../ui/confirm";
+import { useCan } from "../auth/me";
 
 type Member = { serverId: string; name: string; address: string; role: "primary" | "replica" };
 
@@ -28,6 +33,10 @@ export function memberHealth(m: Member, s: DbMemberStatus | undefined): { tone: 
 
 export function DatabaseView({ topologyId }: { topologyId: string }) {
   const trpc = useTRPC();
+  const router = useRouter();
+  const canOperate = useCan("operate");
+  const [promoting, setPromoting] = useState<{ member: Member; force: boolean } | null>(null);
+  const promote = useMutation(trpc.databases.promote.mutationOptions({ onSuccess: (run) => router.push(`/runs/${run.id}`) }));
   const q = useQuery({ ...trpc.databases.status.queryOptions({ id: topologyId }), refetchInterval: 5000 });
   if (q.error)
     return (
@@ -84,6 +93,7 @@ export function DatabaseView({ topologyId }: { topologyId: string }) {
                   <th className="px-3 py-2">Lag</th>
                   <th className="px-3 py-2">GTID position</th>
                   <th className="px-3 py-2">Last error</th>
+                  {canOperate ? <th className="px-3 py-2">Action</th> : null}
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
@@ -108,6 +118,15 @@ export function DatabaseView({ topologyId }: { topologyId: string }) {
                       </td>
                       <td className="px-3 py-2 font-mono text-xs">{r ? `applied ${s?.gtidCurrent || "—"}, received ${r.gtidReceived || "—"}` : s?.gtidCurrent || "—"}</td>
                       <td className="max-w-xs px-3 py-2 text-xs text-rose-700">{lastError || ""}</td>
+                      {canOperate ? (
+                        <td className="px-3 py-2">
+                          {m.role === "replica" ? (
+                            <Button variant="secondary" onClick={() => setPromoting({ member: m, force: false })}>
+                              Promote…
+                            </Button>
+                          ) : null}
+                        </td>
+                      ) : null}
                     </tr>
                   );
                 })}
@@ -116,6 +135,28 @@ export function DatabaseView({ topologyId }: { topologyId: string }) {
           </div>
         </Card>
       ) : null}
+      <ConfirmDialog
+        open={!!promoting}
+        title={`Promote ${promoting?.member.name ?? ""} to primary?`}
+        confirmLabel="Compute the preview"
+        tone="primary"
+        pending={promote.isPending}
+        error={promote.error?.message ?? null}
+        onClose={() => {
+          setPromoting(null);
+          promote.reset();
+        }}
+        onConfirm={() => promoting && promote.mutate({ topologyId, candidateId: promoting.member.serverId, force: promoting.force })}
+      >
+        <p>
+          Rampart first checks {promoting?.member.name} (lag, SQL thread, errant GTIDs) and shows what the promotion will do; nothing changes until you confirm that preview on the run&apos;s page.
+          Then the current primary is fenced (read-only), {promoting?.member.name} applies everything, becomes the primary, the app servers switch to it, and the old primary rejoins as a replica.
+        </p>
+        <label className="mt-3 flex items-start gap-2 text-sm">
+          <input type="checkbox" className="mt-1" checked={!!promoting?.force} onChange={(e) => promoting && setPromoting({ ...promoting, force: e.target.checked })} />
+          <span>Force: go ahead even if the current primary cannot be reached (it cannot be fenced, and the transactions it wrote last may be lost; the preview says how many).</span>
+        </label>
+      </ConfirmDialog>
     </div>
   );
 }

@@ -38,6 +38,7 @@ let worker: WorkerProcess;
 let box: SecretBox;
 let topologyId: string;
 let caFile: string;
+let dbUrl: string;
 const caller = { name: "tester@example.test" };
 const front = () => lab.hosts[0]!;
 const primary = () => lab.hosts[1]!;
@@ -115,6 +116,7 @@ beforeAll(async () => {
   redis = await startRedis();
   let url: string;
   ({ db, dir, url } = await createTestDb());
+  dbUrl = url;
   box = new SecretBox(loadMasterKey({ dataDir: dir, create: false }));
   queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redisOptions(redis.url, "producer") });
   worker = startWorker({ DATA_DIR: dir, DATABASE_URL: url, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0" });
@@ -395,4 +397,47 @@ describe("MariaDB primary and replica on the lab", () => {
     expect(again.status).toBe("failed");
     expect(again.outcome).toMatch(/cool-down: the last promotion of this topology ended at .* another is refused for \d+ s more/);
   });
+
+  it("a worker SIGKILLed in each phase of a promotion: the run stops with its journal and says what to do, never two writable primaries, and an apply converges one", async () => {
+    const workerEnv = (extra: Record<string, string> = {}) => ({ DATA_DIR: dir, DATABASE_URL: dbUrl, REDIS_URL: redis.url, DRIFT_CHECK_INTERVAL_S: "0", PROMOTION_COOLDOWN_S: "0", ...extra });
+    const restart = async (extra?: Record<string, string>) => {
+      worker.child.kill("SIGTERM");
+      await worker.exited;
+      worker = startWorker(workerEnv(extra));
+    };
+    const writable = async () => {
+      const out: string[] = [];
+      for (const h of [primary(), replica()]) if ((await sql(h.name, "SELECT @@read_only"))[0]?.[0] === "0") out.push(h.name);
+      return out;
+    };
+    const phases = ["fence old primary", "catch up", "change roles", "promote", "repoint replicas", "switch app", "converge"];
+    for (const phase of phases) {
+      const members = await db.topologyMember.findMany({ where: { topologyId }, include: { server: true } });
+      const candidate = members.find((m) => (JSON.parse(m.roles) as string[]).includes("db-replica"))!;
+      await restart({ RAMPART_TEST_OPERATION_PAUSE: `${phase}:120000` });
+      const run = await startPromotion({ db, queue }, caller, { topologyId, candidateId: candidate.serverId, force: false });
+      expect((await finished(run.id)).status, `preview before '${phase}'`).toBe("awaiting-confirmation");
+      await confirmRun({ db, queue, redis: null }, { name: "operator@example.test" }, run.id);
+      await waitUntil(async () => (await eventsText(run.id)).includes(`pausing 120000 ms at the end of phase '${phase}'`), 180_000, `phase '${phase}' to be done and paused`);
+      worker.child.kill("SIGKILL");
+      await worker.exited;
+      // At most one server takes writes, whatever the phase.
+      expect((await writable()).length, `writable servers after a kill in '${phase}'`).toBeLessThanOrEqual(1);
+      worker = startWorker(workerEnv());
+      const ended = await finished(run.id);
+      expect(ended.status).toBe("failed");
+      expect(ended.outcome).toContain(phase);
+      expect(ended.outcome).toMatch(/apply the topology/);
+      const journal = await db.runPhase.findMany({ where: { runId: run.id }, orderBy: { position: "asc" } });
+      // The journal: the phases before it done, it marked failed (cut short), none after it.
+      expect(journal.map((p) => p.name)).toEqual(["preview", ...phases.slice(0, phases.indexOf(phase) + 1)]);
+      expect(journal.at(-1)?.status).toBe("failed");
+      expect((await writable()).length).toBeLessThanOrEqual(1);
+      // What the run says to do: apply. One writable primary, its replica replicating (the apply's checks prove it).
+      await applied();
+      const primaries = (await db.topologyMember.findMany({ where: { topologyId }, include: { server: true } })).filter((m) => (JSON.parse(m.roles) as string[]).includes("db-primary"));
+      expect(await writable()).toEqual(primaries.map((m) => m.server.name));
+      console.log(`killed in '${phase}': the run said "${ended.outcome?.slice(0, 120)}…"; after the apply ${primaries[0]!.server.name} is the one writable primary`);
+    }
+  }, 900_000);
 });

@@ -17,12 +17,11 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { OrderReason } from "@/server/schemas/acme";
-import { acquireHostLocks } from "@/server/queue/host-locks";
 import { ariCertId, CHALLENGE_PATH, keyAuthorization, orderCertificate, problemOf, retryAfterOf, revokeCertificate } from "@/server/acme/client";
 import { acmeAccountRef, orderNames, recordAttemptFailed, recordAttemptSucceeded } from "@/server/services/acme";
 import { currentSiteCertificate, storeAcmeCertificate } from "@/server/services/certificates";
 import { memberRoles } from "@/server/services/topologies";
-import { defineOperation, type OperationContext } from "../operations";
+import { defineOperation, holdTopologyHosts, type OperationContext } from "../operations";
 import { applyUnderHeldLocks } from "./topology";
 import type { KindResult } from "./types";
 
@@ -84,15 +83,7 @@ async function attempt<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
 
 export const certificateOrder = defineOperation({
   input: CertificateOrderInput,
-  async hold(ctx) {
-    const members = await ctx.db.topologyMember.findMany({ where: { topologyId: ctx.input.topologyId }, include: { server: { select: { name: true } } } });
-    return acquireHostLocks(
-      ctx.redis,
-      ctx.runId,
-      members.map((m) => ({ id: m.serverId, name: m.server.name })),
-      { waitMs: LOCK_WAIT_MS, signal: ctx.signal, onWait: (name, holder) => void ctx.reporter.warn(`waiting for run ${holder} to finish with this host`, name) },
-    );
-  },
+  hold: (ctx) => holdTopologyHosts(ctx, ctx.input.topologyId, LOCK_WAIT_MS),
   phases: [
     {
       name: "challenge answers",

@@ -21,7 +21,6 @@
 // and the registry's note says what to do next.
 import { z } from "zod";
 import type { Target } from "@/server/exec/ssh-executor";
-import { acquireHostLocks } from "@/server/queue/host-locks";
 import { loadTarget } from "@/server/services/targets";
 import { memberRoles } from "@/server/services/topologies";
 import { databaseCredentials } from "@/server/services/topology-secrets";
@@ -31,7 +30,7 @@ import { renderAction } from "@/server/provision/resources";
 import { APP_DB_USER, MYSQL_CA, MYSQL_PORT, REPL_USER, replicationMarkerKey } from "@/server/provision/roles/database";
 import { DbStatus, PromoteInput } from "@/server/schemas/database";
 import { query, replicaStatus } from "../engine/mysql";
-import { defineOperation, type OperationContext } from "../operations";
+import { defineOperation, holdTopologyHosts, type OperationContext } from "../operations";
 import { applyUnderHeldLocks } from "./topology";
 import type { KindContext, KindResult } from "./types";
 
@@ -157,15 +156,7 @@ async function targetOf(ctx: Ctx, m: Member) {
 export const dbPromote = defineOperation({
   input: PromoteInput,
   preview,
-  async hold(ctx) {
-    const members = await ctx.db.topologyMember.findMany({ where: { topologyId: ctx.input.topologyId }, include: { server: { select: { name: true } } } });
-    return acquireHostLocks(
-      ctx.redis,
-      ctx.runId,
-      members.map((m) => ({ id: m.serverId, name: m.server.name })),
-      { waitMs: LOCK_WAIT_MS, signal: ctx.signal, onWait: (name, holder) => void ctx.reporter.warn(`waiting for run ${holder} to finish with this host`, name) },
-    );
-  },
+  hold: (ctx) => holdTopologyHosts(ctx, ctx.input.topologyId, LOCK_WAIT_MS),
   phases: [
     {
       name: "fence old primary",
