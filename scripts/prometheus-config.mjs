@@ -94,6 +94,22 @@ export function alertRules() {
       "{{ $value | humanizePercentage }} of the responses the load balancers gave in the last 5 minutes were server errors. Check the app's logs (`journalctl -u rampart-app`) and the web servers' error logs.",
     ),
     rule(
+      "ReplicationBroken",
+      'mysql_slave_status_slave_sql_running{job="servers"} == 0 or mysql_slave_status_slave_io_running{job="servers"} == 0',
+      "1m",
+      "critical",
+      "Replication on {{ $labels.server }} is stopped",
+      "The database replica {{ $labels.server }} ({{ $labels.topology }}) has not run both replication threads for a minute: it falls behind and cannot be promoted safely. See Databases for its last error (`SHOW SLAVE STATUS` on it); an apply starts stopped replication again.",
+    ),
+    rule(
+      "ReplicaLagHigh",
+      'mysql_slave_status_seconds_behind_master{job="servers"} > 30',
+      "1m",
+      "warning",
+      "{{ $labels.server }} is more than 30 s behind its primary",
+      "The database replica {{ $labels.server }} ({{ $labels.topology }}) has been {{ $value }} s behind its primary for a minute: reads from it are stale, and a promotion would be refused. Check its load and the network to the primary.",
+    ),
+    rule(
       "DiskAlmostFull",
       'node_filesystem_avail_bytes{job="servers",mountpoint="/"} / node_filesystem_size_bytes{job="servers",mountpoint="/"} < 0.10',
       "5m",

@@ -9,7 +9,7 @@ import type { SecretBox } from "@/server/secrets/envelope";
 import type { Logger } from "@/server/log";
 import { loadTarget } from "@/server/services/targets";
 import { memberRoles } from "@/server/services/topologies";
-import type { DbMemberStatus, DbStatus } from "@/server/schemas/database";
+import { type DbMemberStatus, DbStatus } from "@/server/schemas/database";
 import { FLAVOURS, parseReplicaStatus } from "@/server/provision/mysql/state";
 import { takeRound } from "./lb-health";
 
@@ -55,19 +55,31 @@ export async function collectDbStatus(deps: { db: Db; executor: SshExecutor; box
       if (t.dbStatus) await db.topology.update({ where: { id: t.id }, data: { dbStatus: null, dbStatusAt: null } });
       continue;
     }
+    const previous = t.dbStatus ? DbStatus.safeParse(JSON.parse(t.dbStatus)) : null;
     const read: DbMemberStatus[] = await Promise.all(
       members.map(async ({ m, roles }) => {
         const base = { serverId: m.serverId, name: m.server.name, address: m.server.address, role: roles.includes("db-primary") ? ("primary" as const) : ("replica" as const) };
+        // A server that cannot be read keeps the positions it had when it last could (a forced promotion shows the gap from them).
+        const before = previous?.success ? previous.data.members.find((x) => x.serverId === m.serverId) : undefined;
+        const unread = (error: string): DbMemberStatus => ({
+          ...base,
+          error,
+          readOnly: null,
+          gtidCurrent: before?.gtidCurrent ?? "",
+          gtidBinlog: before?.gtidBinlog ?? "",
+          replication: null,
+          seenAt: before?.seenAt ?? null,
+        });
         try {
           const r = await executor.exec(
             await loadTarget(db, box, m.serverId),
             { argv: [f.client, "-B", "--connect-timeout=3", "-e", STATUS_SQL], timeoutMs: 10_000 },
             { signal: deps.signal, connectAttempts: 1 },
           );
-          if (r.exitCode !== 0) return { ...base, error: (r.stderr.trim() || `exit ${r.exitCode}`).split("\n")[0]!, readOnly: null, gtidCurrent: "", gtidBinlog: "", replication: null };
-          return { ...base, error: null, ...parseDbStatus(r.stdout) };
+          if (r.exitCode !== 0) return unread((r.stderr.trim() || `exit ${r.exitCode}`).split("\n")[0]!);
+          return { ...base, error: null, ...parseDbStatus(r.stdout), seenAt: new Date() };
         } catch (err) {
-          return { ...base, error: (err instanceof Error ? err.message : String(err)).split("\n")[0]!, readOnly: null, gtidCurrent: "", gtidBinlog: "", replication: null };
+          return unread((err instanceof Error ? err.message : String(err)).split("\n")[0]!);
         }
       }),
     );

@@ -80,6 +80,14 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
     },
     { id: "load", title: "Load average (1 min)", unit: "load", query: `node_load1{${t}}`, by: "server" },
     {
+      // The mysqld exporter on each replica: SHOW SLAVE STATUS's Seconds_Behind_Master.
+      id: "replica-lag",
+      title: "Replica lag",
+      unit: "seconds",
+      query: `max by (server) (mysql_slave_status_seconds_behind_master{${t}})`,
+      by: "server",
+    },
+    {
       // From Rampart's own /metrics (the certificates it deployed for this site and its servers).
       id: "certificates",
       title: "Site certificate: days left",

@@ -236,6 +236,7 @@ export function describeStep(a: Action): string[] {
   const lines = r.before.map(describeCommand);
   if (r.upload)
     lines.push(`upload ${r.upload.path} (${Buffer.byteLength(r.upload.content)} bytes, mode ${(r.upload.mode & 0o7777).toString(8).padStart(4, "0")}, ${r.upload.owner}:${r.upload.group})`);
+  if (r.pipe) lines.push(`${describeCommand(r.pipe.source)} (on ${r.pipe.from.name}, streamed through Rampart) | ${describeCommand(r.pipe.sink)}`);
   lines.push(...r.after.map(describeCommand));
   return lines;
 }

@@ -2,8 +2,8 @@
 //   observe  — a probe (what the observe script reads on the host),
 //   diff     — pure: desired + observed → the actions that would converge it,
 //   steps    — each action rendered as commands (argument arrays) or an upload.
-// Nothing here does I/O. Firewall rulesets, certificates, replication and
-// monitoring are added later in the same shape.
+// Nothing here does I/O. The firewall and the database server's own state
+// (accounts, replication: server/provision/mysql) have the same shape.
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
@@ -12,7 +12,7 @@ import type { Tier } from "../schemas/topology";
 import type { EffectiveRule } from "./firewall/types";
 import { lockoutProblem } from "./firewall/match";
 import type { MysqlObserved, MysqlRes } from "./mysql/state";
-import { diffMysql, FLAVOURS } from "./mysql/state";
+import { diffMysql, FLAVOURS, REPLICATION_MARKER } from "./mysql/state";
 import type { MysqlStatement } from "./mysql/types";
 import { Secret } from "../secrets/secret";
 import { armRollbackCommand, checkRulesetCommand, confirmCommand, FIREWALL_DIR, FIREWALL_PERSISTED, FIREWALL_TABLE, loadRulesetCommand, pendingRuleset, REMOVE_SCRIPT } from "./firewall/render";
@@ -491,7 +491,12 @@ function renderMysql(a: Extract<Action, { op: "mysql" }>): RenderedAction {
     const passwords = batch.flatMap((s) => (s.do === "replicate" ? [s.password] : []));
     const cmd: Command = { argv: [f.client, "--batch", "--connect-timeout=10"], stdin: passwords.length > 0 ? new Secret(sql) : sql, secrets: passwords, timeoutMs: 120_000 };
     (out.pipe ? out.after : out.before).push(cmd);
-    for (const s of batch) if (s.do === "replicate") (out.pipe ? out.after : out.before).push({ argv: ["sh", "-c", MARKER_SCRIPT, "rampart-marker", s.marker.path, s.marker.key] });
+    const into = out.pipe ? out.after : out.before;
+    // The record of the source follows the statements: written once replication is set up, removed once it is forgotten.
+    for (const s of batch) {
+      if (s.do === "replicate") into.push({ argv: ["sh", "-c", MARKER_SCRIPT, "rampart-marker", s.marker.path, s.marker.key] });
+      if (s.do === "stop-replication") into.push({ argv: ["rm", "-f", "--", REPLICATION_MARKER] });
+    }
     batch = [];
   };
   for (const s of a.statements) {

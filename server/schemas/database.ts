@@ -32,6 +32,8 @@ export const DbMemberStatus = z.object({
   gtidCurrent: z.string(),
   gtidBinlog: z.string(),
   replication: ReplicationDto.nullable(),
+  /** When the GTID positions were read: now, or (while the server cannot be read) the last time it could. */
+  seenAt: z.coerce.date().nullable().default(null),
 });
 export type DbMemberStatus = z.infer<typeof DbMemberStatus>;
 

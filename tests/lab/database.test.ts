@@ -27,6 +27,7 @@ import { createTestDb } from "../support/test-db";
 import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
 import { registerFreshLabHosts } from "../support/lab-hosts";
+import { FRESH_HOST_COMMAND } from "../support/fresh-host";
 
 const SITE = "shop.db.test";
 let lab: LabInfo;
@@ -128,8 +129,9 @@ beforeAll(async () => {
         name: SITE,
         members: [
           { serverId: ids[0], roles: ["load-balancer", "web", "app"], monitoring: false },
-          { serverId: ids[1], roles: ["db-primary"], monitoring: false },
-          { serverId: ids[2], roles: ["db-replica"], monitoring: false },
+          // The database servers with their monitoring client: the mysqld exporter too.
+          { serverId: ids[1], roles: ["db-primary"], monitoring: true },
+          { serverId: ids[2], roles: ["db-replica"], monitoring: true },
         ],
       }),
     )
@@ -139,6 +141,8 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  // Leave the hosts as the other lab tests expect them: no firewall, no MariaDB.
+  if (lab) await Promise.all(lab.hosts.map((h) => labSsh(h.name, FRESH_HOST_COMMAND, { check: false })));
   worker?.child.kill("SIGTERM");
   await worker?.exited;
   await queue?.close();
@@ -161,6 +165,9 @@ describe("MariaDB primary and replica on the lab", () => {
     expect(events).toMatch(/lab2: check passed: database server settings \(primary\)/);
     expect(events).toMatch(/lab3: check passed: database server settings \(replica\)/);
     expect(events).toMatch(/lab3: check passed: replication from the primary: threads running over TLS, \d+ s behind; a row written on lab2 arrived in \d+ ms/);
+    // The mysqld exporter: over TLS, Rampart's collector certificate required, logged in as rampart_monitor.
+    for (const h of ["lab2", "lab3"])
+      expect(events).toMatch(new RegExp(`${h}: check passed: mysqld exporter on :9104: answered with mysql_global_status_uptime; a client without a certificate was refused`));
     // The passwords Rampart made are nowhere in the run's output.
     for (const name of ["mysql-app", "mysql-monitor"]) expect(events).not.toContain((await topologySecret(db, box, topologyId, name, false)).reveal());
 
@@ -440,4 +447,26 @@ describe("MariaDB primary and replica on the lab", () => {
       console.log(`killed in '${phase}': the run said "${ended.outcome?.slice(0, 120)}…"; after the apply ${primaries[0]!.server.name} is the one writable primary`);
     }
   }, 900_000);
+  it("a primary that cannot be reached: the preview refuses unless forced, saying what may be lost; forced, the replica takes over and the old primary rejoins once it runs again", async () => {
+    const members = await db.topologyMember.findMany({ where: { topologyId }, include: { server: true } });
+    const roleOf = (m: (typeof members)[number]) => JSON.parse(m.roles) as string[];
+    const old = members.find((m) => roleOf(m).includes("db-primary"))!;
+    const candidate = members.find((m) => roleOf(m).includes("db-replica"))!;
+    await labSsh(old.server.name, ["systemctl", "stop", "mariadb"]);
+    const refused = await finished((await startPromotion({ db, queue }, caller, { topologyId, candidateId: candidate.serverId, force: false })).id);
+    expect(refused.status).toBe("failed");
+    expect(refused.outcome).toMatch(new RegExp(`promotion refused: the primary ${old.server.name} cannot be reached .*Start a forced promotion to go ahead anyway`));
+    const run = await startPromotion({ db, queue }, caller, { topologyId, candidateId: candidate.serverId, force: true });
+    const preview = await finished(run.id);
+    expect(preview.status).toBe("awaiting-confirmation");
+    expect(preview.outcome).toMatch(new RegExp(`FORCED: will make ${candidate.server.name} the primary without fencing ${old.server.name}`));
+    await confirmRun({ db, queue, redis: null }, { name: "operator@example.test" }, run.id);
+    const done = await finished(run.id);
+    expect(done.status, `${done.outcome}\n${(await eventsText(run.id)).slice(-4000)}`).toBe("succeeded");
+    expect(done.outcome).toMatch(/forced: .* was not fenced/);
+    // The old primary was started again by the converge phase, as a read-only replica of the new one.
+    expect(await sql(old.server.name, "SELECT @@read_only")).toEqual([["1"]]);
+    expect(await sql(candidate.server.name, "SELECT @@read_only")).toEqual([["0"]]);
+    expect(site("POST", "/db", "after the forced promotion").json.server).toBe(candidate.server.address);
+  }, 300_000);
 });

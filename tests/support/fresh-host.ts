@@ -5,7 +5,7 @@ export const FRESH_HOST_COMMAND = [
   "sh",
   "-c",
   "systemctl disable --now rampart-app >/dev/null 2>&1; apt-get -y -q purge nginx nginx-common haproxy socat prometheus-node-exporter >/dev/null 2>&1; " +
-    "DEBIAN_FRONTEND=noninteractive apt-get -y -q purge mariadb-server mariadb-server-core mariadb-client mariadb-client-core mariadb-common mysql-common python3-pymysql >/dev/null 2>&1; rm -rf /var/lib/mysql /etc/mysql /var/log/mysql; " +
+    "DEBIAN_FRONTEND=noninteractive apt-get -y -q purge mariadb-server mariadb-server-core mariadb-client mariadb-client-core mariadb-common mysql-common python3-pymysql prometheus-mysqld-exporter >/dev/null 2>&1; rm -rf /var/lib/mysql /etc/mysql /var/log/mysql /etc/default/prometheus-mysqld-exporter; " +
     "rm -rf /etc/nginx /etc/haproxy /etc/prometheus /etc/default/prometheus-node-exporter /etc/rampart /etc/systemd/system/rampart-app.service /opt/rampart-app /var/www/rampart /var/lib/rampart; " +
     "userdel rampart-app >/dev/null 2>&1; " +
     // Rampart's firewall: the table, its boot unit and file, and any rollback still armed.

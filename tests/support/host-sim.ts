@@ -29,6 +29,7 @@ const PACKAGE_EFFECTS: Record<string, { files: Record<string, string>; service?:
   haproxy: { files: { "/etc/haproxy/haproxy.cfg": "global\n  daemon\n" }, service: "haproxy" },
   // Started at once on every address, without TLS: a later restart must pick up Rampart's arguments.
   "prometheus-node-exporter": { files: { "/etc/default/prometheus-node-exporter": 'ARGS=""\n' }, service: "prometheus-node-exporter" },
+  "prometheus-mysqld-exporter": { files: { "/etc/default/prometheus-mysqld-exporter": 'ARGS=""\n' }, service: "prometheus-mysqld-exporter" },
   "mariadb-server": { files: { "/etc/mysql/mariadb.conf.d/50-server.cnf": "[mysqld]\nbind-address = 127.0.0.1\n" }, service: "mariadb" },
   "prometheus-nginx-exporter": { files: { "/etc/default/prometheus-nginx-exporter": 'ARGS=""\n' }, service: "prometheus-nginx-exporter" },
 };
@@ -143,6 +144,7 @@ export class SimHost {
         return;
       case "stop-replication":
         m.replica = null;
+        m.marker = null;
         return;
       case "replicate":
         m.replica = { host: st.source.host, port: st.source.port, user: st.source.user, io: "Yes", sql: "Yes" };

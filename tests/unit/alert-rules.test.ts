@@ -22,7 +22,7 @@ describe("alerting rules", () => {
     writeFileSync(path.join(dir, "rampart.yml"), alertRules());
     const rules = spawnSync("promtool", ["check", "rules", path.join(dir, "rampart.yml")], { encoding: "utf8" });
     expect(rules.status, rules.stdout + rules.stderr).toBe(0);
-    expect(rules.stdout).toContain("SUCCESS: 6 rules found");
+    expect(rules.stdout).toContain("SUCCESS: 8 rules found");
     writeFileSync(path.join(dir, "token"), "x".repeat(48));
     writeFileSync(
       path.join(dir, "am.yml"),
@@ -68,5 +68,47 @@ describe("alerting rules", () => {
     const r = spawnSync("promtool", ["test", "rules", path.join(dir, "test.json")], { encoding: "utf8", cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("SUCCESS");
+  });
+
+  it("a replica whose SQL thread stops fires ReplicationBroken after a minute; one more than 30 s behind for a minute fires ReplicaLagHigh", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-rules-"));
+    const text = alertRules();
+    writeFileSync(path.join(dir, "rampart.yml"), text);
+    const l = { job: "servers", exporter: "mysqld", server: "db2", topology: "www.shop.test" };
+    const labels = Object.entries(l)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(",");
+    const test = {
+      rule_files: ["rampart.yml"],
+      evaluation_interval: "5s",
+      tests: [
+        {
+          interval: "15s",
+          input_series: [
+            { series: `mysql_slave_status_slave_sql_running{${labels}}`, values: "1 1 0 0 0 0 0 0 0 0" },
+            { series: `mysql_slave_status_slave_io_running{${labels}}`, values: "1 1 1 1 1 1 1 1 1 1" },
+            { series: `mysql_slave_status_seconds_behind_master{${labels}}`, values: "0 0 10 40 45 50 55 60 65 70" },
+          ],
+          alert_rule_test: [
+            { eval_time: "60s", alertname: "ReplicationBroken", exp_alerts: [] },
+            { eval_time: "95s", alertname: "ReplicationBroken", exp_alerts: [{ exp_labels: { ...l, severity: "critical" }, exp_annotations: annotations(text, "ReplicationBroken", l) }] },
+            { eval_time: "60s", alertname: "ReplicaLagHigh", exp_alerts: [] },
+            {
+              eval_time: "110s",
+              alertname: "ReplicaLagHigh",
+              exp_alerts: [
+                {
+                  exp_labels: { ...l, severity: "warning" },
+                  exp_annotations: { summary: annotations(text, "ReplicaLagHigh", l).summary, description: annotations(text, "ReplicaLagHigh", l).description.replace("{{ $value }}", "60") },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    writeFileSync(path.join(dir, "test.json"), JSON.stringify(test));
+    const r = spawnSync("promtool", ["test", "rules", path.join(dir, "test.json")], { encoding: "utf8", cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });

@@ -136,6 +136,15 @@ describe("the primary's accounts and databases", () => {
     expect(c.statements.map((s) => s.do)).toEqual(["user", "user", "drop-user", "read-only"]);
   });
 
+  it("a promoted primary forgets the record of its old source (it could resume from a stale position later)", () => {
+    const c = diffMysql(mysqlOf("s2"), up(["marker\tabc", ...UP_PRIMARY]))!;
+    expect(c).toEqual({ statements: [{ do: "stop-replication" }], reasons: ["it was set up as a replica before: the record of its source is removed"] });
+    expect(renderAction({ op: "mysql", flavour: "mariadb", statements: c.statements }).before.map((x) => x.argv.join(" "))).toEqual([
+      "mariadb --batch --connect-timeout=10",
+      "rm -f -- /var/lib/rampart/mysql-source",
+    ]);
+  });
+
   it("stops a promoted primary's old replication", () => {
     const c = diffMysql(mysqlOf("s2"), up([...UP_PRIMARY, SLAVE_HEADER, slaveRow("10.0.0.3", "Yes", "Yes")]))!;
     expect(c.statements).toEqual([{ do: "stop-replication" }]);
@@ -152,8 +161,9 @@ describe("the replica", () => {
     expect(c.statements.map((s) => s.do)).toEqual(["read-only", "stop-replication", "reset-binlog", "seed", "replicate"]);
     const r = renderAction({ op: "mysql", flavour: "mariadb", statements: c.statements });
     // Before the seed: read-only, replication stopped, its own binary log emptied (no errant GTIDs).
-    expect(r.before).toHaveLength(1);
+    expect(r.before).toHaveLength(2);
     expect(r.before[0]!.argv).toEqual(["mariadb", "--batch", "--connect-timeout=10"]);
+    expect(r.before[1]!.argv).toEqual(["rm", "-f", "--", "/var/lib/rampart/mysql-source"]); // forgotten with the old replication
     expect(String(r.before[0]!.stdin)).toBe("SET GLOBAL read_only = ON;\nSTOP SLAVE;\nRESET SLAVE ALL;\nRESET MASTER;\n");
     // The seed: the source's consistent dump with its GTID position, loaded without binary logging here.
     expect(r.pipe!.from).toEqual({ serverId: "s2", name: "db2" });
@@ -174,6 +184,13 @@ describe("the replica", () => {
     expect(diffMysql(mysqlOf("s3"), replicaUp([`marker\t${key()}`, SLAVE_HEADER, slaveRow("10.0.0.2", "Yes", "Yes")]))).toBeNull();
     // The IO thread reconnecting is not "stopped" (the check reports it).
     expect(diffMysql(mysqlOf("s3"), replicaUp([`marker\t${key()}`, SLAVE_HEADER, slaveRow("10.0.0.2", "Connecting", "Yes")]))).toBeNull();
+  });
+
+  it("a replica that is only stopped resumes where it was once started; a new or unknown one is loaded again", () => {
+    const stopped = parseMysqlProbe([`marker\t${key()}`, "down\tERROR 2002 (HY000): Can't connect to local server through socket '/run/mysqld/mysqld.sock' (2)"]);
+    expect(diffMysql(mysqlOf("s3"), stopped)).toEqual({ statements: [{ do: "read-only", on: true }, { do: "start-replication" }], reasons: [expect.stringMatching(/resumes replicating/)] });
+    const unknown = parseMysqlProbe(["marker\tfrom-another-source", "down\tERROR 2002 (HY000): Can't connect to local server through socket"]);
+    expect(diffMysql(mysqlOf("s3"), unknown)!.statements.map((s) => s.do)).toContain("seed");
   });
 
   it("restarts stopped replication, sets it up again when its credentials changed, reloads it when it follows another server, and makes it read-only", () => {

@@ -19,6 +19,7 @@
 //
 // Not resumable: a worker that dies mid-phase ends the run failed with its journal,
 // and the registry's note says what to do next.
+import { lookup } from "node:dns/promises";
 import { z } from "zod";
 import type { Target } from "@/server/exec/ssh-executor";
 import { loadTarget } from "@/server/services/targets";
@@ -60,6 +61,13 @@ async function loadTopology(ctx: Ctx) {
   return { t, members, primary, candidate };
 }
 
+/** Does a replica's source (an address) name this server (an address or a host name)? */
+async function sameHost(source: string, address: string): Promise<boolean> {
+  if (source === address) return true;
+  const found = await lookup(address, { all: true }).catch(() => []);
+  return found.some((a) => a.address === source);
+}
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
 
 async function positions(ctx: Ctx, target: Target) {
@@ -92,8 +100,7 @@ async function assess(ctx: Ctx) {
   const refusals: string[] = [];
   if (!status) refusals.push(`${candidate.name} does not replicate`);
   else {
-    if (status.sourceHost !== primary.address && !status.sourceHost.startsWith(primary.address))
-      refusals.push(`${candidate.name} replicates from ${status.sourceHost}, not from the primary ${primary.name}`);
+    if (!(await sameHost(status.sourceHost, primary.address))) refusals.push(`${candidate.name} replicates from ${status.sourceHost}, not from the primary ${primary.name}`);
     if (status.sql !== "Yes") refusals.push(`the SQL thread of ${candidate.name} is stopped${status.lastSqlError ? ` (${status.lastSqlError})` : ""}: it has not applied what it received`);
     if (status.lagS === null && status.sql === "Yes" && status.io === "Yes") refusals.push(`${candidate.name} cannot tell how far behind it is`);
     if (status.lagS !== null && status.lagS > MAX_PROMOTION_LAG_S) refusals.push(`${candidate.name} is ${status.lagS} s behind the primary (at most ${MAX_PROMOTION_LAG_S} s)`);
@@ -111,10 +118,10 @@ async function assess(ctx: Ctx) {
   }
   // What the worker last read from the primary, for a forced promotion's known gap.
   const lastSeen = t.dbStatus ? DbStatus.safeParse(JSON.parse(t.dbStatus)) : null;
-  const seen = lastSeen?.success ? lastSeen.data.members.find((m) => m.serverId === primary.serverId && !m.error) : undefined;
+  const seen = lastSeen?.success ? lastSeen.data.members.find((m) => m.serverId === primary.serverId && m.gtidBinlog) : undefined;
   const primaryPos = prim?.binlogPos ?? seen?.gtidBinlog ?? "";
   const gap = primaryPos ? gtidGap(primaryPos, cand.currentPos) : [];
-  return { t, members, primary, candidate, cand, status, prim, primaryError, refusals, gap, seenAt: lastSeen?.success ? lastSeen.data.at : null };
+  return { t, members, primary, candidate, cand, status, prim, primaryError, refusals, gap, seenAt: seen?.seenAt ?? null };
 }
 
 async function preview(ctx: Ctx) {

@@ -134,17 +134,17 @@ function userStatement(u: DesiredUser): MysqlStatement {
 }
 
 function diffPrimary(r: MysqlRes, o: MysqlObserved, fresh: boolean): MysqlChange | null {
+  // A former replica forgets its source (and Rampart's record of it, which would let it resume from a stale position later).
+  const forget: MysqlStatement[] = o.replica || o.marker ? [{ do: "stop-replication" }] : [];
   if (fresh)
     return {
-      statements: [...r.databases.map((name) => ({ do: "create-database" as const, name })), ...r.users.map(userStatement), { do: "read-only", on: false }],
+      statements: [...forget, ...r.databases.map((name) => ({ do: "create-database" as const, name })), ...r.users.map(userStatement), { do: "read-only", on: false }],
       reasons: ["the server is new (or not running yet): its databases and accounts are set up once it runs"],
     };
-  const statements: MysqlStatement[] = [];
+  const statements: MysqlStatement[] = [...forget];
   const reasons: string[] = [];
-  if (o.replica) {
-    statements.push({ do: "stop-replication" });
-    reasons.push(`it still replicates from ${o.replica.sourceHost}, but it is the primary`);
-  }
+  if (o.replica) reasons.push(`it still replicates from ${o.replica.sourceHost}, but it is the primary`);
+  else if (o.marker) reasons.push("it was set up as a replica before: the record of its source is removed");
   for (const name of r.databases)
     if (!o.schemas.includes(name)) {
       statements.push({ do: "create-database", name });
@@ -199,6 +199,9 @@ function diffReplica(r: MysqlRes, o: MysqlObserved, fresh: boolean): MysqlChange
     statements: [{ do: "read-only", on: true }, { do: "stop-replication" }, { do: "reset-binlog" }, { do: "seed", from: { serverId: rep.source.serverId, name: rep.source.name } }, replicate],
     reasons: [why],
   });
+  // Not running, but set up by Rampart from this very source with these credentials: it resumes where it was once started.
+  if (fresh && o.state === "down" && o.marker === rep.markerKey)
+    return { statements: [{ do: "read-only", on: true }, { do: "start-replication" }], reasons: ["the server is not running: once started it resumes replicating where it stopped"] };
   if (fresh) return seed("the server is new (or not running yet): it is loaded from its source and replicates from it");
   const statements: MysqlStatement[] = [];
   const reasons: string[] = [];

@@ -38,6 +38,7 @@ export type MysqlStatement =
   | ({ do: "user" } & Pick<DesiredUser, "user" | "host" | "hash" | "requireSsl" | "grants">)
   | { do: "drop-user"; user: string; host: string }
   | { do: "read-only"; on: boolean }
+  /** Stops and forgets replication; its rendering also removes Rampart's record of the source (the marker). */
   | { do: "stop-replication" }
   | { do: "reset-binlog" }
   /** Load the source's consistent dump (a cross-host step: the worker streams it). */

@@ -12,7 +12,8 @@ import { sqlIdent, nativePasswordHash } from "../mysql/mariadb";
 import { FLAVOURS, type MysqlRes } from "../mysql/state";
 import type { DesiredUser } from "../mysql/types";
 import type { Secret } from "../../secrets/secret";
-import { dir } from "./common";
+import { dir, file } from "./common";
+import { EXPORTER_GROUP, MYSQLD_EXPORTER_CNF, MYSQLD_EXPORTER_DEFAULTS, MYSQLD_EXPORTER_PACKAGE, MYSQLD_EXPORTER_PORT, renderMysqldExporterCnf, renderMysqldExporterDefaults } from "./monitoring";
 import type { CheckSpec, HostSpec, RoleModule, TopologySpec } from "./types";
 
 export const MYSQL_PORT = 3306;
@@ -143,6 +144,19 @@ function resources(role: "db-primary" | "db-replica") {
             })()
           : null,
     };
+    // With monitoring: the mysqld exporter (its TLS files and web configuration come with the monitoring module).
+    const exporter: Resource[] = [];
+    if (h.monitoring) {
+      const defaults = file(tier, MYSQLD_EXPORTER_DEFAULTS, renderMysqldExporterDefaults(h.address));
+      const cnf = { ...file(tier, MYSQLD_EXPORTER_CNF, renderMysqldExporterCnf(MONITOR_USER, db.monitorPassword.reveal()), 0o640, true), group: EXPORTER_GROUP } as Resource;
+      exporter.push({ kind: "package", tier, name: MYSQLD_EXPORTER_PACKAGE }, defaults, cnf, {
+        kind: "service",
+        tier,
+        name: MYSQLD_EXPORTER_PACKAGE,
+        reloadOn: [],
+        restartOn: [defaults, cnf].map(resourceId),
+      });
+    }
     return [
       { kind: "package", tier, name: f.package },
       dir(tier, MYSQL_TLS_DIR),
@@ -152,6 +166,7 @@ function resources(role: "db-primary" | "db-replica") {
       // Read at start only (MariaDB reloads neither its settings nor its certificate on a signal).
       { kind: "service", tier, name: f.unit, reloadOn: [], restartOn: [...tls, config].map(resourceId) },
       server,
+      ...exporter,
     ];
   };
 }
@@ -162,18 +177,46 @@ function checks(role: "db-primary" | "db-replica") {
     { kind: "running-config", unit: "mariadb.service" },
     { kind: "mysql-server", role: role === "db-primary" ? "primary" : "replica", serverId: mysqlServerId(h.serverId) },
     ...(role === "db-replica" ? [{ kind: "replication" as const, maxLagS: MAX_REPLICA_LAG_S }] : []),
+    ...(h.monitoring
+      ? [
+          { kind: "listening" as const, claim: exporterClaim(h) },
+          { kind: "running-config" as const, unit: `${MYSQLD_EXPORTER_PACKAGE}.service` },
+          { kind: "exporter" as const, port: MYSQLD_EXPORTER_PORT, name: "mysqld", metric: "mysql_global_status_uptime" },
+        ]
+      : []),
   ];
 }
+
+const exporterClaim = (h: HostSpec) => ({
+  port: MYSQLD_EXPORTER_PORT,
+  unit: `${MYSQLD_EXPORTER_PACKAGE}.service`,
+  scope: "any" as const,
+  address: h.address,
+  purpose: "the mysqld exporter, for Rampart's collector",
+});
 
 const module = (role: "db-primary" | "db-replica", label: string): RoleModule => ({
   role,
   label,
   tier: "database",
   resources: resources(role),
-  ports: (t, h) => [{ port: MYSQL_PORT, unit: "mariadb.service", scope: "any", address: dbAddress(h), purpose: "MariaDB" }],
+  ports: (t, h) => [{ port: MYSQL_PORT, unit: "mariadb.service", scope: "any", address: dbAddress(h), purpose: "MariaDB" }, ...(h.monitoring ? [exporterClaim(h)] : [])],
   checks: checks(role),
   certificates: (t, h) => [{ kind: "backend", names: [...new Set([h.name, h.address, dbAddress(h)])] }],
-  inbound: () => [
+  inbound: (t, h) => [
+    ...(h.monitoring
+      ? [
+          {
+            port: MYSQLD_EXPORTER_PORT,
+            from: { kind: "control-plane" as const },
+            protection: "tls" as const,
+            label: "TLS + client certificate",
+            detail:
+              "Rampart's collector scrapes the mysqld exporter over TLS; the exporter answers only a client certificate from Rampart's internal CA, and reads MariaDB as the read-only rampart_monitor.",
+            purpose: "metrics",
+          },
+        ]
+      : []),
     {
       port: MYSQL_PORT,
       from: { kind: "role", role: "app" },

@@ -20,14 +20,43 @@ export const NGINX_EXPORTER_PACKAGE = "prometheus-nginx-exporter";
 export const NGINX_EXPORTER_DEFAULTS = "/etc/default/prometheus-nginx-exporter";
 export const NGINX_METRICS_SITE = "/etc/nginx/conf.d/rampart-metrics.conf";
 
+/** MariaDB on database servers: Debian's mysqld exporter on the server's address, logging in as rampart_monitor over the socket. */
+export const MYSQLD_EXPORTER_PORT = 9104;
+export const MYSQLD_EXPORTER_PACKAGE = "prometheus-mysqld-exporter";
+export const MYSQLD_EXPORTER_DEFAULTS = "/etc/default/prometheus-mysqld-exporter";
+export const MYSQLD_EXPORTER_CNF = "/etc/prometheus/rampart-mysqld-exporter.cnf";
+
 /** The exporters a server runs (what Prometheus scrapes there), by what the server is. */
-export function exportersOf(h: { roles: readonly string[]; monitoring: boolean }): Array<{ name: "node" | "haproxy" | "nginx"; port: number; metric: string }> {
+export function exportersOf(h: { roles: readonly string[]; monitoring: boolean }): Array<{ name: "node" | "haproxy" | "nginx" | "mysqld"; port: number; metric: string }> {
   if (!h.monitoring) return [];
   return [
     { name: "node", port: NODE_EXPORTER_PORT, metric: "node_cpu_seconds_total" },
     ...(h.roles.includes("load-balancer") ? [{ name: "haproxy" as const, port: HAPROXY_EXPORTER_PORT, metric: "haproxy_frontend_http_requests_total" }] : []),
     ...(h.roles.includes("web") ? [{ name: "nginx" as const, port: NGINX_METRICS_PORT, metric: "nginx_http_requests_total" }] : []),
+    // mysql_up exists even when the exporter cannot log in: uptime only when it can.
+    ...(h.roles.includes("db-primary") || h.roles.includes("db-replica") ? [{ name: "mysqld" as const, port: MYSQLD_EXPORTER_PORT, metric: "mysql_global_status_uptime" }] : []),
   ];
+}
+
+export function renderMysqldExporterDefaults(address: string): string {
+  const listen = address.includes(":") ? `[${address}]:${MYSQLD_EXPORTER_PORT}` : `${address}:${MYSQLD_EXPORTER_PORT}`;
+  return [
+    "# Managed by Rampart: the mysqld exporter listens on this server's address only, over TLS (see the web configuration), and logs in as rampart_monitor.",
+    `ARGS=${shellWord(`--web.listen-address=${listen} --web.config.file=${EXPORTER_WEB_CONFIG} --config.my-cnf=${MYSQLD_EXPORTER_CNF} --collect.slave_status`)}`,
+    "",
+  ].join("\n");
+}
+
+/** The exporter's client settings: the read-only monitoring account, over MariaDB's socket. */
+export function renderMysqldExporterCnf(user: string, password: string): string {
+  return [
+    "# Managed by Rampart: the mysqld exporter's read-only account (over the local socket).",
+    "[client]",
+    `user = ${user}`,
+    `password = ${password}`,
+    "socket = /run/mysqld/mysqld.sock",
+    "",
+  ].join("\n");
 }
 
 export function renderNginxExporterDefaults(): string {
