@@ -16,6 +16,7 @@ export default defineConfig({
     { name: "firewall", testMatch: "firewall.spec.ts", dependencies: ["web-tier"] },
     { name: "acme", testMatch: "acme.spec.ts", dependencies: ["firewall"] },
     { name: "monitoring", testMatch: "monitoring.spec.ts", dependencies: ["acme"] },
+    { name: "databases", testMatch: "databases.spec.ts", dependencies: ["monitoring"] },
     { name: "run-log", testMatch: "run-log.spec.ts", dependencies: ["console"] },
     { name: "audit", testMatch: "audit.spec.ts", dependencies: ["acme", "run-log"] },
   ],
