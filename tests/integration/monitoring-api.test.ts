@@ -83,7 +83,7 @@ describe("monitoring API", () => {
   it("says why the charts are empty: no Prometheus configured, or one that does not answer", async () => {
     const none = await topologyMonitoring(db, undefined, { id: applied, rangeS: 900 });
     expect(none.error).toMatch(/no Prometheus is configured/);
-    expect(none.charts.map((c) => c.id)).toEqual(["lb-qps", "web-qps", "backend-qps", "errors", "latency", "cpu", "memory", "disk", "load", "certificates"]);
+    expect(none.charts.map((c) => c.id)).toEqual(["lb-qps", "web-qps", "backend-qps", "errors", "latency", "cpu", "memory", "disk", "load", "replica-lag", "certificates"]);
     expect(none.servers.map((s) => [s.name, s.exporters.map((e) => e.name)])).toEqual([
       ["db1", []],
       ["lb1", ["node", "haproxy"]],

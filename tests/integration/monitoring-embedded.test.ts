@@ -67,7 +67,16 @@ describe("the embedded Prometheus and Alertmanager", () => {
     expect(ams.data.activeAlertmanagers.map((a) => a.url)).toEqual([`http://127.0.0.1:${ports.ALERTMANAGER_PORT}/api/v2/alerts`]);
     // The default alerting rules are loaded; Alertmanager sends to Rampart, which refuses anyone else.
     const rules = (await (await fetch(`http://127.0.0.1:${ports.PROMETHEUS_PORT}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string }> }> } };
-    expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name))).toEqual(["HostDown", "WebServerDown", "High5xxRatio", "DiskAlmostFull", "CertificateExpiring", "CertificateRenewalFailing"]);
+    expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name))).toEqual([
+      "HostDown",
+      "WebServerDown",
+      "High5xxRatio",
+      "ReplicationBroken",
+      "ReplicaLagHigh",
+      "DiskAlmostFull",
+      "CertificateExpiring",
+      "CertificateRenewalFailing",
+    ]);
     const amStatus = (await (await fetch(`http://127.0.0.1:${ports.ALERTMANAGER_PORT}/api/v2/status`)).json()) as { config: { original: string } };
     expect(amStatus.config.original).toContain(`http://127.0.0.1:${ports.PORT}/api/alertmanager`);
     const forged = await fetch(`http://127.0.0.1:${ports.PORT}/api/alertmanager`, {

@@ -135,12 +135,7 @@ function resources(role: "db-primary" | "db-replica") {
               const password = db.replPasswords.get(h.serverId);
               if (!password) throw new Error(`no replication password for ${h.name}`);
               const source = { serverId: primary.serverId, name: primary.name, host: dbAddress(primary), port: MYSQL_PORT, user: REPL_USER };
-              // What the replica was set up with, as a hash: a new password or source sets it up again.
-              const markerKey = createHash("sha256")
-                .update(JSON.stringify([source.host, source.port, source.user, password.reveal(), MYSQL_CA]))
-                .digest("hex")
-                .slice(0, 32);
-              return { source, password, caFile: MYSQL_CA, markerKey };
+              return { source, password, caFile: MYSQL_CA, markerKey: replicationMarkerKey(source, password) };
             })()
           : null,
     };
