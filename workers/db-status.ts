@@ -11,7 +11,7 @@ import { loadTarget } from "@/server/services/targets";
 import { memberRoles } from "@/server/services/topologies";
 import { type DbMemberStatus, DbStatus } from "@/server/schemas/database";
 import { FLAVOURS, parseReplicaStatus } from "@/server/provision/mysql/state";
-import { takeRound } from "./lb-health";
+import { startLeasedLoop } from "./lb-health";
 
 export const DB_STATUS_INTERVAL_MS = 5000;
 const f = FLAVOURS.mariadb;
@@ -90,25 +90,6 @@ export async function collectDbStatus(deps: { db: Db; executor: SshExecutor; box
   return asked;
 }
 
-/** Runs collectDbStatus on a timer until stopped; one round at a time, one worker per round. */
-export function startDbStatusLoop(deps: { db: Db; executor: SshExecutor; box: SecretBox; log: Logger; redis: Redis; workerId: string }): () => void {
-  let busy = false;
-  const stop = new AbortController();
-  const timer = setInterval(async () => {
-    if (busy) return;
-    busy = true;
-    const mine = await takeRound(deps.redis, "db-status", deps.workerId, DB_STATUS_INTERVAL_MS).catch(() => false);
-    if (!mine) {
-      busy = false;
-      return;
-    }
-    collectDbStatus({ ...deps, signal: stop.signal })
-      .catch((err: Error) => deps.log.warn(`database status: ${err.message}`))
-      .finally(() => (busy = false));
-  }, DB_STATUS_INTERVAL_MS);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    stop.abort();
-  };
-}
+/** Reads the database servers every DB_STATUS_INTERVAL_MS (one worker per round). */
+export const startDbStatusLoop = (deps: { db: Db; executor: SshExecutor; box: SecretBox; log: Logger; redis: Redis; workerId: string }) =>
+  startLeasedLoop(deps, "db-status", "database status", DB_STATUS_INTERVAL_MS, collectDbStatus);

@@ -49,25 +49,38 @@ export async function takeRound(redis: Redis, task: string, workerId: string, in
   return (await redis.set(redisKeys.lease(task), workerId, "PX", Math.max(1, intervalMs - 200), "NX")) === "OK";
 }
 
-/** Runs collectLbHealth on a timer until stopped; never two rounds at once, and one worker per round however many there are. */
-export function startLbHealthLoop(deps: { db: Db; executor: SshExecutor; box: SecretBox; log: Logger; redis: Redis; workerId: string }): () => void {
+/**
+ * Runs `collect` every intervalMs until stopped: never two rounds at once, and one worker per
+ * round however many there are (the Redis lease of `task`). Errors are logged with `label`.
+ */
+export function startLeasedLoop<D extends { log: Logger; redis: Redis; workerId: string }>(
+  deps: D,
+  task: string,
+  label: string,
+  intervalMs: number,
+  collect: (deps: D & { signal: AbortSignal }) => Promise<unknown>,
+): () => void {
   let busy = false;
   const stop = new AbortController();
   const timer = setInterval(async () => {
     if (busy) return;
     busy = true;
-    const mine = await takeRound(deps.redis, "lb-health", deps.workerId, LB_HEALTH_INTERVAL_MS).catch(() => false);
+    const mine = await takeRound(deps.redis, task, deps.workerId, intervalMs).catch(() => false);
     if (!mine) {
       busy = false;
       return;
     }
-    collectLbHealth({ ...deps, signal: stop.signal })
-      .catch((err: Error) => deps.log.warn(`load balancer health: ${err.message}`))
+    collect({ ...deps, signal: stop.signal })
+      .catch((err: Error) => deps.log.warn(`${label}: ${err.message}`))
       .finally(() => (busy = false));
-  }, LB_HEALTH_INTERVAL_MS);
+  }, intervalMs);
   timer.unref();
   return () => {
     clearInterval(timer);
     stop.abort();
   };
 }
+
+/** Asks the load balancers every LB_HEALTH_INTERVAL_MS (one worker per round). */
+export const startLbHealthLoop = (deps: { db: Db; executor: SshExecutor; box: SecretBox; log: Logger; redis: Redis; workerId: string }) =>
+  startLeasedLoop(deps, "lb-health", "load balancer health", LB_HEALTH_INTERVAL_MS, collectLbHealth);

@@ -104,16 +104,8 @@ function resources(role: "db-primary" | "db-replica") {
     const mine = t.tls.backends.get(h.serverId);
     if (!mine) throw new Error(`no certificate from the internal CA for ${h.name}`);
     const tier = "database" as const;
-    const own = (path: string, content: string, mode = 0o644, secret = false): Resource => ({
-      kind: "file",
-      tier,
-      path,
-      content,
-      mode,
-      owner: "root",
-      group: f.user,
-      ...(secret ? { secret: true } : {}),
-    });
+    // Readable by MariaDB's group (its key too), written by root.
+    const own = (path: string, content: string, mode = 0o644, secret = false): Resource => ({ ...file(tier, path, content, mode, secret), group: f.user }) as Resource;
     const tls = [own(MYSQL_CA, t.tls.caPem), own(MYSQL_CERT, mine.certPem), own(MYSQL_KEY, mine.keyPem, 0o640, true)];
     const config = own(
       `${f.configDir}/90-rampart.cnf`,
