@@ -45,12 +45,19 @@ test("the Databases page shows the primary and its replica live, and promotes th
   const topology = await mutate<{ id: string }>(page, "topologies.create", {
     name: SITE,
     members: [
-      { serverId: lab4.id, roles: ["db-primary"], monitoring: false },
-      { serverId: lab5.id, roles: ["db-replica"], monitoring: false },
+      { serverId: lab4.id, roles: ["db-primary"], monitoring: true },
+      { serverId: lab5.id, roles: ["db-replica"], monitoring: true },
     ],
   });
-  const apply = await mutate<{ id: string }>(page, "topologies.startApply", { id: topology.id });
+  const apply = await mutate<{ id: string }>(page, "topologies.startApply", { id: topology.id, unreviewed: true });
   await expect.poll(async () => (await query<{ status: string }>(page, "runs.get", { id: apply.id })).status, { timeout: 300_000, intervals: [2000] }).toBe("succeeded");
+
+  // Prometheus scrapes the mysqld exporters (Rampart's client certificate): up, and the replica's lag charted.
+  await page.goto(`/monitoring/${topology.id}`);
+  for (const server of ["lab4", "lab5"])
+    await expect(page.locator(`[data-testid="server-health"][data-server="${server}"] [data-exporter="mysqld"]`)).toHaveAttribute("data-up", "true", { timeout: 90_000 });
+  await expect(page.locator('[data-chart="replica-lag"]').getByTestId("chart-series").filter({ hasText: "lab5" })).toBeVisible({ timeout: 60_000 });
+  await expect(page.locator('[data-chart="replica-lag"] [data-testid="chart-series"][data-name="lab5"]')).toHaveAttribute("data-last", /^[0-4]$/);
 
   await page.goto("/databases");
   await page.getByRole("link", { name: new RegExp(SITE.replace(/\./g, "\\.")) }).click();

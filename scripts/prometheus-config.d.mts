@@ -1,3 +1,2 @@
 export function prometheusConfig(o: { dir: string; rampartTarget?: string | null; alertmanager?: string | null; scrapeInterval?: string; evaluationInterval?: string }): string;
-export function alertRules(): string;
 export function alertmanagerConfig(o: { rampartUrl: string; tokenFile: string; webhooks?: string[] }): string;

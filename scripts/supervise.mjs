@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { alertmanagerConfig, alertRules, prometheusConfig } from "./prometheus-config.mjs";
+import { alertmanagerConfig, prometheusConfig } from "./prometheus-config.mjs";
 
 const env = { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" };
 const port = Number(env.PORT || 3000);
@@ -182,7 +182,7 @@ async function startMonitoring() {
   const consoleHost = bind === "0.0.0.0" ? "127.0.0.1" : bind;
   const config = path.join(dir, "prometheus.yml");
   writeFileSync(config, prometheusConfig({ dir, rampartTarget: `${consoleHost}:${port}`, alertmanager: `127.0.0.1:${alertmanagerPort}` }), { mode: 0o600 });
-  writeFileSync(path.join(dir, "rules", "rampart.yml"), alertRules(), { mode: 0o600 });
+  // The alerting rules (rules/rampart.yml) are the worker's to write, with the thresholds set in the console.
   // Alertmanager delivers every alert to Rampart with a token of its own, and to the operator's webhooks.
   const amTokenFile = path.join(dir, "alertmanager-token");
   if (!existsSync(amTokenFile)) writeFileSync(amTokenFile, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });

@@ -29,6 +29,7 @@ export const COPY_ORDER = [
   "AcmeAccount",
   "AcmeSite",
   "Alert",
+  "AlertRuleSetting",
   "Run",
   "RunTarget",
   "RunPhase",

@@ -22,6 +22,7 @@ import { SshExecutor } from "@/server/exec/ssh-executor";
 import { SecretBox } from "@/server/secrets/envelope";
 import { loadMasterKey } from "@/server/secrets/master-key";
 import { reloadPrometheus, writeScrapeFiles } from "@/server/services/monitoring";
+import { ensureAlertmanagerToken, writeRulesFile } from "@/server/services/alert-rules";
 
 async function main() {
   let env;
@@ -151,16 +152,33 @@ async function main() {
   // Prometheus's view of the servers: the exporters to scrape and the collector's certificate
   // (DATA_DIR/prometheus), kept current every few seconds (topologies applied, members added,
   // monitoring turned off, the certificate renewed).
+  // The alerting rules too (rules/rampart.yml, with the thresholds set in the console).
   let scrapeTold = "";
+  let reloadPending = false;
+  try {
+    ensureAlertmanagerToken(env.DATA_DIR);
+  } catch (err) {
+    log.warn(`monitoring: could not write the Alertmanager token: ${(err as Error).message}`);
+  }
   const syncScrape = async () => {
     try {
       const r = await writeScrapeFiles(db, box, env.DATA_DIR);
-      if (r.tlsChanged && env.PROMETHEUS_URL) await reloadPrometheus(env.PROMETHEUS_URL);
+      const rulesChanged = await writeRulesFile(db, env.DATA_DIR);
+      // Until Prometheus has read them (a reload refused or unanswered is tried again next time).
+      reloadPending ||= r.tlsChanged || rulesChanged;
+      if (reloadPending && env.PROMETHEUS_URL) {
+        await reloadPrometheus(env.PROMETHEUS_URL);
+        reloadPending = false;
+      }
       const said = `monitoring: ${r.targets} exporter(s) to scrape`;
-      if (r.targetsChanged || r.tlsChanged || said !== scrapeTold) log.info(`${said}${r.tlsChanged ? " (collector certificate written)" : ""}`);
+      if (r.targetsChanged || r.tlsChanged || rulesChanged || said !== scrapeTold)
+        log.info(`${said}${r.tlsChanged ? " (collector certificate written)" : ""}${rulesChanged ? " (alerting rules written)" : ""}`);
       scrapeTold = said;
     } catch (err) {
-      log.warn(`monitoring: could not write the scrape targets: ${(err as Error).message}`);
+      // Said once until it changes (a Prometheus that refuses reloads would say it every 10 s).
+      const said = `monitoring: could not write the scrape targets or rules, or reload Prometheus: ${(err as Error).message}`;
+      if (said !== scrapeTold) log.warn(said);
+      scrapeTold = said;
     }
   };
   await syncScrape();

@@ -1,25 +1,22 @@
 "use client";
-// A topology's Monitoring page: each exporter up or down per server, then the charts
-// from Prometheus over the chosen range (QPS at the load balancers and per web server,
-// with applies and certificate renewals marked; errors; CPU, memory, disk, load).
+// A topology's Monitoring page: alerts, the topology diagram coloured by each server's
+// health (exporters answering, alerts firing), each exporter up or down per server, then
+// the charts from Prometheus over the chosen range (QPS at the load balancers and per web
+// server, with applies and certificate renewals marked; errors; CPU, memory, disk, load).
 // Refreshed every 15 s, Prometheus's scrape interval.
 import { useState } from "react";
 import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
-import { MONITORING_RANGES } from "@/server/schemas/monitoring";
 import { useTRPC } from "../trpc";
-import { Badge } from "../ui/badge";
-import { TimeChart } from "./time-chart";
+import { TopologyDiagram } from "../topology/topology-diagram";
 import { AlertList } from "./alert-list";
-
-const RANGE_LABELS: Record<number, string> = { 900: "15 min", 3600: "1 hour", 21600: "6 hours", 86400: "24 hours" };
-/** The charts that carry the apply and renewal markers. */
-const MARKED = new Set(["lb-qps", "web-qps"]);
+import { ChartGrid, NoMetrics, RangeSelect, ServerHealthTable } from "./charts";
 
 export function MonitoringView({ topologyId }: { topologyId: string }) {
   const trpc = useTRPC();
   const [rangeS, setRangeS] = useState<number>(3600);
   const q = useQuery({ ...trpc.monitoring.topology.queryOptions({ id: topologyId, rangeS }), refetchInterval: 15_000 });
+  const topology = useQuery({ ...trpc.topologies.get.queryOptions({ id: topologyId }), refetchInterval: 15_000 });
   if (q.error)
     return (
       <p role="alert" className="text-sm text-rose-700">
@@ -40,65 +37,57 @@ export function MonitoringView({ topologyId }: { topologyId: string }) {
             </Link>
           </p>
         </div>
-        <label className="text-sm text-slate-700">
-          Range{" "}
-          <select className="ml-1 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm" value={rangeS} onChange={(e) => setRangeS(Number(e.target.value))} data-testid="range">
-            {MONITORING_RANGES.map((r) => (
-              <option key={r} value={r}>
-                {RANGE_LABELS[r]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RangeSelect value={rangeS} onChange={setRangeS} />
       </div>
-      {v.error && (
-        <p role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900">
-          No metrics: {v.error}
-        </p>
-      )}
+      <NoMetrics error={v.error} />
       <AlertList topologyId={v.topologyId} />
-      <section aria-labelledby="health-title" className="rounded-lg border border-slate-200 bg-white shadow-sm">
-        <h2 id="health-title" className="border-b border-slate-100 px-4 py-2 text-sm font-semibold text-slate-900">
-          Servers
-        </h2>
-        <table className="w-full text-sm">
-          <thead className="text-left text-xs text-slate-500">
-            <tr>
-              <th className="px-4 py-2 font-medium">Server</th>
-              <th className="px-4 py-2 font-medium">Exporters (last scrape)</th>
-            </tr>
-          </thead>
-          <tbody>
-            {v.servers.map((s) => (
-              <tr key={s.serverId} className="border-t border-slate-100" data-testid="server-health" data-server={s.name}>
-                <td className="px-4 py-2">
-                  <Link href={`/servers/${s.serverId}`} className="font-medium text-slate-900 hover:underline">
-                    {s.name}
-                  </Link>
-                </td>
-                <td className="flex flex-wrap gap-2 px-4 py-2">
-                  {s.exporters.length === 0 ? (
-                    <span className="text-slate-500">monitoring off</span>
-                  ) : (
-                    s.exporters.map((e) => (
-                      <span key={e.name} data-testid="exporter" data-exporter={e.name} data-up={String(e.up)}>
-                        <Badge tone={e.up === null ? "neutral" : e.up ? "success" : "danger"}>
-                          {e.name} {e.up === null ? "not scraped yet" : e.up ? "up" : "down"}
-                        </Badge>
-                      </span>
-                    ))
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
-      <div className="grid gap-4 lg:grid-cols-2">
-        {v.charts.map((c) => (
-          <TimeChart key={c.id} chart={c} markers={MARKED.has(c.id) ? v.markers : []} range={v.range} />
-        ))}
-      </div>
+      {topology.data && (
+        <section aria-labelledby="diagram-title" className="rounded-lg border border-slate-200 bg-white shadow-sm">
+          <h2 id="diagram-title" className="border-b border-slate-100 px-4 py-2 text-sm font-semibold text-slate-900">
+            Health
+          </h2>
+          <TopologyDiagram topology={topology.data} health={Object.fromEntries(v.servers.map((s) => [s.serverId, s.health]))} />
+        </section>
+      )}
+      <ServerHealthTable servers={v.servers} />
+      <ChartGrid view={v} />
     </div>
+  );
+}
+
+/** A server's own charts (on its page), when it is in a topology. */
+export function ServerCharts({ serverId }: { serverId: string }) {
+  const trpc = useTRPC();
+  const [rangeS, setRangeS] = useState<number>(3600);
+  const q = useQuery({ ...trpc.monitoring.server.queryOptions({ id: serverId, rangeS }), refetchInterval: 15_000 });
+  if (q.error)
+    return (
+      <p role="alert" className="text-sm text-rose-700">
+        {q.error.message}
+      </p>
+    );
+  if (q.data === undefined) return <p className="text-sm text-slate-500">Loading the metrics…</p>;
+  const v = q.data;
+  if (v === null) return null;
+  return (
+    <section aria-labelledby="server-monitoring-title" className="space-y-4" data-testid="server-monitoring">
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div>
+          <h2 id="server-monitoring-title" className="text-base font-semibold text-slate-900">
+            Monitoring
+          </h2>
+          <p className="text-sm text-slate-600">
+            This server&apos;s exporters, from Prometheus every 15 s.{" "}
+            <Link href={`/monitoring/${v.topologyId}`} className="text-sky-700 underline">
+              All of {v.topologyName}
+            </Link>
+          </p>
+        </div>
+        <RangeSelect value={rangeS} onChange={setRangeS} />
+      </div>
+      <NoMetrics error={v.error} />
+      <ServerHealthTable servers={v.servers} />
+      <ChartGrid view={v} />
+    </section>
   );
 }

@@ -12,6 +12,7 @@ import { FormError } from "../ui/field";
 import { HostKeyBadge } from "./host-key-badge";
 import { ServerForm } from "./server-form";
 import { formatTime } from "../runs/time";
+import { ServerCharts } from "../monitoring/monitoring-view";
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
@@ -224,6 +225,8 @@ export function ServerDetail({ id }: { id: string }) {
           </dl>
         ) : null}
       </Card>
+
+      {memberOf.length > 0 ? <ServerCharts serverId={s.id} /> : null}
     </div>
   );
 }

@@ -7,7 +7,8 @@
 // HTTPS from the Internet, TLS verified against Rampart's internal CA behind the
 // load balancer, loopback to an app on the web server's own host, and the
 // database hop, still plain. Web servers show their health as the load balancers
-// see it (read every few seconds) and can be drained.
+// see it (read every few seconds) and can be drained. On the Monitoring page, each
+// server is coloured by its health as monitoring sees it instead (read-only there).
 import { Activity, Database, Globe, Lock, LockOpen, PauseCircle, PlayCircle, Repeat, Scale, Server as ServerIcon, Workflow } from "lucide-react";
 import { useEffect, useState, type ReactNode } from "react";
 import { useRouter } from "next/navigation";
@@ -20,6 +21,8 @@ import { cn } from "../ui/cn";
 
 type Member = TopologyDto["members"][number];
 type DiagramTopology = Pick<TopologyDto, "id" | "members" | "balance" | "name" | "lbHealth" | "hops">;
+/** Each server's health (by server id) as the Monitoring page computes it. */
+type HealthMap = Record<string, { state: "healthy" | "degraded" | "down" | "unknown"; reasons: string[] }>;
 
 interface Column {
   key: string;
@@ -126,7 +129,7 @@ function useNow(intervalMs = 1000): number {
 
 // ---- The diagram
 
-export function TopologyDiagram({ topology }: { topology: DiagramTopology }) {
+export function TopologyDiagram({ topology, health }: { topology: DiagramTopology; health?: HealthMap }) {
   const columns = columnsOf(topology).filter((c) => c.nodes.length > 0);
   const facesInternet = columns[0]?.key === "load-balancer";
   const hops = columns.map((c) => hopInto(c.key, topology));
@@ -155,7 +158,15 @@ export function TopologyDiagram({ topology }: { topology: DiagramTopology }) {
               {i > 0 ? <Connector hop={hops[i]!} /> : null}
               <DiagramColumn title={c.title} icon={c.icon} caption={c.key === "load-balancer" ? topology.balance : undefined}>
                 {c.nodes.map((n) => (
-                  <ServerNode key={`${n.role}-${n.member.serverId}`} topology={topology} member={n.member} role={n.role} caption={n.caption} multipleLbs={lbCount > 1} />
+                  <ServerNode
+                    key={`${n.role}-${n.member.serverId}`}
+                    topology={topology}
+                    member={n.member}
+                    role={n.role}
+                    caption={n.caption}
+                    multipleLbs={lbCount > 1}
+                    health={health ? (health[n.member.serverId] ?? { state: "unknown", reasons: ["not monitored"] }) : undefined}
+                  />
                 ))}
               </DiagramColumn>
             </div>
@@ -218,10 +229,35 @@ function Connector({ hop }: { hop: Hop }) {
   );
 }
 
-function ServerNode({ topology, member: m, role, caption, multipleLbs }: { topology: DiagramTopology; member: Member; role: Role; caption?: string; multipleLbs: boolean }) {
+type NodeState = "ok" | "warning" | "danger" | "unknown";
+const NODE_STYLES: Record<NodeState, { border: string; dot: string; text: string }> = {
+  ok: { border: "border-slate-200", dot: "bg-emerald-500", text: "sr-only" },
+  warning: { border: "border-amber-300", dot: "bg-amber-400", text: "text-amber-700" },
+  danger: { border: "border-rose-400", dot: "bg-rose-500", text: "font-semibold text-rose-700" },
+  unknown: { border: "border-slate-300 border-dashed", dot: "bg-slate-300", text: "text-slate-500" },
+};
+const HEALTH_STATES: Record<HealthMap[string]["state"], NodeState> = { healthy: "ok", degraded: "warning", down: "danger", unknown: "unknown" };
+
+function ServerNode({
+  topology,
+  member: m,
+  role,
+  caption,
+  multipleLbs,
+  health,
+}: {
+  topology: DiagramTopology;
+  member: Member;
+  role: Role;
+  caption?: string;
+  multipleLbs: boolean;
+  health?: HealthMap[string];
+}) {
   const keyWarning = m.hostKeyStatus !== "pinned" ? (HOST_KEY_WARNINGS[m.hostKeyStatus] ?? m.hostKeyStatus) : null;
-  const state: "ok" | "warning" | "danger" = m.hostKeyStatus === "mismatch" ? "danger" : keyWarning || m.lastCheckError ? "warning" : "ok";
-  const stateText = keyWarning ?? (m.lastCheckError ? "last check failed" : "ok");
+  // Monitoring's view when given; otherwise what Rampart's own checks say.
+  const state: NodeState = health ? HEALTH_STATES[health.state] : m.hostKeyStatus === "mismatch" ? "danger" : keyWarning || m.lastCheckError ? "warning" : "ok";
+  const stateText = health ? health.reasons.join(" · ") || health.state : (keyWarning ?? (m.lastCheckError ? "last check failed" : "ok"));
+  const style = NODE_STYLES[state];
   const lbError = role === "load-balancer" ? (topology.lbHealth?.loadBalancers.find((l) => l.name === m.serverName)?.error ?? null) : null;
   return (
     <div
@@ -229,12 +265,13 @@ function ServerNode({ topology, member: m, role, caption, multipleLbs }: { topol
       data-server={m.serverName}
       data-role={role}
       data-state={state}
+      data-health={health?.state}
       data-drained={role === "web" ? (m.drained ? "true" : "false") : undefined}
-      title={m.lastCheckError ? `Last check failed: ${m.lastCheckError}` : undefined}
-      className={cn("w-56 rounded-md border bg-white px-3 py-2 shadow-sm", state === "ok" ? "border-slate-200" : state === "warning" ? "border-amber-300" : "border-rose-400")}
+      title={!health && m.lastCheckError ? `Last check failed: ${m.lastCheckError}` : undefined}
+      className={cn("w-56 rounded-md border bg-white px-3 py-2 shadow-sm", style.border)}
     >
       <div className="flex items-center gap-2">
-        <span aria-hidden className={cn("h-2.5 w-2.5 shrink-0 rounded-full", state === "ok" ? "bg-emerald-500" : state === "warning" ? "bg-amber-400" : "bg-rose-500")} />
+        <span aria-hidden className={cn("h-2.5 w-2.5 shrink-0 rounded-full", style.dot)} />
         <span className="truncate text-sm font-semibold text-slate-900">{m.serverName}</span>
         {caption ? <span className="ml-auto rounded bg-slate-100 px-1.5 text-[10px] font-medium uppercase text-slate-600">{caption}</span> : null}
         {role === "web" && m.drained ? (
@@ -256,7 +293,7 @@ function ServerNode({ topology, member: m, role, caption, multipleLbs }: { topol
           </span>
         ) : null}
       </div>
-      <p className={cn("mt-1 text-xs", state === "ok" ? "sr-only" : state === "warning" ? "text-amber-700" : "font-semibold text-rose-700")} data-testid="node-state">
+      <p className={cn("mt-1 text-xs", style.text)} data-testid="node-state">
         {stateText}
       </p>
       {lbError ? (
@@ -267,7 +304,7 @@ function ServerNode({ topology, member: m, role, caption, multipleLbs }: { topol
       {role === "web" ? (
         <>
           <LbHealthView member={m} lbHealth={topology.lbHealth} multipleLbs={multipleLbs} />
-          <DrainButton topologyId={topology.id} member={m} />
+          {health ? null : <DrainButton topologyId={topology.id} member={m} />}
         </>
       ) : null}
     </div>

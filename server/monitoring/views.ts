@@ -12,13 +12,26 @@ export interface ViewQuery {
   query: string;
   /** The label whose value names each line ("" for a single line). */
   by: string;
+  /** The roles whose servers the view is about (absent: every monitored server). */
+  roles?: readonly string[];
+  /** Only on a topology's page (the view is not about one server's exporters). */
+  topologyOnly?: boolean;
 }
 
 /** rate() windows must hold at least a few scrapes (15 s apart by default). */
 export const rateWindow = (stepS: number) => `${Math.max(60, stepS * 2)}s`;
 
-export function topologyViews(topologyId: string, stepS: number, topologyName = ""): ViewQuery[] {
-  const t = `topology_id=${promString(topologyId)}`;
+/** A topology's views: every series of its servers. */
+export const topologyViews = (topologyId: string, stepS: number, topologyName = ""): ViewQuery[] => views(`topology_id=${promString(topologyId)}`, stepS, topologyName);
+
+/**
+ * One server's views (its page): those about its own exporters, for its roles; a load
+ * balancer's include the backends as it sees them.
+ */
+export const serverViews = (serverId: string, roles: readonly string[], stepS: number): ViewQuery[] =>
+  views(`server_id=${promString(serverId)}`, stepS, "").filter((v) => !v.topologyOnly && (!v.roles || v.roles.some((r) => roles.includes(r))));
+
+function views(t: string, stepS: number, topologyName: string): ViewQuery[] {
   const w = rateWindow(stepS);
   return [
     {
@@ -27,6 +40,7 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
       unit: "req/s",
       query: `sum by (server) (rate(haproxy_frontend_http_requests_total{${t},proxy="https"}[${w}]))`,
       by: "server",
+      roles: ["load-balancer"],
     },
     {
       id: "web-qps",
@@ -34,6 +48,7 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
       unit: "req/s",
       query: `sum by (server) (rate(nginx_http_requests_total{${t}}[${w}]))`,
       by: "server",
+      roles: ["web"],
     },
     {
       id: "backend-qps",
@@ -42,6 +57,7 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
       // HAProxy's own "server" label (the backend) is kept as "exported_server": "server" is the load balancer's.
       query: `sum by (exported_server) (rate(haproxy_server_http_responses_total{${t},proxy="web"}[${w}]))`,
       by: "exported_server",
+      roles: ["load-balancer"],
     },
     {
       id: "errors",
@@ -49,6 +65,7 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
       unit: "req/s",
       query: `sum by (code) (rate(haproxy_frontend_http_responses_total{${t},proxy="https",code=~"4xx|5xx"}[${w}]))`,
       by: "code",
+      roles: ["load-balancer"],
     },
     {
       id: "latency",
@@ -56,6 +73,7 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
       unit: "seconds",
       query: `max by (exported_server) (haproxy_server_response_time_average_seconds{${t},proxy="web"})`,
       by: "exported_server",
+      roles: ["load-balancer"],
     },
     {
       id: "cpu",
@@ -86,6 +104,7 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
       unit: "seconds",
       query: `max by (server) (mysql_slave_status_seconds_behind_master{${t}})`,
       by: "server",
+      roles: ["db-primary", "db-replica"],
     },
     {
       // From Rampart's own /metrics (the certificates it deployed for this site and its servers).
@@ -94,12 +113,13 @@ export function topologyViews(topologyId: string, stepS: number, topologyName = 
       unit: "days",
       query: `min by (purpose) (rampart_certificate_expires_in_seconds{topology=${promString(topologyName)}}) / 86400`,
       by: "purpose",
+      topologyOnly: true,
     },
   ];
 }
 
-/** Each scrape target's health: `up` per server and exporter. */
-export const upQuery = (topologyId: string) => `up{job="servers",topology_id=${promString(topologyId)}}`;
+/** Each scrape target's health: `up` per server and exporter (of a topology, or of one server). */
+export const upQuery = (topologyId: string, serverId?: string) => `up{job="servers",topology_id=${promString(topologyId)}${serverId ? `,server_id=${promString(serverId)}` : ""}}`;
 
 /**
  * The scrape job for a Prometheus of the operator's own: targets from Rampart's HTTP

@@ -45,11 +45,15 @@ export const ServerHealthDto = z.object({
   name: z.string(),
   /** Each exporter Prometheus scrapes there and whether its last scrape succeeded (null: not scraped yet). */
   exporters: z.array(z.object({ name: z.string(), up: z.boolean().nullable() })),
+  /** At a glance: down (an exporter does not answer, or a critical alert), degraded (a warning), unknown, healthy; and why. */
+  health: z.object({ state: z.enum(["healthy", "degraded", "down", "unknown"]), reasons: z.array(z.string()) }),
 });
 
 export const MonitoringViewDto = z.object({
   topologyId: z.string(),
   topologyName: z.string(),
+  /** The server, on a server's own view (null: the whole topology). */
+  server: z.object({ id: z.string(), name: z.string() }).nullable(),
   /** null: Prometheus answered; otherwise why the charts are empty. */
   error: z.string().nullable(),
   range: z.object({ start: z.date(), end: z.date(), stepS: z.number() }),
@@ -129,3 +133,35 @@ export const SilenceDto = z.object({
   comment: z.string(),
 });
 export type SilenceDto = z.infer<typeof SilenceDto>;
+
+/** One of Rampart's alerting rules with its setting (server/monitoring/rules.ts). */
+export const AlertRuleDto = z.object({
+  name: z.string(),
+  severity: z.enum(["critical", "warning"]),
+  about: z.string(),
+  /** The threshold's meaning and bounds (null: the rule has none). */
+  threshold: z.object({ label: z.string(), unit: z.enum(["%", "s", "days", "failures"]), default: z.number(), min: z.number(), max: z.number(), integer: z.boolean() }).nullable(),
+  defaultForS: z.number().int(),
+  /** In force: the stored setting, or the defaults. */
+  value: z.object({ threshold: z.number().nullable(), forS: z.number().int(), enabled: z.boolean() }),
+  /** Who changed it last (null: defaults). */
+  updatedBy: z.string().nullable(),
+  updatedAt: z.date().nullable(),
+});
+export type AlertRuleDto = z.infer<typeof AlertRuleDto>;
+
+export const AlertRuleUpdateInput = z.object({
+  name: z.string().min(1).max(100),
+  /** Required for a rule with a threshold, absent or null otherwise; within the rule's bounds. */
+  threshold: z.number().finite().nullable().optional(),
+  forS: z.number().int("must be whole seconds").min(0, "cannot be negative").max(86_400, "is at most a day (86400 s)"),
+  enabled: z.boolean(),
+});
+
+/** The rules and the Alertmanager receiver for a Prometheus and Alertmanager of the operator's own. */
+export const ExternalRulesDto = z.object({
+  /** The rules file (Prometheus's rule_files), with the settings in force. */
+  rules: z.string(),
+  /** The receiver that sends alerts to Rampart (Alertmanager's configuration). */
+  alertmanager: z.string(),
+});

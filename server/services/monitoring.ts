@@ -15,7 +15,8 @@ import { exportersOf } from "../provision/roles/monitoring";
 import { memberRoles } from "./topologies";
 import { ensureCa, ensureCollectorCert } from "./certificates";
 import { ServiceError } from "./errors";
-import { topologyViews, upQuery } from "../monitoring/views";
+import { serverViews, topologyViews, upQuery } from "../monitoring/views";
+import { serverHealth } from "../monitoring/health";
 import type { MonitoringViewDto } from "../schemas/monitoring";
 
 export interface ScrapeTargetGroup {
@@ -62,7 +63,7 @@ export async function scrapeTargets(db: Db): Promise<ScrapeTargetGroup[]> {
 }
 
 /** Writes `content` to `file` (mode `mode`) unless it already holds exactly that; says whether it changed. */
-function replaceFile(file: string, content: string, mode: number): boolean {
+export function replaceFile(file: string, content: string, mode: number): boolean {
   try {
     if (readFileSync(file, "utf8") === content) return false;
   } catch {
@@ -129,20 +130,55 @@ export const stepFor = (rangeS: number) => Math.max(15, Math.round(rangeS / 240)
 export async function topologyMonitoring(db: Db, prometheusUrl: string | undefined, input: { id: string; rangeS: number; end?: Date }): Promise<MonitoringViewDto> {
   const t = await db.topology.findUnique({ where: { id: input.id }, include: { members: { include: { server: { select: { id: true, name: true } } } } } });
   if (!t) throw new ServiceError("NOT_FOUND", `No topology with id ${input.id}`, "id");
+  return monitoringView(db, prometheusUrl, input, { topology: t, members: t.members, server: null });
+}
+
+/** One server's own charts (its page): null when it is in no topology (nothing monitors it). */
+export async function serverMonitoring(db: Db, prometheusUrl: string | undefined, input: { id: string; rangeS: number; end?: Date }): Promise<MonitoringViewDto | null> {
+  const s = await db.server.findUnique({ where: { id: input.id }, select: { id: true, name: true } });
+  if (!s) throw new ServiceError("NOT_FOUND", `No server with id ${input.id}`, "id");
+  const m = await db.topologyMember.findUnique({ where: { serverId: s.id }, include: { topology: true, server: { select: { id: true, name: true } } } });
+  if (!m) return null;
+  return monitoringView(db, prometheusUrl, input, { topology: m.topology, members: [m], server: s });
+}
+
+type Member = Parameters<typeof memberRoles>[0] & { monitoring: boolean; server: { id: string; name: string } };
+
+async function monitoringView(
+  db: Db,
+  prometheusUrl: string | undefined,
+  input: { rangeS: number; end?: Date },
+  scope: { topology: { id: string; name: string }; members: Member[]; server: { id: string; name: string } | null },
+): Promise<MonitoringViewDto> {
+  const t = scope.topology;
   const end = input.end ?? new Date();
   const start = new Date(end.getTime() - input.rangeS * 1000);
   const stepS = stepFor(input.rangeS);
-  const servers = [...t.members]
+  const firing = await db.alert.findMany({
+    where: { status: "firing", ...(scope.server ? { serverId: scope.server.id } : { topologyId: t.id }) },
+    select: { name: true, severity: true, summary: true, serverId: true },
+  });
+  const servers = [...scope.members]
     .sort((a, b) => a.server.name.localeCompare(b.server.name))
     .map((m) => ({
       serverId: m.server.id,
       name: m.server.name,
       exporters: exportersOf({ roles: memberRoles(m), monitoring: m.monitoring }).map((e) => ({ name: e.name, up: null as boolean | null })),
+      health: serverHealth([], []),
+    }));
+  const withHealth = () =>
+    servers.map((s) => ({
+      ...s,
+      health: serverHealth(
+        s.exporters,
+        firing.filter((a) => a.serverId === s.serverId),
+      ),
     }));
   const markers = await monitoringMarkers(db, t.id, start, end);
-  const base = { topologyId: t.id, topologyName: t.name, range: { start, end, stepS }, servers, markers };
-  const views = topologyViews(t.id, stepS, t.name);
-  if (!prometheusUrl) return { ...base, error: "no Prometheus is configured (PROMETHEUS_URL)", charts: views.map((v) => ({ id: v.id, title: v.title, unit: v.unit, query: v.query, series: [] })) };
+  const base = { topologyId: t.id, topologyName: t.name, server: scope.server, range: { start, end, stepS }, markers };
+  const views = scope.server ? serverViews(scope.server.id, memberRoles(scope.members[0]!), stepS) : topologyViews(t.id, stepS, t.name);
+  const empty = () => views.map((v) => ({ id: v.id, title: v.title, unit: v.unit, query: v.query, series: [] }));
+  if (!prometheusUrl) return { ...base, error: "no Prometheus is configured (PROMETHEUS_URL)", charts: empty(), servers: withHealth() };
   try {
     const [charts, up] = await Promise.all([
       Promise.all(
@@ -157,16 +193,16 @@ export async function topologyMonitoring(db: Db, prometheusUrl: string | undefin
           return { id: v.id, title: v.title, unit: v.unit, query: v.query, series };
         }),
       ),
-      queryInstant(prometheusUrl, upQuery(t.id), end),
+      queryInstant(prometheusUrl, upQuery(t.id, scope.server?.id), end),
     ]);
     for (const s of servers)
       for (const e of s.exporters) {
         const sample = up.find((u) => u.metric.server_id === s.serverId && u.metric.exporter === e.name);
         e.up = sample ? sample.value[1] === "1" : null;
       }
-    return { ...base, error: null, charts, servers };
+    return { ...base, error: null, charts, servers: withHealth() };
   } catch (err) {
-    return { ...base, error: (err as Error).message, charts: views.map((v) => ({ id: v.id, title: v.title, unit: v.unit, query: v.query, series: [] })) };
+    return { ...base, error: (err as Error).message, charts: empty(), servers: withHealth() };
   }
 }
 

@@ -132,6 +132,7 @@ describe("every tRPC procedure", () => {
       "firewall.updateRule",
       "monitoring.expireSilence",
       "monitoring.silence",
+      "monitoring.updateAlertRule",
       "runs.cancel",
       "runs.confirm",
       "runs.retry",

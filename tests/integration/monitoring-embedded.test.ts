@@ -65,9 +65,13 @@ describe("the embedded Prometheus and Alertmanager", () => {
     await waitUntil(async () => ((await query(ports.PROMETHEUS_PORT, "rampart_workers")) ?? 0) >= 1, 30_000, "rampart_workers in Prometheus");
     const ams = (await (await fetch(`http://127.0.0.1:${ports.PROMETHEUS_PORT}/api/v1/alertmanagers`)).json()) as { data: { activeAlertmanagers: Array<{ url: string }> } };
     expect(ams.data.activeAlertmanagers.map((a) => a.url)).toEqual([`http://127.0.0.1:${ports.ALERTMANAGER_PORT}/api/v2/alerts`]);
-    // The default alerting rules are loaded; Alertmanager sends to Rampart, which refuses anyone else.
-    const rules = (await (await fetch(`http://127.0.0.1:${ports.PROMETHEUS_PORT}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string }> }> } };
-    expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name))).toEqual([
+    // The default alerting rules are loaded (the worker writes them and reloads Prometheus); Alertmanager sends to Rampart, which refuses anyone else.
+    const ruleNames = async () => {
+      const rules = (await (await fetch(`http://127.0.0.1:${ports.PROMETHEUS_PORT}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string }> }> } };
+      return rules.data.groups.flatMap((g) => g.rules.map((x) => x.name)).join(",");
+    };
+    await waitUntil(async () => (await ruleNames()) !== "", 30_000, "the alerting rules in Prometheus");
+    expect((await ruleNames()).split(",")).toEqual([
       "HostDown",
       "WebServerDown",
       "High5xxRatio",

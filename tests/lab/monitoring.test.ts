@@ -24,7 +24,7 @@ import { startRedis, type TestRedis } from "../support/redis-server";
 import { startWorker, waitUntil, type WorkerProcess } from "../support/processes";
 import { registerFreshLabHosts } from "../support/lab-hosts";
 import { startPrometheus, type TestPrometheus } from "../support/prometheus";
-import { prometheusDir, topologyMonitoring } from "@/server/services/monitoring";
+import { prometheusDir, serverMonitoring, topologyMonitoring } from "@/server/services/monitoring";
 
 let lab: LabInfo;
 let db: Db;
@@ -263,6 +263,13 @@ describe("the monitoring client on the lab", () => {
     expect(view.charts.find((c) => c.id === "latency")!.series.map((s) => s.name)).toEqual(["lab2"]);
     for (const id of ["cpu", "memory", "disk", "load"]) expect(view.charts.find((c) => c.id === id)!.series.map((s) => s.name)).toEqual(["lab1", "lab2"]);
     expect(view.markers.filter((m) => m.kind === "apply").length).toBeGreaterThanOrEqual(1);
+    expect(view.servers.map((s) => `${s.name} ${s.health.state}`)).toEqual(["lab1 healthy", "lab2 healthy"]);
+    // The web server's own page: its QPS alone, the same figure.
+    const web2 = view.servers.find((s) => s.name === "lab2")!;
+    const own = (await serverMonitoring(db, prometheus.url, { id: web2.serverId, rangeS: 900, end: at }))!;
+    expect(own.charts.map((c) => c.id)).toEqual(["web-qps", "cpu", "memory", "disk", "load"]);
+    const ownQps = own.charts[0]!.series.map((s) => [s.name, s.points.at(-1)?.[1]]);
+    expect(ownQps).toEqual([["lab2", web.lab2]]);
   }, 180_000);
 
   it("a second apply plans nothing; a hand edit of the exporter's arguments is drift, put right by an apply", async () => {

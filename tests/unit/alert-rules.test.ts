@@ -1,11 +1,15 @@
-// The default alerting rules, checked and run by Prometheus's own promtool: they load,
-// and on given series each fires when it should (and not before), with its summary.
+// The alerting rules, checked and run by Prometheus's own promtool: they load, and on
+// given series each fires when it should (and not before), with its summary; an admin's
+// threshold, duration or rule turned off is what Prometheus then runs.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { alertmanagerConfig, alertRules } from "@/scripts/prometheus-config.mjs";
+import { alertmanagerConfig } from "@/scripts/prometheus-config.mjs";
+import { durationWords, promDuration, renderAlertRules } from "@/server/monitoring/rules";
+
+const alertRules = () => renderAlertRules();
 
 const annotations = (rules: string, name: string, labels: Record<string, string>) => {
   const block = rules.slice(rules.indexOf(`- alert: ${name}\n`)).split("      - alert:")[0]!;
@@ -15,6 +19,12 @@ const annotations = (rules: string, name: string, labels: Record<string, string>
     description: fill(JSON.parse(/description: (".*")/.exec(block)![1]!) as string),
   };
 };
+
+/** A series' labels as PromQL writes them: job="servers",server="web1" */
+const labelText = (l: Record<string, string>) =>
+  Object.entries(l)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(",");
 
 describe("alerting rules", () => {
   it("load in Prometheus, and the Alertmanager configuration in amtool", () => {
@@ -38,10 +48,7 @@ describe("alerting rules", () => {
     writeFileSync(path.join(dir, "rampart.yml"), text);
     const web = { job: "servers", exporter: "nginx", server: "web1", topology: "www.shop.test" };
     const node = { ...web, exporter: "node" };
-    const series = (l: Record<string, string>) =>
-      `up{${Object.entries(l)
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(",")}}`;
+    const series = (l: Record<string, string>) => `up{${labelText(l)}}`;
     const expected = (name: string, l: Record<string, string>) => [{ exp_labels: { ...l, severity: "critical" }, exp_annotations: annotations(text, name, l) }];
     const test = {
       rule_files: ["rampart.yml"],
@@ -75,9 +82,7 @@ describe("alerting rules", () => {
     const text = alertRules();
     writeFileSync(path.join(dir, "rampart.yml"), text);
     const l = { job: "servers", exporter: "mysqld", server: "db2", topology: "www.shop.test" };
-    const labels = Object.entries(l)
-      .map(([k, v]) => `${k}="${v}"`)
-      .join(",");
+    const labels = labelText(l);
     const test = {
       rule_files: ["rampart.yml"],
       evaluation_interval: "5s",
@@ -110,5 +115,66 @@ describe("alerting rules", () => {
     writeFileSync(path.join(dir, "test.json"), JSON.stringify(test));
     const r = spawnSync("promtool", ["test", "rules", path.join(dir, "test.json")], { encoding: "utf8", cwd: dir });
     expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
+  it("run an admin's threshold and duration, and leave out a rule turned off", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "rampart-rules-"));
+    const text = renderAlertRules(
+      new Map([
+        ["DiskAlmostFull", { threshold: 20, forS: 30 }],
+        ["ReplicaLagHigh", { enabled: false }],
+      ]),
+    );
+    writeFileSync(path.join(dir, "rampart.yml"), text);
+    const check = spawnSync("promtool", ["check", "rules", path.join(dir, "rampart.yml")], { encoding: "utf8" });
+    expect(check.stdout).toContain("SUCCESS: 7 rules found");
+    expect(text).not.toContain("ReplicaLagHigh");
+    expect(text).toContain("Less than 20 % of / is free");
+    const l = { job: "servers", exporter: "node", server: "web1", topology: "www.shop.test", mountpoint: "/" };
+    const labels = labelText(l);
+    const test = {
+      rule_files: ["rampart.yml"],
+      evaluation_interval: "5s",
+      tests: [
+        {
+          interval: "15s",
+          // 15 % free: under the admin's 20 %, over the default 10 %.
+          input_series: [
+            { series: `node_filesystem_avail_bytes{${labels}}`, values: "15 15 15 15 15 15" },
+            { series: `node_filesystem_size_bytes{${labels}}`, values: "100 100 100 100 100 100" },
+          ],
+          alert_rule_test: [
+            { eval_time: "25s", alertname: "DiskAlmostFull", exp_alerts: [] },
+            {
+              eval_time: "35s",
+              alertname: "DiskAlmostFull",
+              exp_alerts: [
+                {
+                  exp_labels: { ...l, severity: "warning" },
+                  exp_annotations: { ...annotations(text, "DiskAlmostFull", l), description: annotations(text, "DiskAlmostFull", l).description.replace("{{ $value | humanizePercentage }}", "15%") },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    writeFileSync(path.join(dir, "test.json"), JSON.stringify(test));
+    const r = spawnSync("promtool", ["test", "rules", path.join(dir, "test.json")], { encoding: "utf8", cwd: dir });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // Every rule off: still a file Prometheus loads.
+    const none = renderAlertRules(
+      new Map(
+        ["HostDown", "WebServerDown", "High5xxRatio", "ReplicationBroken", "ReplicaLagHigh", "DiskAlmostFull", "CertificateExpiring", "CertificateRenewalFailing"].map((n) => [n, { enabled: false }]),
+      ),
+    );
+    writeFileSync(path.join(dir, "none.yml"), none);
+    const empty = spawnSync("promtool", ["check", "rules", path.join(dir, "none.yml")], { encoding: "utf8" });
+    expect(empty.status, empty.stdout + empty.stderr).toBe(0);
+  });
+
+  it("say durations the way Prometheus and people read them", () => {
+    expect([0, 5, 60, 90, 300, 3600, 5400].map(promDuration)).toEqual(["0s", "5s", "1m", "1m30s", "5m", "1h", "1h30m"]);
+    expect([5, 60, 300, 3600, 7200, 90].map(durationWords)).toEqual(["5 s", "a minute", "5 minutes", "an hour", "2 hours", "90 s"]);
   });
 });

@@ -1,6 +1,7 @@
 import { PageHeader } from "@/components/ui/page-header";
 import { MonitoringIndex } from "@/components/monitoring/monitoring-index";
 import { AlertList } from "@/components/monitoring/alert-list";
+import { AlertRules } from "@/components/monitoring/alert-rules";
 
 export const metadata = { title: "Monitoring" };
 
@@ -11,6 +12,7 @@ export default function Page() {
       <div className="space-y-6">
         <AlertList />
         <MonitoringIndex />
+        <AlertRules />
       </div>
     </>
   );

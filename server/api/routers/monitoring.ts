@@ -1,13 +1,28 @@
 // Monitoring: what Prometheus says about a topology's servers over a time range
 // (requests per second, errors, CPU, memory, disk, load, each exporter up or not),
 // with the topology's applies and certificate renewals as markers.
-import { router, readProcedure, operateProcedure } from "../trpc";
+import { router, readProcedure, operateProcedure, adminProcedure } from "../trpc";
 import { z } from "zod";
-import { AlertsDto, AlertsInput, MonitoringInput, MonitoringViewDto, ScrapeConfigDto, ScrapeTargetGroupDto, SilenceDto, SilenceIdInput, SilenceInput } from "../../schemas/monitoring";
+import {
+  AlertRuleDto,
+  AlertRuleUpdateInput,
+  AlertsDto,
+  AlertsInput,
+  ExternalRulesDto,
+  MonitoringInput,
+  MonitoringViewDto,
+  ScrapeConfigDto,
+  ScrapeTargetGroupDto,
+  SilenceDto,
+  SilenceIdInput,
+  SilenceInput,
+} from "../../schemas/monitoring";
 import { expireSilence, listAlerts, listSilences, silenceAlert } from "../../services/alerts";
 import { principalLabel } from "../../auth/principal";
-import { collectorFiles, scrapeTargets, topologyMonitoring } from "../../services/monitoring";
+import { collectorFiles, scrapeTargets, serverMonitoring, topologyMonitoring } from "../../services/monitoring";
 import { externalScrapeConfig } from "../../monitoring/views";
+import { alertmanagerConfig } from "../../../scripts/prometheus-config.mjs";
+import { alertRulesYaml, listAlertRules, updateAlertRule } from "../../services/alert-rules";
 import { env } from "../../env";
 
 export const monitoringRouter = router({
@@ -25,6 +40,20 @@ export const monitoringRouter = router({
     .input(MonitoringInput)
     .output(MonitoringViewDto)
     .query(({ ctx, input }) => topologyMonitoring(ctx.db, env().PROMETHEUS_URL, input)),
+
+  server: readProcedure
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/servers/{id}/monitoring",
+        protect: true,
+        tags: ["monitoring"],
+        summary: "A server's own metrics over a range (rangeS as for a topology): CPU, memory, disk, load, and its roles' views (QPS, backends, replica lag); null when it is in no topology",
+      },
+    })
+    .input(MonitoringInput)
+    .output(MonitoringViewDto.nullable())
+    .query(({ ctx, input }) => serverMonitoring(ctx.db, env().PROMETHEUS_URL, input)),
 
   targets: readProcedure
     .meta({
@@ -61,6 +90,49 @@ export const monitoringRouter = router({
         files,
       };
     }),
+
+  rules: readProcedure
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/monitoring/rules",
+        protect: true,
+        tags: ["monitoring"],
+        summary:
+          "For a Prometheus and Alertmanager of your own: the alerting rules file with the thresholds in force, and an Alertmanager receiver that delivers alerts to Rampart (its token: DATA_DIR/prometheus/alertmanager-token on the worker's machine)",
+      },
+    })
+    .input(z.void())
+    .output(ExternalRulesDto)
+    .query(async ({ ctx }) => {
+      const e = env();
+      const base = e.PUBLIC_URL ?? `http://localhost:${e.PORT}`;
+      return {
+        rules: await alertRulesYaml(ctx.db),
+        // The embedded Alertmanager's configuration without the webhooks: merge its receiver into yours, with a route to it.
+        alertmanager: alertmanagerConfig({ rampartUrl: new URL("/api/alertmanager", base).toString(), tokenFile: "/etc/alertmanager/rampart-token" }),
+      };
+    }),
+
+  alertRules: readProcedure
+    .meta({ openapi: { method: "GET", path: "/alert-rules", protect: true, tags: ["monitoring"], summary: "Rampart's alerting rules: each one's threshold, duration and whether it is on" } })
+    .input(z.void())
+    .output(z.array(AlertRuleDto))
+    .query(({ ctx }) => listAlertRules(ctx.db)),
+
+  updateAlertRule: adminProcedure
+    .meta({
+      openapi: {
+        method: "PUT",
+        path: "/alert-rules/{name}",
+        protect: true,
+        tags: ["monitoring"],
+        summary: "Change an alerting rule's threshold (within its bounds) and duration, or turn it off; Prometheus runs it within 10 s",
+      },
+    })
+    .input(AlertRuleUpdateInput)
+    .output(AlertRuleDto)
+    .mutation(({ ctx, input }) => updateAlertRule(ctx.db, principalLabel(ctx.principal!), input)),
 
   alerts: readProcedure
     .meta({
