@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { test, expect, signIn } from "./support/fixtures";
 import { ADMIN } from "./support/accounts";
+import { applyThisPlan, planOnPage } from "./support/apply";
 import { ensureLab, labSsh, type LabInfo } from "./lab/fixture";
 import { FRESH_HOST_COMMAND } from "../tests/support/fresh-host";
 
@@ -60,9 +61,10 @@ test("create a topology, read its plan, apply it live, and curl through the load
   await expect(lab2Plan.getByTestId("plan-diff").filter({ hasText: "+    listen 443 ssl http2 default_server;" })).toHaveCount(1);
   expect((await labSsh("lab2", ["sh", "-c", "command -v nginx || echo none"])).stdout.trim()).toBe("none");
 
-  // Apply: the run page streams output and per-host progress live.
-  await page.getByRole("button", { name: "Apply", exact: true }).click();
-  await expect(page).toHaveURL(/\/runs\/[a-z0-9]+$/);
+  // Apply this plan, confirmed with its counts: the run page streams output and per-host progress live.
+  const counts = (await planRun.getByTestId("plan-counts").textContent())!;
+  expect(counts).toMatch(/^\d+ changes on 3 hosts/);
+  await applyThisPlan(page, `${counts}.`);
   const lab2Progress = page.getByRole("progressbar", { name: "lab2 progress" });
   await expect(lab2Progress).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId("run-status")).toHaveText("running");
@@ -91,13 +93,32 @@ test("create a topology, read its plan, apply it live, and curl through the load
   for (let i = 1; i < names.length; i++) expect(names[i]).not.toBe(names[i - 1]);
 });
 
-test("a second apply plans no changes", async ({ page }) => {
+test("a plan made stale by a hand edit is refused with the reason, changing nothing; planned again and applied, nothing is left to change", async ({ page }) => {
+  const conf = "/etc/nginx/conf.d/rampart.conf";
   await page.goto("/topology");
   await page.getByRole("link", { name: "www.foobar.test" }).click();
   await expect(page.getByTestId("drift-status")).toHaveText("in sync");
-  await page.getByRole("button", { name: "Apply", exact: true }).click();
-  await expect(page).toHaveURL(/\/runs\/[a-z0-9]+$/);
-  await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 60_000 });
-  await expect(page.getByTestId("run-outcome")).toContainText("no changes");
-  await expect(page.getByTestId("plan-summary")).toHaveText("No changes");
+  expect(await planOnPage(page)).toBe("0 changes on 0 hosts");
+  await expect(page.getByTestId("plan-run").getByTestId("plan-summary")).toHaveText("No changes");
+
+  // Someone edits nginx's configuration on lab2 by hand after the plan was reviewed.
+  await labSsh("lab2", ["sh", "-c", `echo '# edited by hand' >> ${conf}`]);
+  await applyThisPlan(page, "No changes: the apply verifies every host with its checks.");
+  await expect(page.getByTestId("run-status")).toHaveText("failed", { timeout: 60_000 });
+  await expect(page.getByTestId("run-outcome")).toContainText("nothing was changed: the hosts changed since the plan you reviewed");
+  await expect(page.getByTestId("run-outcome")).toContainText(`lab2: update file ${conf} was not in the plan`);
+  expect((await labSsh("lab2", ["tail", "-n", "1", conf])).stdout.trim()).toBe("# edited by hand");
+
+  // Planned again, the change shows; applied as reviewed, the hand edit is gone.
+  await page.goto("/topology");
+  await page.getByRole("link", { name: "www.foobar.test" }).click();
+  expect(await planOnPage(page)).toMatch(/^\d+ changes? on 1 host/);
+  await expect(page.getByRole("region", { name: "Plan for lab2" }).first().getByTestId("plan-diff").filter({ hasText: "-# edited by hand" })).toHaveCount(1);
+  await applyThisPlan(page);
+  await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 120_000 });
+  expect((await labSsh("lab2", ["grep", "-c", "edited by hand", conf], { check: false })).stdout.trim()).toBe("0");
+
+  await page.goto("/topology");
+  await page.getByRole("link", { name: "www.foobar.test" }).click();
+  expect(await planOnPage(page)).toBe("0 changes on 0 hosts");
 });

@@ -8,6 +8,7 @@ import path from "node:path";
 import { test, expect, signIn } from "./support/fixtures";
 import { ADMIN } from "./support/accounts";
 import { ensureLab, type LabInfo } from "./lab/fixture";
+import { applyThisPlan, planOnPage } from "./support/apply";
 import { makeChain, type TestChain } from "../tests/support/cert-fixtures";
 
 test.describe.configure({ mode: "serial" });
@@ -68,8 +69,8 @@ test("with the app role on the web servers, an apply serves the app over HTTPS e
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.locator('[data-testid="diagram-node"][data-role="app"]')).toHaveCount(2);
 
-  await page.getByRole("button", { name: "Apply", exact: true }).click();
-  await expect(page).toHaveURL(/\/runs\/[a-z0-9]+$/);
+  await planOnPage(page);
+  await applyThisPlan(page);
   await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 240_000 });
 
   // The uploaded chain's root is all curl trusts; the body names app and web server.

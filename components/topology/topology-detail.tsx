@@ -1,8 +1,10 @@
 "use client";
 // One topology: its diagram, its drift state, the last plan (followed live while a
-// plan run is going), and its recent runs. Plan observes and changes nothing;
-// Apply converges the servers and opens the run to follow it. The topology is
-// re-read every 3 seconds so the load balancers' view of the web servers is live.
+// plan run is going), and its recent runs. Plan observes and changes nothing; "Apply
+// this plan", under the latest plan, applies exactly what it shows (the worker refuses
+// if a host changed since) after a confirmation with the counts, and opens the run to
+// follow it. The topology is re-read every 3 seconds so the load balancers' view of
+// the web servers is live.
 import { useCallback, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -10,6 +12,7 @@ import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/reac
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { ClipboardList, Loader2, Pencil, Rocket, Trash2 } from "lucide-react";
 import { isTerminal, type RunEventDto } from "@/server/schemas/run";
+import { planCounts, type PlanDto, type TopologyDto } from "@/server/schemas/topology";
 import { useTRPC } from "../trpc";
 import { useCan } from "../auth/me";
 import { Button } from "../ui/button";
@@ -45,15 +48,6 @@ export function TopologyDetail({ id }: { id: string }) {
       },
     }),
   );
-  const [strict, setStrict] = useState(false);
-  const apply = useMutation(
-    trpc.topologies.startApply.mutationOptions({
-      onSuccess: (run) => {
-        void invalidateRuns();
-        router.push(`/runs/${run.id}`);
-      },
-    }),
-  );
   const approve = useMutation(
     trpc.topologies.approveMembers.mutationOptions({
       onSuccess: (updated) => queryClient.setQueryData(trpc.topologies.get.queryKey({ id }), updated),
@@ -79,7 +73,7 @@ export function TopologyDetail({ id }: { id: string }) {
 
   const planRunId = startedPlanRunId ?? t.lastPlanRunId;
   const denied = canOperate ? undefined : "Only operators and admins can do this";
-  const actionError = plan.error ?? apply.error;
+  const actionError = plan.error;
 
   return (
     <div className="space-y-6">
@@ -103,17 +97,6 @@ export function TopologyDetail({ id }: { id: string }) {
           >
             <ClipboardList size={16} aria-hidden /> {plan.isPending ? "Planning…" : "Plan"}
           </Button>
-          <Button
-            onClick={() => apply.mutate({ id: t.id, strict })}
-            disabled={!canOperate || apply.isPending}
-            title={denied ?? "Converge every server to this topology (servers that cannot be reached are skipped unless all-or-nothing is ticked)"}
-          >
-            <Rocket size={16} aria-hidden /> {apply.isPending ? "Starting…" : "Apply"}
-          </Button>
-          <label className="flex items-center gap-1.5 text-xs text-slate-600" title="Change nothing if any server cannot be reached or planned">
-            <input type="checkbox" checked={strict} onChange={(e) => setStrict(e.target.checked)} data-testid="apply-strict" />
-            all or nothing
-          </label>
           <Button variant="secondary" onClick={() => setEditing((e) => !e)} disabled={!canOperate} title={denied} aria-expanded={editing}>
             <Pencil size={16} aria-hidden /> {editing ? "Close editor" : "Edit"}
           </Button>
@@ -208,7 +191,7 @@ export function TopologyDetail({ id }: { id: string }) {
       <Card>
         <CardHeader
           title="Last plan"
-          description="What Rampart would change on the servers, as last observed. A plan changes nothing."
+          description="What Rampart would change on the servers, as last observed. A plan changes nothing; applying it changes exactly what it shows."
           actions={
             planRunId ? (
               <Link href={`/runs/${planRunId}`} className="text-xs text-sky-700 hover:underline">
@@ -219,7 +202,7 @@ export function TopologyDetail({ id }: { id: string }) {
         />
         <div className="p-4">
           {planRunId ? (
-            <PlanRunPanel key={planRunId} runId={planRunId} topologyId={t.id} />
+            <PlanRunPanel key={planRunId} runId={planRunId} topology={t} />
           ) : (
             <p className="text-sm text-slate-500">
               No plan yet. Press Plan: Rampart connects to each server, reads what is installed and configured, and lists the steps that would bring it in line with this topology.
@@ -237,7 +220,8 @@ export function TopologyDetail({ id }: { id: string }) {
 }
 
 /** A plan run's result; while the run is going, its events are followed live and the plan appears when it ends. */
-function PlanRunPanel({ runId, topologyId }: { runId: string; topologyId: string }) {
+function PlanRunPanel({ runId, topology }: { runId: string; topology: TopologyDto }) {
+  const topologyId = topology.id;
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const run = useQuery({
@@ -295,6 +279,7 @@ function PlanRunPanel({ runId, topologyId }: { runId: string; topologyId: string
         </div>
       ) : null}
       {done && r?.outcome && status !== "succeeded" ? <p className="text-sm text-rose-700">{r.outcome}</p> : null}
+      {plan.data && done && r?.kind === "topology-plan" ? <ApplyThisPlan topology={topology} planRunId={runId} plan={plan.data} /> : null}
       {plan.data ? <PlanView plan={plan.data} /> : done && !plan.isPending ? <p className="text-sm text-slate-500">This run produced no plan.</p> : null}
     </div>
   );
@@ -312,4 +297,69 @@ function TopologyRuns({ topologyId }: { topologyId: string }) {
     );
   if (runs.data.items.length === 0) return <p className="px-4 py-3 text-sm text-slate-500">No runs yet. Plan and Apply runs of this topology, and scheduled drift checks, are listed here.</p>;
   return <RunRowsTable runs={runs.data.items} rowTestId="topology-run-row" label="Recent runs" />;
+}
+
+/**
+ * Applies the plan on screen, exactly: a confirmation naming the counts, then an apply run
+ * of this plan (the worker plans again under the locks and refuses if a host changed).
+ * Only the topology's latest plan can be applied: an older one says so.
+ */
+function ApplyThisPlan({ topology: t, planRunId, plan }: { topology: TopologyDto; planRunId: string; plan: PlanDto }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const canOperate = useCan("operate");
+  const [open, setOpen] = useState(false);
+  const [strict, setStrict] = useState(false);
+  const apply = useMutation(
+    trpc.topologies.startApply.mutationOptions({
+      onSuccess: (run) => {
+        void queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
+        router.push(`/runs/${run.id}`);
+      },
+    }),
+  );
+  const latest = t.lastPlanRunId === planRunId;
+  const counts = planCounts(plan);
+  const unplanned = plan.hosts.filter((h) => h.error);
+  return (
+    <div className="flex flex-wrap items-center gap-3 rounded-md border border-slate-200 bg-slate-50 px-3 py-2 text-sm">
+      <Button
+        onClick={() => {
+          apply.reset();
+          setOpen(true);
+        }}
+        disabled={!canOperate || !latest}
+        title={!canOperate ? "Only operators and admins can do this" : !latest ? "A newer plan exists: review that one" : "Apply exactly this plan"}
+      >
+        <Rocket size={16} aria-hidden /> Apply this plan
+      </Button>
+      <span className="text-slate-600" data-testid="plan-counts">
+        {latest ? counts.text : "A newer plan of this topology exists: only the latest plan can be applied."}
+      </span>
+      <ConfirmDialog
+        open={open}
+        title={`Apply this plan to ${t.name}?`}
+        confirmLabel={counts.changes === 0 ? "Apply (verify only)" : `Apply ${counts.changes} change${counts.changes === 1 ? "" : "s"}`}
+        tone="primary"
+        pending={apply.isPending}
+        error={apply.error?.message}
+        onConfirm={() => apply.mutate({ id: t.id, planRunId, strict })}
+        onClose={() => setOpen(false)}
+      >
+        <p data-testid="apply-confirm-counts" className="font-medium text-slate-900">
+          {counts.changes === 0 ? "No changes: the apply verifies every host with its checks." : `${counts.text}.`}
+        </p>
+        <p className="mt-2">
+          Rampart plans again under the hosts&apos; locks and changes exactly what this plan shows. If any host changed since it was computed ({formatTime(plan.observedAt)}), nothing changes and the
+          run says which.
+        </p>
+        {unplanned.length > 0 ? <p className="mt-2 text-amber-800">Not planned, so skipped unless all or nothing is ticked: {unplanned.map((h) => `${h.name} (${h.error})`).join(", ")}.</p> : null}
+        <label className="mt-3 flex items-center gap-1.5 text-sm" title="Change nothing if any server cannot be reached or planned">
+          <input type="checkbox" checked={strict} onChange={(e) => setStrict(e.target.checked)} data-testid="apply-strict" />
+          All or nothing: change nothing if a server cannot be reached
+        </label>
+      </ConfirmDialog>
+    </div>
+  );
 }

@@ -68,6 +68,8 @@ export const TopologyRunInput = z.object({
   strict: z.boolean().default(false),
   /** An admin asked to apply firewall rules a server rolled back before. */
   forceFirewall: z.boolean().default(false),
+  /** An apply of a reviewed plan: this plan run's steps are the only ones it may take. */
+  planRunId: z.string().nullable().default(null),
 });
 export type TopologyRunInput = z.infer<typeof TopologyRunInput>;
 

@@ -87,10 +87,25 @@ export type TopologyValues = z.output<typeof TopologyInput>;
 export const TopologyUpdateInput = z.object({ id: z.string().min(1), ...topologyFields }).superRefine(refineTopology);
 export const TopologyIdInput = z.object({ id: z.string().min(1, "a topology id is required").max(64) });
 export const TopologyApplyInput = TopologyIdInput.extend({
+  /**
+   * The plan run the operator reviewed: the apply changes only what it showed, and refuses
+   * (changing nothing) if a host changed since. It must be the topology's latest plan.
+   */
+  planRunId: z.string().min(1).max(64).optional(),
+  /** For automation: plan and apply in one call, without a reviewed plan. */
+  unreviewed: z.boolean().default(false),
   /** All or nothing: change nothing when a server cannot be reached or planned (by default such servers are skipped and the run ends partial). */
   strict: z.boolean().default(false),
   /** Admins only: apply firewall rules a server rolled back before (it could not be reached with them). */
   forceFirewall: z.boolean().default(false),
+}).superRefine((v, ctx) => {
+  if (!v.planRunId && !v.unreviewed)
+    ctx.addIssue({
+      code: "custom",
+      path: ["planRunId"],
+      message: "is required: apply a plan you reviewed (the plan run's id), or set unreviewed: true to plan and apply in one call",
+    });
+  if (v.planRunId && v.unreviewed) ctx.addIssue({ code: "custom", path: ["unreviewed"], message: "cannot be set with planRunId: a reviewed plan is applied as reviewed" });
 });
 
 /** failing: files and services match, but a role's check fails (the hosts do not serve as they should). */
@@ -205,6 +220,18 @@ export const PlanDto = z.object({
   reachability: ReachabilityDto.nullable().default(null),
 });
 export type PlanDto = z.infer<typeof PlanDto>;
+
+/** Counts for the confirmation: "12 changes on 3 hosts, 2 reloads, 1 restart". */
+export function planCounts(plan: Pick<PlanDto, "hosts">): { changes: number; hosts: number; reloads: number; restarts: number; text: string } {
+  const steps = plan.hosts.flatMap((h) => h.steps);
+  const changes = steps.length;
+  const hosts = plan.hosts.filter((h) => h.steps.length > 0).length;
+  const reloads = steps.filter((s) => s.action === "reload").length;
+  const restarts = steps.filter((s) => s.action === "restart").length;
+  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+  const text = [`${n(changes, "change")} on ${n(hosts, "host")}`, ...(reloads ? [n(reloads, "reload")] : []), ...(restarts ? [n(restarts, "restart")] : [])].join(", ");
+  return { changes, hosts, reloads, restarts, text };
+}
 
 // ---- The application app servers run
 

@@ -222,8 +222,29 @@ export async function startTopologyRun(
 }
 
 export const planTopologyRun = (deps: RunsDeps, caller: Caller, id: string) => startTopologyRun(deps, caller, id, "topology-plan");
-export const applyTopologyRun = (deps: RunsDeps, caller: Caller, id: string, opts: { strict?: boolean; forceFirewall?: boolean } = {}) =>
-  startTopologyRun(deps, caller, id, "topology-apply", undefined, opts);
+export async function applyTopologyRun(deps: RunsDeps, caller: Caller, id: string, opts: { strict?: boolean; forceFirewall?: boolean; planRunId?: string } = {}) {
+  if (opts.planRunId) await reviewedPlan(deps.db, id, opts.planRunId);
+  return startTopologyRun(deps, caller, id, "topology-apply", undefined, {
+    ...opts,
+    input: { drift: false, ...(opts.planRunId ? { planRunId: opts.planRunId } : {}) },
+  });
+}
+
+/**
+ * The plan an apply of a reviewed plan starts from: a plan run of this topology that
+ * ended with a plan, and the latest one (a newer plan, a drift check included, is what
+ * the hosts look like now: review that one).
+ */
+export async function reviewedPlan(db: Db, topologyId: string, planRunId: string): Promise<{ plan: PlanDto; at: Date }> {
+  const run = await db.run.findUnique({ where: { id: planRunId }, select: { kind: true, topologyId: true, status: true, result: true, finishedAt: true } });
+  if (!run || run.kind !== "topology-plan" || run.topologyId !== topologyId) throw new ServiceError("BAD_REQUEST", `${planRunId} is not a plan run of this topology`, "planRunId");
+  if (!run.finishedAt) throw new ServiceError("CONFLICT", "That plan is still being computed: review it when its run has ended", "planRunId");
+  const topology = await db.topology.findUnique({ where: { id: topologyId }, select: { lastPlanRunId: true } });
+  if (topology?.lastPlanRunId !== planRunId) throw new ServiceError("CONFLICT", `A newer plan of this topology exists (run ${topology?.lastPlanRunId}): review that one, and apply it`, "planRunId");
+  const parsed = run.result ? PlanDto.safeParse(JSON.parse(run.result)) : null;
+  if (!parsed?.success) throw new ServiceError("BAD_REQUEST", "That run ended without a plan (see its log): plan again", "planRunId");
+  return { plan: parsed.data, at: run.finishedAt };
+}
 
 /** The plan a plan or apply run computed (null while it has not got that far). */
 export async function runPlan(db: Db, runId: string) {

@@ -10,7 +10,7 @@ import { redisOptions } from "@/server/queue/redis";
 import type { RunJobData } from "@/server/queue/names";
 import { runJobId } from "@/server/services/runs";
 import { retryRun, startSampleOperation } from "@/server/services/run-retry";
-import { deleteTopology, startTopologyRun } from "@/server/services/topologies";
+import { applyTopologyRun, deleteTopology, startTopologyRun } from "@/server/services/topologies";
 import { appRouter } from "@/server/api/root";
 import { createCallerFactory } from "@/server/api/trpc";
 import { reconcileRuns } from "@/workers/reconcile";
@@ -56,6 +56,41 @@ describe("exclusive kinds on a topology", () => {
     });
     // Without a topology, a sample operation conflicts with nothing.
     await expect(startSampleOperation(deps(), caller, "sample-operation", { phaseDelayMs: 10 })).resolves.toMatchObject({ topologyId: null });
+  });
+});
+
+describe("apply of a reviewed plan", () => {
+  it("takes only the topology's latest plan run, ended with a plan; the API asks for a plan or an explicit unreviewed apply", async () => {
+    const t = await topology("reviewed.test");
+    const other = await topology("other.test");
+    const planned = async (topologyId: string, result: string | null, finished = true) => {
+      const run = await db.run.create({ data: { kind: "topology-plan", status: finished ? "succeeded" : "running", requestedBy: "t", topologyId, result, finishedAt: finished ? new Date() : null } });
+      await db.topology.update({ where: { id: topologyId }, data: { lastPlanRunId: run.id } });
+      return run.id;
+    };
+    const planJson = JSON.stringify({ topologyId: t.id, topologyName: t.name, observedAt: new Date(), changes: 0, hosts: [] });
+    const older = await planned(t.id, planJson);
+    const latest = await planned(t.id, planJson);
+    await expect(applyTopologyRun(deps(), caller, t.id, { planRunId: older })).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining(`A newer plan of this topology exists (run ${latest})`),
+    });
+    await expect(applyTopologyRun(deps(), caller, t.id, { planRunId: await planned(other.id, planJson) })).rejects.toMatchObject({ code: "BAD_REQUEST", field: "planRunId" });
+    await expect(applyTopologyRun(deps(), caller, t.id, { planRunId: "nope" })).rejects.toMatchObject({ code: "BAD_REQUEST", message: "nope is not a plan run of this topology" });
+    const going = await planned(t.id, null, false);
+    await expect(applyTopologyRun(deps(), caller, t.id, { planRunId: going })).rejects.toMatchObject({ code: "CONFLICT", message: expect.stringMatching(/still being computed/) });
+    await db.run.update({ where: { id: going }, data: { status: "failed", finishedAt: new Date() } });
+    await expect(applyTopologyRun(deps(), caller, t.id, { planRunId: going })).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/ended without a plan/) });
+    const good = await planned(t.id, planJson);
+    const run = await applyTopologyRun(deps(), caller, t.id, { planRunId: good, strict: true });
+    expect(run).toMatchObject({ kind: "topology-apply", input: { topologyId: t.id, planRunId: good, strict: true } });
+    await db.run.update({ where: { id: run.id }, data: { status: "failed", finishedAt: new Date() } });
+
+    // Over the API: a plan to apply, or an explicit one-call apply.
+    const { principal } = await makeUser(db, "operator");
+    const api = createCallerFactory(appRouter)(contextFor(db, principal));
+    await expect(api.topologies.startApply({ id: t.id } as never)).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/planRunId.*apply a plan you reviewed/s) });
+    await expect(api.topologies.startApply({ id: t.id, planRunId: good, unreviewed: true } as never)).rejects.toMatchObject({ code: "BAD_REQUEST" });
   });
 });
 

@@ -119,7 +119,7 @@ describe("two consoles and two workers sharing one database and one Redis", () =
     const res = await fetch(`${originA}/api/trpc/topologies.startApply`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-rampart-csrf": "1", origin: originA, cookie },
-      body: JSON.stringify({ json: { id: topology.id } }),
+      body: JSON.stringify({ json: { id: topology.id, unreviewed: true } }),
     });
     expect(res.status, await res.clone().text()).toBe(200);
     const runId = (await res.json()).result.data.json.id as string;

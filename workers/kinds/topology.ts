@@ -16,7 +16,8 @@ import { databaseCredentials } from "@/server/services/topology-secrets";
 import { backendNames, dependencies, desiredState, modulesOf, needsBackendCert, type HostDesired, type HostSpec, type TopologySpec } from "@/server/provision/roles";
 import type { SecretBox } from "@/server/secrets/envelope";
 import { ensureBackendCert, ensureCa, ensureCollectorCert, ensureSiteBundle } from "@/server/services/certificates";
-import { appSecretsContext, artifactPath, memberRoles, readApp, secretsWaitForApproval } from "@/server/services/topologies";
+import { appSecretsContext, artifactPath, memberRoles, readApp, reviewedPlan, secretsWaitForApproval } from "@/server/services/topologies";
+import { staleText, unreviewedSteps } from "@/server/provision/plan-review";
 import { readFile } from "node:fs/promises";
 import { ArchiveError, inspectArchive } from "@/server/provision/archive";
 import { type Freshness, observeCommand, parseHostObservation } from "@/server/provision/observe";
@@ -481,6 +482,8 @@ export interface ApplyOptions {
   busy?: ReadonlySet<string>;
   /** Only these tiers converge (a promotion switches the app servers first); the other tiers' steps are left for a full apply. */
   tiers?: readonly Tier[];
+  /** The plan the operator reviewed: only its steps may be taken (see server/provision/plan-review.ts). */
+  reviewed?: { runId: string; plan: PlanDto; at: Date };
 }
 
 /** At most this many rounds of "lock the changed hosts, observe the ones another run touched, plan again". */
@@ -522,6 +525,17 @@ export async function applyTopology(ctx: Ctx, spec: Spec, opts: ApplyOptions = {
     const hosts = plan.hosts.map((h) => ({ ...h, steps: h.steps.filter((s) => only.includes(s.tier)) }));
     plan = { ...plan, hosts, changes: hosts.reduce((n, h) => n + h.steps.length, 0) };
     await ctx.reporter.info(`Only the ${only.map(tierLabel).join(", ")} tier${only.length > 1 ? "s" : ""} converge in this apply`);
+  }
+  if (opts.reviewed) {
+    // Planned again under the locks: anything the operator did not review refuses the whole apply, before any change.
+    const stale = unreviewedSteps(opts.reviewed.plan, toPlanDto(plan));
+    if (stale.length > 0) {
+      for (const st of stale)
+        await ctx.reporter.error(`${st.action} ${st.resource}: ${st.why === "changed" ? "not the change the reviewed plan showed (changed since)" : "not in the reviewed plan"}`, st.host);
+      await recordPlan(ctx, plan, "apply");
+      return { status: "failed", outcome: staleText(stale, opts.reviewed.at) };
+    }
+    await ctx.reporter.info(`Every step is one the reviewed plan showed (plan run ${opts.reviewed.runId})`);
   }
   const skipped = skippedHosts(spec, plan);
   const reports = new Map<string, HostReport>();
@@ -717,7 +731,7 @@ async function convergeTier(
  * instead of taking them again. Refuses if this run does not hold every host's lock.
  */
 export async function applyUnderHeldLocks(ctx: KindContext<unknown>, held: HeldLocks, topologyId: string, opts: ApplyOptions = {}): Promise<KindResult> {
-  const spec = await prepare({ ...ctx, input: { topologyId, drift: false, strict: !!opts.strict, forceFirewall: false } }, true);
+  const spec = await prepare({ ...ctx, input: { topologyId, drift: false, strict: !!opts.strict, forceFirewall: false, planRunId: null } }, true);
   if ("status" in spec) return spec;
   const holders = await lockHolders(
     ctx.redis,
@@ -754,9 +768,17 @@ export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {
       );
       return new Set(hosts.filter((h) => holdersBefore.get(h.id) != null || gensNow.get(h.id) !== (gensBefore.get(h.id) ?? 0) + 1).map((h) => h.id));
     };
+    let reviewed: ApplyOptions["reviewed"];
+    if (ctx.input.planRunId) {
+      try {
+        reviewed = { runId: ctx.input.planRunId, ...(await reviewedPlan(ctx.db, spec.id, ctx.input.planRunId)) };
+      } catch (err) {
+        return { status: "failed", outcome: `nothing was changed: ${(err as Error).message}` };
+      }
+    }
     try {
       const busy = new Set(ids.filter((id) => holdersBefore.get(id) != null));
-      return await applyTopology({ ...ctx, signal: AbortSignal.any([ctx.signal, lost.signal]) }, spec, { strict: ctx.input.strict, lockChanged, busy });
+      return await applyTopology({ ...ctx, signal: AbortSignal.any([ctx.signal, lost.signal]) }, spec, { strict: ctx.input.strict, lockChanged, busy, reviewed });
     } catch (err) {
       if (err instanceof HostLockBusyError) return { status: "failed", outcome: err.message };
       throw err;

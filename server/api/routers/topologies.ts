@@ -97,14 +97,19 @@ export const topologiesRouter = router({
         path: "/topologies/{id}/apply",
         protect: true,
         tags: ["topologies"],
-        summary: "Plan and apply: converge every server to the topology (unreachable servers are skipped and the run ends partial, unless strict)",
+        summary:
+          "Apply a reviewed plan (planRunId: the topology's latest plan run; refused, changing nothing, if a host changed since), or plan and apply in one call (unreviewed: true, for automation). Unreachable servers are skipped and the run ends partial, unless strict",
       },
     })
     .input(TopologyApplyInput)
     .output(RunDto)
     .mutation(({ ctx, input }) => {
       if (input.forceFirewall && !allows(ctx.principal!.rank, "admin")) throw new ServiceError("FORBIDDEN", "only an admin may force firewall rules a server rolled back", "forceFirewall");
-      return applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id, { strict: input.strict, forceFirewall: input.forceFirewall });
+      return applyTopologyRun({ db: ctx.db, queue: runsQueue() }, { name: principalLabel(ctx.principal!) }, input.id, {
+        strict: input.strict,
+        forceFirewall: input.forceFirewall,
+        planRunId: input.planRunId,
+      });
     }),
 
   runPlan: readProcedure
