@@ -56,9 +56,14 @@ test("create a topology, read its plan, apply it live, and curl through the load
   await page.getByRole("button", { name: "Plan", exact: true }).click();
   const planRun = page.getByTestId("plan-run");
   await expect(planRun.getByTestId("plan-summary")).toHaveText(/changes on 3 hosts/, { timeout: 60_000 });
-  const lab2Plan = page.getByRole("region", { name: "Plan for lab2" }).first();
-  await expect(lab2Plan.getByText("install nginx")).toBeVisible();
-  await expect(lab2Plan.getByTestId("plan-diff").filter({ hasText: "+    listen 443 ssl http2 default_server;" })).toHaveCount(1);
+  // Counts first; a step both web servers take is listed once, with both.
+  await expect(planRun.getByTestId("plan-counts-actions")).toContainText("install");
+  await expect(planRun.getByTestId("shared-steps").getByTestId("plan-step").filter({ hasText: "install nginx" })).toHaveAttribute("data-hosts", "lab2,lab3");
+  // A file's diff is closed, with its size; opened, its lines.
+  const confStep = planRun.getByTestId("plan-step").filter({ hasText: "create /etc/nginx/conf.d/rampart-site.conf" }).first();
+  await expect(confStep.getByTestId("plan-diff")).toHaveCount(0);
+  await confStep.getByTestId("plan-diff-toggle").locator("summary").click();
+  await expect(confStep.getByTestId("plan-diff").filter({ hasText: "+    listen 443 ssl http2 default_server;" })).toHaveCount(1);
   expect((await labSsh("lab2", ["sh", "-c", "command -v nginx || echo none"])).stdout.trim()).toBe("none");
 
   // Apply this plan, confirmed with its counts: the run page streams output and per-host progress live.
@@ -94,7 +99,7 @@ test("create a topology, read its plan, apply it live, and curl through the load
 });
 
 test("a plan made stale by a hand edit is refused with the reason, changing nothing; planned again and applied, nothing is left to change", async ({ page }) => {
-  const conf = "/etc/nginx/conf.d/rampart.conf";
+  const conf = "/etc/nginx/conf.d/rampart-site.conf";
   await page.goto("/topology");
   await page.getByRole("link", { name: "www.foobar.test" }).click();
   await expect(page.getByTestId("drift-status")).toHaveText("in sync");
@@ -113,7 +118,14 @@ test("a plan made stale by a hand edit is refused with the reason, changing noth
   await page.goto("/topology");
   await page.getByRole("link", { name: "www.foobar.test" }).click();
   expect(await planOnPage(page)).toMatch(/^\d+ changes? on 1 host/);
-  await expect(page.getByRole("region", { name: "Plan for lab2" }).first().getByTestId("plan-diff").filter({ hasText: "-# edited by hand" })).toHaveCount(1);
+  const edited = page
+    .getByRole("region", { name: "Plan for lab2" })
+    .first()
+    .getByTestId("plan-step")
+    .filter({ hasText: `update ${conf}` })
+    .first();
+  await edited.getByTestId("plan-diff-toggle").locator("summary").click();
+  await expect(edited.getByTestId("plan-diff").filter({ hasText: "-# edited by hand" })).toHaveCount(1);
   await applyThisPlan(page);
   await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 120_000 });
   expect((await labSsh("lab2", ["grep", "-c", "edited by hand", conf], { check: false })).stdout.trim()).toBe("0");

@@ -6,7 +6,7 @@
 // duplicate. Progress events drive one bar per host (the log summary gives each
 // host's latest when the page opens). An operation also shows its journal: the
 // preview to confirm, then its phases.
-import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -148,6 +148,18 @@ function RunViewOf({ id }: { id: string }) {
   const denied = canOperate ? undefined : "Only operators and admins can do this";
   const cancelRequestedBy = r?.cancelRequestedBy ?? null;
 
+  const log = (
+    <RunLog
+      store={store}
+      runId={id}
+      summary={summary.data}
+      readEventsAfter={readEventsAfter}
+      streamState={
+        ended ? "Run ended" : sub.status === "pending" ? "● Live" : sub.status === "connecting" || followFrom === null ? "Connecting…" : sub.status === "error" ? "Reconnecting…" : sub.status
+      }
+    />
+  );
+
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -269,17 +281,62 @@ function RunViewOf({ id }: { id: string }) {
 
       <RunProgress store={store} ended={ended} status={status} />
 
-      <RunLog
-        store={store}
-        runId={id}
-        summary={summary.data}
-        readEventsAfter={readEventsAfter}
-        streamState={
-          ended ? "Run ended" : sub.status === "pending" ? "● Live" : sub.status === "connecting" || followFrom === null ? "Connecting…" : sub.status === "error" ? "Reconnecting…" : sub.status
-        }
-      />
+      {policy?.showsPlan ? (
+        <RunTabs
+          // A run that has ended opens on its plan; one going on, on its live log.
+          initial={ended ? "plan" : "log"}
+          plan={<RunPlan id={id} kind={r!.kind} ended={ended} />}
+          log={log}
+        />
+      ) : (
+        log
+      )}
+    </div>
+  );
+}
 
-      {policy?.showsPlan ? <RunPlan id={id} kind={r!.kind} ended={ended} /> : null}
+/** The plan and the log of a plan or apply run, each in its own tab (both stay mounted: the log keeps following). */
+function RunTabs({ initial, plan, log }: { initial: "plan" | "log"; plan: ReactNode; log: ReactNode }) {
+  const [tab, setTab] = useState<"plan" | "log">(initial);
+  const tabs = [
+    { key: "plan", label: "Plan" },
+    { key: "log", label: "Log" },
+  ] as const;
+  return (
+    <div className="space-y-3">
+      <div role="tablist" aria-label="Run details" className="flex gap-1 border-b border-slate-200">
+        {tabs.map((t) => (
+          <button
+            key={t.key}
+            type="button"
+            role="tab"
+            id={`run-tab-${t.key}`}
+            aria-selected={tab === t.key}
+            aria-controls={`run-panel-${t.key}`}
+            tabIndex={tab === t.key ? 0 : -1}
+            onClick={() => setTab(t.key)}
+            onKeyDown={(e) => {
+              if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+                const next = tab === "plan" ? "log" : "plan";
+                setTab(next);
+                document.getElementById(`run-tab-${next}`)?.focus();
+              }
+            }}
+            className={cn(
+              "-mb-px border-b-2 px-3 py-1.5 text-sm font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600",
+              tab === t.key ? "border-sky-700 text-sky-800" : "border-transparent text-slate-600 hover:text-slate-900",
+            )}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id="run-panel-plan" aria-labelledby="run-tab-plan" hidden={tab !== "plan"}>
+        {plan}
+      </div>
+      <div role="tabpanel" id="run-panel-log" aria-labelledby="run-tab-log" hidden={tab !== "log"}>
+        {log}
+      </div>
     </div>
   );
 }

@@ -1,8 +1,12 @@
-// A plan as Rampart computed it: per host, the steps in the order they will run,
-// why each is needed, the exact commands, and for files the diff. Everything is
-// rendered as text (React escapes it): a config file's content is never HTML.
+// A plan as Rampart computed it, readable at 45 changes or 4,500: first the counts (per
+// action, per tier, per host), then the steps that are the same on several hosts, once,
+// with their hosts, then each host with its own steps in the order they will run, why
+// each is needed, the exact commands, and for files the diff (collapsed, with its size;
+// rendered only when opened). Certificates read as "replaced (fingerprint → fingerprint)".
+// Everything is rendered as text (React escapes it): a config file's content is never HTML.
+import { useState } from "react";
 import { ChevronRight } from "lucide-react";
-import { ROLE_LABELS, type HostPlanDto, type PlanDto, type PlanStepDto } from "@/server/schemas/topology";
+import { ROLE_LABELS, TIERS, type HostPlanDto, type PlanDto, type PlanStepDto } from "@/server/schemas/topology";
 import { Badge, type Tone } from "../ui/badge";
 import { cn } from "../ui/cn";
 import { formatTime } from "../runs/time";
@@ -35,7 +39,24 @@ export function planSummary(plan: Pick<PlanDto, "changes" | "hosts">): string {
   return `${plural(plan.changes, "change")} on ${plural(hosts, "host")}`;
 }
 
+/** Identical steps (same tier, resource, action, summary and diff): one entry per step with every host that takes it. */
+function groupSteps(plan: PlanDto): Array<{ key: string; step: PlanStepDto; hosts: string[] }> {
+  const groups = new Map<string, { key: string; step: PlanStepDto; hosts: string[] }>();
+  for (const h of plan.hosts)
+    for (const st of h.steps) {
+      const key = stepKey(st);
+      const g = groups.get(key);
+      if (g) g.hosts.push(h.name);
+      else groups.set(key, { key, step: st, hosts: [h.name] });
+    }
+  return [...groups.values()];
+}
+
+const stepKey = (st: PlanStepDto) => [st.tier, st.resource, st.action, st.summary, st.diff ?? ""].join("\u0000");
+
 export function PlanView({ plan }: { plan: PlanDto }) {
+  const shared = groupSteps(plan).filter((g) => g.hosts.length > 1);
+  const sharedKeys = new Set(shared.map((g) => g.key));
   const failed = plan.hosts.filter((h) => h.error);
   const failingChecks = plan.hosts.reduce((n, h) => n + h.checks.filter((c) => !c.ok).length, 0);
   return (
@@ -56,9 +77,22 @@ export function PlanView({ plan }: { plan: PlanDto }) {
         ) : null}
         <p className="text-xs text-slate-500">Observed {formatTime(plan.observedAt)}</p>
       </div>
+      {plan.changes > 0 ? <PlanCounts plan={plan} /> : null}
+      {shared.length > 0 ? (
+        <section aria-label="Steps on several hosts" className="rounded-md border border-slate-200" data-testid="shared-steps">
+          <header className="border-b border-slate-100 bg-slate-50 px-3 py-2 text-sm font-semibold text-slate-900">
+            The same on several hosts <span className="font-normal text-slate-500">· {plural(shared.length, "step")}, each shown once</span>
+          </header>
+          <ol className="divide-y divide-slate-100">
+            {shared.map((g) => (
+              <Step key={g.key} step={g.step} hosts={g.hosts} />
+            ))}
+          </ol>
+        </section>
+      ) : null}
       <div className="space-y-3">
         {plan.hosts.map((h) => (
-          <HostPlan key={h.serverId} host={h} />
+          <HostPlan key={h.serverId} host={h} sharedKeys={sharedKeys} />
         ))}
       </div>
       {plan.reachability ? (
@@ -81,9 +115,54 @@ export function PlanView({ plan }: { plan: PlanDto }) {
   );
 }
 
-function HostPlan({ host: h }: { host: HostPlanDto }) {
+/** How many of each action, per tier, per host: what the plan does, before its detail. */
+function PlanCounts({ plan }: { plan: PlanDto }) {
+  const steps = plan.hosts.flatMap((h) => h.steps);
+  const count = (key: (st: PlanStepDto) => string) => {
+    const m = new Map<string, number>();
+    for (const st of steps) m.set(key(st), (m.get(key(st)) ?? 0) + 1);
+    return m;
+  };
+  const actions = [...count((st) => st.action)].sort((a, b) => b[1] - a[1]);
+  const tiers = count((st) => st.tier);
+  const hosts = plan.hosts.filter((h) => h.steps.length > 0);
   return (
-    <section aria-label={`Plan for ${h.name}`} data-testid="host-plan" data-host={h.name} className="rounded-md border border-slate-200">
+    <dl className="grid gap-x-6 gap-y-2 rounded-md border border-slate-200 px-3 py-2 text-xs sm:grid-cols-[auto_1fr]" data-testid="plan-counts-table">
+      <dt className="font-medium text-slate-500">By action</dt>
+      <dd className="flex flex-wrap gap-1.5" data-testid="plan-counts-actions">
+        {actions.map(([a, n]) => (
+          <Badge key={a} tone={ACTION_TONES[a] ?? "neutral"}>
+            {a} {n}
+          </Badge>
+        ))}
+      </dd>
+      <dt className="font-medium text-slate-500">By tier</dt>
+      <dd className="text-slate-700">
+        {TIERS.filter((t) => tiers.has(t))
+          .map((t) => `${t} ${tiers.get(t)}`)
+          .join(" · ")}
+      </dd>
+      <dt className="font-medium text-slate-500">By host</dt>
+      <dd className="text-slate-700">
+        {hosts.map((h, i) => (
+          <span key={h.serverId}>
+            {i > 0 ? " · " : ""}
+            <a href={`#plan-${h.serverId}`} className="text-sky-700 hover:underline">
+              {h.name}
+            </a>{" "}
+            {h.steps.length}
+          </span>
+        ))}
+      </dd>
+    </dl>
+  );
+}
+
+function HostPlan({ host: h, sharedKeys }: { host: HostPlanDto; sharedKeys: ReadonlySet<string> }) {
+  const own = h.steps.filter((st) => !sharedKeys.has(stepKey(st)));
+  const sharedCount = h.steps.length - own.length;
+  return (
+    <section id={`plan-${h.serverId}`} aria-label={`Plan for ${h.name}`} data-testid="host-plan" data-host={h.name} className="rounded-md border border-slate-200">
       <header className="flex flex-wrap items-center gap-2 border-b border-slate-100 bg-slate-50 px-3 py-2">
         <h3 className="text-sm font-semibold text-slate-900">{h.name}</h3>
         <span className="font-mono text-xs text-slate-500">{h.address}</span>
@@ -111,9 +190,14 @@ function HostPlan({ host: h }: { host: HostPlanDto }) {
         </ul>
       ) : null}
       {h.steps.length === 0 && !h.error ? <p className="px-3 py-2 text-sm text-slate-500">No changes on this host.</p> : null}
-      {h.steps.length > 0 ? (
+      {sharedCount > 0 ? (
+        <p className="border-b border-slate-100 px-3 py-2 text-xs text-slate-500" data-testid="host-shared-steps">
+          {plural(sharedCount, "step")} the same as on other hosts (listed once above){own.length > 0 ? "; its own:" : "."}
+        </p>
+      ) : null}
+      {own.length > 0 ? (
         <ol className="divide-y divide-slate-100">
-          {h.steps.map((s) => (
+          {own.map((s) => (
             <Step key={s.id} step={s} />
           ))}
         </ol>
@@ -153,9 +237,9 @@ function Checks({ checks }: { checks: HostPlanDto["checks"] }) {
   );
 }
 
-function Step({ step: s }: { step: PlanStepDto }) {
+function Step({ step: s, hosts }: { step: PlanStepDto; hosts?: string[] }) {
   return (
-    <li data-testid="plan-step" data-action={s.action} data-kind={s.kind} className="space-y-2 px-3 py-2.5">
+    <li data-testid="plan-step" data-action={s.action} data-kind={s.kind} data-hosts={hosts?.join(",")} className="space-y-2 px-3 py-2.5">
       <div className="flex flex-wrap items-start gap-2">
         <Badge tone={ACTION_TONES[s.action] ?? "neutral"} className="shrink-0 uppercase tracking-wide">
           {s.action}
@@ -168,9 +252,14 @@ function Step({ step: s }: { step: PlanStepDto }) {
               {s.tier} · {s.resource}
             </span>
           </p>
+          {hosts ? (
+            <p className="mt-0.5 text-xs text-slate-600" data-testid="step-hosts">
+              on {plural(hosts.length, "host")}: {hosts.join(", ")}
+            </p>
+          ) : null}
         </div>
       </div>
-      {s.diff ? <DiffBlock diff={s.diff} label={`Diff of ${s.resource}`} /> : null}
+      {s.diff ? <CollapsedDiff diff={s.diff} label={`Diff of ${s.resource}`} /> : null}
       {s.commands.length > 0 ? (
         <details className="group">
           <summary className="flex cursor-pointer list-none items-center gap-1 text-xs font-medium text-slate-600 hover:text-slate-900">
@@ -181,6 +270,23 @@ function Step({ step: s }: { step: PlanStepDto }) {
         </details>
       ) : null}
     </li>
+  );
+}
+
+/** A diff, closed by default with its size; its lines are only put in the page once opened (plans with thousands of diffs stay light). */
+function CollapsedDiff({ diff, label }: { diff: string; label: string }) {
+  const [open, setOpen] = useState(false);
+  const lines = diff.replace(/\n$/, "").split("\n");
+  const added = lines.filter((l) => l.startsWith("+") && !l.startsWith("+++")).length;
+  const removed = lines.filter((l) => l.startsWith("-") && !l.startsWith("---")).length;
+  return (
+    <details className="group" open={open} onToggle={(e) => setOpen(e.currentTarget.open)} data-testid="plan-diff-toggle">
+      <summary className="flex cursor-pointer list-none items-center gap-1 text-xs font-medium text-slate-600 hover:text-slate-900">
+        <ChevronRight size={14} className="transition-transform group-open:rotate-90" aria-hidden />
+        Diff <span className="text-emerald-700">+{added}</span> <span className="text-rose-700">−{removed}</span> {removed + added === 1 ? "line" : "lines"}
+      </summary>
+      {open ? <DiffBlock diff={diff} label={label} /> : null}
+    </details>
   );
 }
 

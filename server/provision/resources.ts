@@ -4,7 +4,7 @@
 //   steps    — each action rendered as commands (argument arrays) or an upload.
 // Nothing here does I/O. The firewall and the database server's own state
 // (accounts, replication: server/provision/mysql) have the same shape.
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import type { Command } from "./command";
@@ -265,11 +265,24 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
   // Secret files Rampart writes (keys, the app's environment) are never kept: a rotated secret must not survive.
   const backup = r.secret ? false : exists ? p!.content === null || !p!.content.includes(MANAGED_MARK) : installing.length > 0;
   const write: Action = { op: "write", path: r.path, content: r.content, mode: r.mode, owner: r.owner, group: r.group, secret: !!r.secret, notify, backup, ...(r.check ? { check: r.check } : {}) };
+  // Certificates read as which certificate replaces which, not as lines of base64.
+  const certificate = !r.secret && isCertificateFile(r.content);
   if (!exists) {
+    if (certificate)
+      return { resource: r, action: write, verb: "create", summary: `create ${r.path} (certificate ${certificateFingerprint(r.content)})`, reason: `${r.path} does not exist`, diff: null };
     return { resource: r, action: write, verb: "create", summary: `create ${r.path}`, reason: `${r.path} does not exist`, diff: r.secret ? null : unifiedDiff(r.path, "", r.content) };
   }
   if (p!.sha256 !== sha256(r.content)) {
     const old = p!.content;
+    if (certificate)
+      return {
+        resource: r,
+        action: write,
+        verb: "update",
+        summary: `replace the certificate ${r.path} (${old === null ? "unreadable" : certificateFingerprint(old)} → ${certificateFingerprint(r.content)})`,
+        reason: `${r.path} holds another certificate`,
+        diff: null,
+      };
     return {
       resource: r,
       action: write,
@@ -289,6 +302,23 @@ export function diffFile(r: FileRes, o: Observed | undefined, notify: PendingMar
     reason: wrong.join("; "),
     diff: null,
   };
+}
+
+/** A file of PEM certificates only (a certificate and its chain, or a CA). */
+export function isCertificateFile(content: string): boolean {
+  const rest = content.replace(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g, "").trim();
+  return content.includes("-----BEGIN CERTIFICATE-----") && rest === "";
+}
+
+/** The first certificate's SHA-256 fingerprint, shortened for reading ("SHA256 1f2e3d4c5b6a7988…"); "not a certificate" when it does not parse. */
+export function certificateFingerprint(pem: string): string {
+  const first = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(pem)?.[0];
+  try {
+    if (!first) return "not a certificate";
+    return `SHA256 ${new X509Certificate(first).fingerprint256.replace(/:/g, "").toLowerCase().slice(0, 16)}…`;
+  } catch {
+    return "not a certificate";
+  }
 }
 
 function attributeProblems(r: { mode: number; owner: string; group: string }, p: { mode: number | null; owner: string | null; group: string | null }): string[] {
