@@ -182,6 +182,12 @@ test("stopping nginx on a web server raises an alert within 45 s, in the console
     await expect(silence).toHaveCount(0);
     expect(((await trpcGet(page, "monitoring.silences", undefined)) as unknown[]).length).toBe(held.length - 1);
 
+    // The Overview shows it too, with the topology it belongs to.
+    await page.goto("/");
+    await expect(page.getByTestId("overview-alerts")).toContainText("nginx on lab3 does not answer");
+    await expect(page.locator(`[data-testid="overview-topology"][data-name="${SITE}"]`)).toContainText("1 firing");
+    await page.goBack();
+
     await labSsh(lab.hosts[2]!.name, ["systemctl", "start", "nginx"]);
     await expect(alert.and(page.locator('[data-status="resolved"]')).first()).toBeVisible({ timeout: 90_000 });
     await expect.poll(() => hook.alerts.some((a) => a.status === "resolved" && a.labels.server === "lab3"), { timeout: 30_000 }).toBe(true);

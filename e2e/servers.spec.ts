@@ -131,6 +131,35 @@ test("first check shows each host's fingerprint; after accepting them the check 
   await expect(facts).toContainText("running");
 });
 
+test("a server that refuses the key says what it means, what to check, and the command that installs the key", async ({ page }) => {
+  // lab1's address again, logging in as a user whose authorized_keys does not hold the lab's key.
+  await page.goto("/servers");
+  await page.getByRole("button", { name: "Add server" }).first().click();
+  await page.getByLabel("Name").fill("wrong-user");
+  await page.getByLabel("Address").fill(lab.hosts[0]!.address);
+  await page.getByLabel("Login user").fill("nobody");
+  await page.getByLabel("SSH key").selectOption({ index: 1 });
+  await page.getByRole("button", { name: "Add server" }).last().click();
+  await expect(page.getByRole("heading", { name: "wrong-user" })).toBeVisible();
+  await page.getByText("Pin a known key (a known_hosts line)").click();
+  await page.getByLabel("known_hosts line").fill(`${lab.hosts[0]!.address} ${lab.hosts[0]!.hostKey}`);
+  await page.getByRole("button", { name: "Pin this key" }).click();
+  await expect(page.getByTestId("pinned-fingerprint")).toHaveText(lab.hosts[0]!.fingerprint);
+
+  await page.getByRole("button", { name: "Check", exact: true }).click();
+  await expect(page.getByTestId("run-status")).toHaveText("failed", { timeout: 60_000 });
+  await page.goBack();
+  const advice = page.getByTestId("connection-advice");
+  await expect(advice).toContainText(`refused Rampart's key "lab" for nobody`);
+  await expect(advice).toContainText("~nobody/.ssh/authorized_keys");
+  const publicKey = readFileSync(`${lab.sshKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+  await expect(page.getByTestId("install-key-command")).toContainText(publicKey);
+
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Remove" }).click();
+  await expect(page).toHaveURL(/\/servers$/);
+});
+
 test("no API response carried a private key", async () => {
   const pem = readFileSync(lab.sshKey, "utf8");
   const bodyLines = pem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));

@@ -2,6 +2,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { StatusPanel } from "@/components/system/status-panel";
 import { RunsTable } from "@/components/runs/runs-table";
 import { StartSystemCheckButton } from "@/components/runs/start-system-check";
+import { InfrastructureOverview } from "@/components/system/infrastructure-overview";
 
 export default function OverviewPage() {
   return (
@@ -12,6 +13,7 @@ export default function OverviewPage() {
         actions={<StartSystemCheckButton />}
       />
       <div className="space-y-6">
+        <InfrastructureOverview />
         <StatusPanel />
         <section>
           <h2 className="mb-2 text-sm font-semibold text-slate-900">Recent runs</h2>

@@ -13,6 +13,7 @@ import { HostKeyBadge } from "./host-key-badge";
 import { ServerForm } from "./server-form";
 import { formatTime } from "../runs/time";
 import { ServerCharts } from "../monitoring/monitoring-view";
+import { sshAdvice } from "@/server/schemas/ssh-advice";
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
@@ -187,7 +188,12 @@ export function ServerDetail({ id }: { id: string }) {
 
       <Card>
         <CardHeader title="Facts" description={s.factsAt ? `Read ${formatTime(s.factsAt)}` : "Not read yet: run a check."} />
-        {s.lastCheckError ? <p className="border-b border-slate-100 px-4 py-2 text-sm text-rose-700">Last check failed: {s.lastCheckError}</p> : null}
+        {s.lastCheckError ? (
+          <div className="border-b border-slate-100 px-4 py-2 text-sm" data-testid="last-check-error">
+            <p className="text-rose-700">Last check failed: {s.lastCheckError}</p>
+            <ConnectionAdvice error={s.lastCheckError} server={s} />
+          </div>
+        ) : null}
         {s.facts ? (
           <dl className="grid grid-cols-1 gap-x-8 gap-y-2 p-4 text-sm md:grid-cols-2" data-testid="facts">
             <div className="flex justify-between gap-4">
@@ -227,6 +233,34 @@ export function ServerDetail({ id }: { id: string }) {
       </Card>
 
       {memberOf.length > 0 ? <ServerCharts serverId={s.id} /> : null}
+    </div>
+  );
+}
+
+/** What a connection failure means, what to check, and the command that installs the key when the server refused it. */
+function ConnectionAdvice({ error, server: s }: { error: string; server: { address: string; port: number; user: string; sshKeyId: string; sshKeyName: string } }) {
+  const trpc = useTRPC();
+  const keys = useQuery(trpc.sshKeys.list.queryOptions());
+  const key = keys.data?.find((k) => k.id === s.sshKeyId);
+  const advice = sshAdvice(error, { address: s.address, port: s.port, user: s.user, keyName: s.sshKeyName, installCommand: key?.installCommand ?? null });
+  if (!advice) return null;
+  return (
+    <div className="mt-2 space-y-1 text-slate-700" data-testid="connection-advice">
+      <p className="font-medium">{advice.meaning}</p>
+      <p className="text-xs font-semibold uppercase tracking-wide text-slate-500">Check</p>
+      <ul className="list-disc space-y-0.5 pl-5">
+        {advice.checks.map((c) => (
+          <li key={c}>{c}</li>
+        ))}
+      </ul>
+      {advice.command ? (
+        <>
+          <p className="text-xs font-semibold uppercase tracking-wide text-slate-500">On the server, as {s.user}</p>
+          <pre className="overflow-x-auto rounded-md bg-slate-950 px-3 py-2 font-mono text-xs text-slate-100" data-testid="install-key-command">
+            {advice.command}
+          </pre>
+        </>
+      ) : null}
     </div>
   );
 }

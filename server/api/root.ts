@@ -14,6 +14,7 @@ import { firewallRouter } from "./routers/firewall";
 import { acmeRouter } from "./routers/acme";
 import { monitoringRouter } from "./routers/monitoring";
 import { databasesRouter } from "./routers/databases";
+import { overviewRouter } from "./routers/overview";
 
 export const appRouter = router({
   auth: authRouter,
@@ -30,6 +31,7 @@ export const appRouter = router({
   databases: databasesRouter,
   runs: runsRouter,
   system: systemRouter,
+  overview: overviewRouter,
 });
 
 export type AppRouter = typeof appRouter;
