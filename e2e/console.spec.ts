@@ -79,6 +79,23 @@ test("after the connection drops, the run page resumes without gaps or duplicate
 
   await expect(page.getByTestId("run-status")).toHaveText("succeeded", { timeout: 30_000 });
   expect(await seqsOnPage(page)).toEqual([1, 2, 3, 4, 5, 6]);
+  // The tab says what the page is about.
+  await expect(page).toHaveTitle("System check · Run · Rampart");
+});
+
+test("an unknown id answers 404 inside the console's layout; the console has a favicon", async ({ page }) => {
+  for (const path of ["/runs/nope", "/servers/nope", "/topology/nope", "/monitoring/nope", "/databases/nope", "/firewall/nope", "/firewall/nope/nope"]) {
+    const res = await page.goto(path);
+    expect(res!.status(), path).toBe(404);
+    await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
+    await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+    await expect(page).toHaveTitle("Not found · Rampart");
+  }
+  const icon = await page.request.get("/icon.svg");
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()["content-type"]).toContain("image/svg+xml");
+  await page.goto("/");
+  await expect(page.locator('link[rel="icon"]')).toHaveAttribute("href", /\/icon\.svg/);
 });
 
 test("opening a finished run shows its whole story", async ({ page }) => {

@@ -29,7 +29,7 @@ const ROW_PX = 20;
 const STEP = 50;
 /** …and reaches this many rows past the screen on each side. */
 const OVERSCAN = 150;
-const SEARCH_DELAY_MS = 250;
+const SEARCH_DELAY_MS = 100;
 
 const fmt = new Intl.NumberFormat("en");
 const plural = (n: number, one: string) => `${fmt.format(n)} ${one}${n === 1 ? "" : "s"}`;

@@ -1,11 +1,17 @@
 import Link from "next/link";
 import { ChevronLeft } from "lucide-react";
 import { RunView } from "@/components/runs/run-view";
+import { notFound } from "next/navigation";
+import { runTitle } from "@/server/services/page-titles";
 
-export const metadata = { title: "Run" };
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
+  const title = await runTitle((await params).id);
+  return { title: title ? `${title} · Run` : "Not found" };
+}
 
 export default async function RunPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
+  if (!(await runTitle(id))) notFound();
   return (
     <>
       <div className="mb-4">

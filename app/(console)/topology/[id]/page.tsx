@@ -1,11 +1,17 @@
 import Link from "next/link";
 import { ChevronLeft } from "lucide-react";
 import { TopologyDetail } from "@/components/topology/topology-detail";
+import { notFound } from "next/navigation";
+import { topologyTitle } from "@/server/services/page-titles";
 
-export const metadata = { title: "Topology" };
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
+  const title = await topologyTitle((await params).id);
+  return { title: title ? `${title} · Topology` : "Not found" };
+}
 
 export default async function TopologyDetailPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
+  if (!(await topologyTitle(id))) notFound();
   return (
     <>
       <Link href="/topology" className="mb-2 inline-flex items-center gap-1 text-sm text-slate-500 hover:text-slate-800">
