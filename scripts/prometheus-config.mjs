@@ -15,7 +15,7 @@ import path from "node:path";
 export function prometheusConfig(o) {
   const q = (s) => JSON.stringify(s);
   const tls = path.join(o.dir, "tls");
-  const lines = ["# Written by Rampart at each start.", "global:", `  scrape_interval: ${o.scrapeInterval ?? "15s"}`, `  evaluation_interval: ${o.scrapeInterval ?? "15s"}`];
+  const lines = ["# Written by Rampart at each start.", "global:", `  scrape_interval: ${o.scrapeInterval ?? "15s"}`, `  evaluation_interval: ${o.evaluationInterval ?? o.scrapeInterval ?? "15s"}`];
   if (o.alertmanager) lines.push("alerting:", "  alertmanagers:", "    - static_configs:", `        - targets: [${q(o.alertmanager)}]`);
   lines.push("rule_files:", `  - ${q(path.join(o.dir, "rules", "*.yml"))}`, "scrape_configs:");
   if (o.rampartTarget)

@@ -120,6 +120,9 @@ export const ALERT_RULES: readonly RuleDef[] = [
   },
 ];
 
+/** How often Prometheus evaluates Rampart's rules. */
+export const RULES_INTERVAL = "5s";
+
 /** The longest a rule may wait before firing (a day). */
 export const MAX_FOR_S = 86_400;
 
@@ -154,7 +157,9 @@ export function durationWords(s: number): string {
 /** The rules file: every enabled rule with its setting (defaults where none is stored). */
 export function renderAlertRules(settings: ReadonlyMap<string, Partial<RuleSetting>> = new Map()): string {
   const q = (s: string) => JSON.stringify(s);
-  const out = ["# Written by Rampart (the worker keeps it current; thresholds are set on the Monitoring page).", "groups:", "  - name: rampart", "    rules:"];
+  // Evaluated every 5 s whatever the Prometheus's global interval (15 s by default): an alert
+  // that waits for the next evaluation after the failing scrape loses up to an interval.
+  const out = ["# Written by Rampart (the worker keeps it current; thresholds are set on the Monitoring page).", "groups:", "  - name: rampart", `    interval: ${RULES_INTERVAL}`, "    rules:"];
   let count = 0;
   for (const def of ALERT_RULES) {
     const s = effectiveSetting(def, settings.get(def.name));
