@@ -259,7 +259,7 @@ function PlanRunPanel({ runId, topology }: { runId: string; topology: TopologyDt
   const done = isTerminal(status);
 
   return (
-    <div className="space-y-4" data-testid="plan-run">
+    <div className="space-y-4" data-testid="plan-run" data-run-id={runId}>
       <div className="flex flex-wrap items-center gap-3 text-sm">
         <RunStatusBadge status={status} />
         <span className="text-slate-600">{r ? `${runKindLabel(r.kind)} requested by ${r.requestedBy} · ${formatTime(r.startedAt ?? r.createdAt)}` : "…"}</span>
