@@ -233,14 +233,16 @@ export async function applyTopologyRun(deps: RunsDeps, caller: Caller, id: strin
 /**
  * The plan an apply of a reviewed plan starts from: a plan run of this topology that
  * ended with a plan, and the latest one (a newer plan, a drift check included, is what
- * the hosts look like now: review that one).
+ * the hosts look like now: review that one). The worker, resuming or retrying an apply
+ * accepted before, asks only for the plan: its steps are what bounds the apply.
  */
-export async function reviewedPlan(db: Db, topologyId: string, planRunId: string): Promise<{ plan: PlanDto; at: Date }> {
+export async function reviewedPlan(db: Db, topologyId: string, planRunId: string, opts: { latest: boolean } = { latest: true }): Promise<{ plan: PlanDto; at: Date }> {
   const run = await db.run.findUnique({ where: { id: planRunId }, select: { kind: true, topologyId: true, status: true, result: true, finishedAt: true } });
   if (!run || run.kind !== "topology-plan" || run.topologyId !== topologyId) throw new ServiceError("BAD_REQUEST", `${planRunId} is not a plan run of this topology`, "planRunId");
   if (!run.finishedAt) throw new ServiceError("CONFLICT", "That plan is still being computed: review it when its run has ended", "planRunId");
   const topology = await db.topology.findUnique({ where: { id: topologyId }, select: { lastPlanRunId: true } });
-  if (topology?.lastPlanRunId !== planRunId) throw new ServiceError("CONFLICT", `A newer plan of this topology exists (run ${topology?.lastPlanRunId}): review that one, and apply it`, "planRunId");
+  if (opts.latest && topology?.lastPlanRunId !== planRunId)
+    throw new ServiceError("CONFLICT", `A newer plan of this topology exists (run ${topology?.lastPlanRunId}): review that one, and apply it`, "planRunId");
   const parsed = run.result ? PlanDto.safeParse(JSON.parse(run.result)) : null;
   if (!parsed?.success) throw new ServiceError("BAD_REQUEST", "That run ended without a plan (see its log): plan again", "planRunId");
   return { plan: parsed.data, at: run.finishedAt };

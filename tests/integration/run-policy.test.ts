@@ -10,7 +10,7 @@ import { redisOptions } from "@/server/queue/redis";
 import type { RunJobData } from "@/server/queue/names";
 import { runJobId } from "@/server/services/runs";
 import { retryRun, startSampleOperation } from "@/server/services/run-retry";
-import { applyTopologyRun, deleteTopology, startTopologyRun } from "@/server/services/topologies";
+import { applyTopologyRun, deleteTopology, reviewedPlan, startTopologyRun } from "@/server/services/topologies";
 import { appRouter } from "@/server/api/root";
 import { createCallerFactory } from "@/server/api/trpc";
 import { reconcileRuns } from "@/workers/reconcile";
@@ -75,6 +75,8 @@ describe("apply of a reviewed plan", () => {
       code: "CONFLICT",
       message: expect.stringContaining(`A newer plan of this topology exists (run ${latest})`),
     });
+    // The worker (resuming, or retrying an apply accepted before) needs the plan only.
+    await expect(reviewedPlan(db, t.id, older, { latest: false })).resolves.toMatchObject({ plan: { topologyId: t.id } });
     await expect(applyTopologyRun(deps(), caller, t.id, { planRunId: await planned(other.id, planJson) })).rejects.toMatchObject({ code: "BAD_REQUEST", field: "planRunId" });
     await expect(applyTopologyRun(deps(), caller, t.id, { planRunId: "nope" })).rejects.toMatchObject({ code: "BAD_REQUEST", message: "nope is not a plan run of this topology" });
     const going = await planned(t.id, null, false);

@@ -771,7 +771,8 @@ export const topologyApply: RunKindHandler<typeof TopologyRunInput> = {
     let reviewed: ApplyOptions["reviewed"];
     if (ctx.input.planRunId) {
       try {
-        reviewed = { runId: ctx.input.planRunId, ...(await reviewedPlan(ctx.db, spec.id, ctx.input.planRunId)) };
+        // A drift check may have planned since the apply was accepted (or before its retry): the reviewed plan's steps still bound it.
+        reviewed = { runId: ctx.input.planRunId, ...(await reviewedPlan(ctx.db, spec.id, ctx.input.planRunId, { latest: false })) };
       } catch (err) {
         return { status: "failed", outcome: `nothing was changed: ${(err as Error).message}` };
       }
