@@ -36,14 +36,16 @@ export function TopologyDetail({ id }: { id: string }) {
   const isAdmin = useCan("admin");
   const [editing, setEditing] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [startedPlanRunId, setStartedPlanRunId] = useState<string | null>(null);
+  // The plan on screen stays the one the operator is reading: a newer one (a scheduled drift
+  // check) is offered, never swapped in under them (they might apply what they did not read).
+  const [shownPlanRunId, setShownPlanRunId] = useState<string | null>(null);
 
   const topology = useQuery({ ...trpc.topologies.get.queryOptions({ id }), refetchInterval: 3_000 });
   const invalidateRuns = () => queryClient.invalidateQueries({ queryKey: trpc.runs.list.queryKey() });
   const plan = useMutation(
     trpc.topologies.startPlan.mutationOptions({
       onSuccess: (run) => {
-        setStartedPlanRunId(run.id);
+        setShownPlanRunId(run.id);
         void invalidateRuns();
       },
     }),
@@ -71,7 +73,8 @@ export function TopologyDetail({ id }: { id: string }) {
   const t = topology.data;
   if (!t) return <p className="text-sm text-slate-500">Loading…</p>;
 
-  const planRunId = startedPlanRunId ?? t.lastPlanRunId;
+  const planRunId = shownPlanRunId ?? t.lastPlanRunId;
+  if (!shownPlanRunId && t.lastPlanRunId) setShownPlanRunId(t.lastPlanRunId);
   const denied = canOperate ? undefined : "Only operators and admins can do this";
   const actionError = plan.error;
 
@@ -202,7 +205,7 @@ export function TopologyDetail({ id }: { id: string }) {
         />
         <div className="p-4">
           {planRunId ? (
-            <PlanRunPanel key={planRunId} runId={planRunId} topology={t} />
+            <PlanRunPanel key={planRunId} runId={planRunId} topology={t} onShowLatest={() => setShownPlanRunId(t.lastPlanRunId)} />
           ) : (
             <p className="text-sm text-slate-500">
               No plan yet. Press Plan: Rampart connects to each server, reads what is installed and configured, and lists the steps that would bring it in line with this topology.
@@ -220,7 +223,7 @@ export function TopologyDetail({ id }: { id: string }) {
 }
 
 /** A plan run's result; while the run is going, its events are followed live and the plan appears when it ends. */
-function PlanRunPanel({ runId, topology }: { runId: string; topology: TopologyDto }) {
+function PlanRunPanel({ runId, topology, onShowLatest }: { runId: string; topology: TopologyDto; onShowLatest: () => void }) {
   const topologyId = topology.id;
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -279,7 +282,7 @@ function PlanRunPanel({ runId, topology }: { runId: string; topology: TopologyDt
         </div>
       ) : null}
       {done && r?.outcome && status !== "succeeded" ? <p className="text-sm text-rose-700">{r.outcome}</p> : null}
-      {plan.data && done && r?.kind === "topology-plan" ? <ApplyThisPlan topology={topology} planRunId={runId} plan={plan.data} /> : null}
+      {plan.data && done && r?.kind === "topology-plan" ? <ApplyThisPlan topology={topology} planRunId={runId} plan={plan.data} onShowLatest={onShowLatest} /> : null}
       {plan.data ? <PlanView plan={plan.data} /> : done && !plan.isPending ? <p className="text-sm text-slate-500">This run produced no plan.</p> : null}
     </div>
   );
@@ -304,7 +307,7 @@ function TopologyRuns({ topologyId }: { topologyId: string }) {
  * of this plan (the worker plans again under the locks and refuses if a host changed).
  * Only the topology's latest plan can be applied: an older one says so.
  */
-function ApplyThisPlan({ topology: t, planRunId, plan }: { topology: TopologyDto; planRunId: string; plan: PlanDto }) {
+function ApplyThisPlan({ topology: t, planRunId, plan, onShowLatest }: { topology: TopologyDto; planRunId: string; plan: PlanDto; onShowLatest: () => void }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -337,6 +340,11 @@ function ApplyThisPlan({ topology: t, planRunId, plan }: { topology: TopologyDto
       <span className="text-slate-600" data-testid="plan-counts">
         {latest ? counts.text : "A newer plan of this topology exists: only the latest plan can be applied."}
       </span>
+      {!latest && t.lastPlanRunId ? (
+        <Button variant="secondary" onClick={onShowLatest}>
+          Show the latest plan
+        </Button>
+      ) : null}
       <ConfirmDialog
         open={open}
         title={`Apply this plan to ${t.name}?`}
