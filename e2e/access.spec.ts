@@ -99,8 +99,8 @@ test("an API token created in the console works with curl until it is revoked", 
   // Admin-only routes stay closed to an operate-scoped token.
   expect(curl(["-H", `Authorization: Bearer ${token}`, `${baseURL()}/api/v1/users`]).status).toBe(403);
 
-  page.once("dialog", (d) => void d.accept());
   await page.getByTestId("token-row").filter({ hasText: "e2e script" }).getByRole("button", { name: "Revoke" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke token" }).click();
   await expect(page.getByTestId("token-row").filter({ hasText: "e2e script" })).toContainText("revoked");
   expect(curl(["-H", `Authorization: Bearer ${token}`, `${baseURL()}/api/v1/runs`]).status).toBe(401);
 });

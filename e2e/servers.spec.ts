@@ -113,8 +113,8 @@ test("first check shows each host's fingerprint; after accepting them the check 
     await page.goto("/servers");
     await page.getByRole("link", { name: h.name, exact: true }).click();
     await expect(page.getByTestId("presented-fingerprint")).toHaveText(h.fingerprint);
-    page.once("dialog", (d) => void d.accept());
     await page.getByRole("button", { name: "Accept this host key" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Accept host key" }).click();
     await expect(page.getByTestId("pinned-fingerprint")).toHaveText(h.fingerprint);
   }
 
@@ -156,8 +156,8 @@ test("a server that refuses the key says what it means, what to check, and the c
   const publicKey = readFileSync(`${lab.sshKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
   await expect(page.getByTestId("install-key-command")).toContainText(publicKey);
 
-  page.once("dialog", (d) => void d.accept());
   await page.getByRole("button", { name: "Remove" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Remove server" }).click();
   await expect(page).toHaveURL(/\/servers$/);
 });
 

@@ -14,6 +14,7 @@ import { ServerForm } from "./server-form";
 import { formatTime } from "../runs/time";
 import { ServerCharts } from "../monitoring/monitoring-view";
 import { sshAdvice } from "@/server/schemas/ssh-advice";
+import { useConfirm } from "../ui/use-confirm";
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
@@ -41,6 +42,7 @@ export function ServerDetail({ id }: { id: string }) {
     }),
   );
   const del = useMutation(trpc.servers.delete.mutationOptions({ onSuccess: () => router.push("/servers") }));
+  const confirm = useConfirm();
 
   if (server.error)
     return (
@@ -72,7 +74,12 @@ export function ServerDetail({ id }: { id: string }) {
             variant="danger"
             disabled={!canOperate || del.isPending}
             onClick={() => {
-              if (window.confirm(`Remove ${s.name} from Rampart? Nothing on the server itself changes.`)) del.mutate({ id: s.id });
+              confirm.ask({
+                title: `Remove ${s.name} from Rampart?`,
+                body: "Rampart forgets this server, its host key and facts. Nothing on the server itself changes.",
+                confirmLabel: "Remove server",
+                action: () => del.mutate({ id: s.id }),
+              });
             }}
           >
             <Trash2 size={16} aria-hidden /> Remove
@@ -80,6 +87,7 @@ export function ServerDetail({ id }: { id: string }) {
         </div>
       </div>
       <FormError message={actionError?.message} />
+      {confirm.dialog}
       {memberOf.length > 0 ? (
         <ul className="flex flex-wrap gap-x-6 gap-y-1 text-sm text-slate-600" aria-label="Topologies">
           {memberOf.map((t) => (
@@ -129,7 +137,13 @@ export function ServerDetail({ id }: { id: string }) {
               <Button
                 disabled={!canOperate || accept.isPending}
                 onClick={() => {
-                  if (window.confirm(`Trust ${s.presentedFingerprint} as ${s.name}'s host key?`)) accept.mutate({ id: s.id, fingerprint: s.presentedFingerprint! });
+                  confirm.ask({
+                    title: `Trust this host key for ${s.name}?`,
+                    body: `${s.presentedFingerprint}: Rampart will talk to ${s.name} only while it presents this key. Compare it with the server's own first.`,
+                    confirmLabel: "Accept host key",
+                    tone: "primary",
+                    action: () => accept.mutate({ id: s.id, fingerprint: s.presentedFingerprint! }),
+                  });
                 }}
               >
                 Accept this host key
@@ -155,7 +169,12 @@ export function ServerDetail({ id }: { id: string }) {
                   variant="danger"
                   disabled={repin.isPending}
                   onClick={() => {
-                    if (window.confirm(`Replace ${s.hostKeyFingerprint} with ${s.presentedFingerprint} as ${s.name}'s host key?`)) repin.mutate({ id: s.id, fingerprint: s.presentedFingerprint! });
+                    confirm.ask({
+                      title: `Re-pin ${s.name}'s host key?`,
+                      body: `${s.hostKeyFingerprint} is replaced with ${s.presentedFingerprint}. Do this only if the server was reinstalled or its keys regenerated.`,
+                      confirmLabel: "Re-pin host key",
+                      action: () => repin.mutate({ id: s.id, fingerprint: s.presentedFingerprint! }),
+                    });
                   }}
                 >
                   Re-pin to the new key

@@ -12,6 +12,7 @@ import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input } from "../ui/field";
 import { EmptyState } from "../ui/empty-state";
 import { applyServerErrors, formLevelError } from "../auth/server-errors";
+import { useConfirm } from "../ui/use-confirm";
 
 export function SshKeysPanel() {
   const trpc = useTRPC();
@@ -41,6 +42,7 @@ export function SshKeysPanel() {
     }),
   );
   const del = useMutation(trpc.sshKeys.delete.mutationOptions({ onSuccess: () => void refresh() }));
+  const confirm = useConfirm();
 
   return (
     <div className="space-y-6">
@@ -97,6 +99,7 @@ export function SshKeysPanel() {
       </Card>
 
       <FormError message={del.error?.message} />
+      {confirm.dialog}
       {keys.data && keys.data.length === 0 ? (
         <EmptyState icon={<KeyRound size={32} />} title="No SSH keys">
           Keys you generate or import are listed here with their public half and the one-line command that lets them in on a server.
@@ -113,7 +116,12 @@ export function SshKeysPanel() {
                 disabled={k.servers > 0 || del.isPending}
                 title={k.servers > 0 ? "Used by servers" : undefined}
                 onClick={() => {
-                  if (window.confirm(`Delete the key ${k.name}? This cannot be undone.`)) del.mutate({ id: k.id });
+                  confirm.ask({
+                    title: `Delete the key ${k.name}?`,
+                    body: "Rampart forgets its private half. This cannot be undone; servers using it must be given another key first.",
+                    confirmLabel: "Delete key",
+                    action: () => del.mutate({ id: k.id }),
+                  });
                 }}
               >
                 Delete

@@ -16,6 +16,7 @@ import { ShownOnce } from "../ui/shown-once";
 import { EmptyState } from "../ui/empty-state";
 import { applyServerErrors, formLevelError } from "../auth/server-errors";
 import { formatTime } from "../runs/time";
+import { useConfirm } from "../ui/use-confirm";
 
 type Values = z.input<typeof CreateTokenInput>;
 const SCOPES_FOR_ROLE = { viewer: ["read"], operator: ["read", "operate"], admin: ["read", "operate", "admin"] } as const;
@@ -40,11 +41,13 @@ export function TokensPanel() {
     }),
   );
   const revoke = useMutation(trpc.tokens.revoke.mutationOptions({ onSuccess: () => void refresh() }));
+  const confirm = useConfirm();
   const errors = form.formState.errors;
   const scopes = me ? SCOPES_FOR_ROLE[me.role] : ["read"];
 
   return (
     <div className="space-y-6">
+      {confirm.dialog}
       <Card>
         <CardHeader title="Create an API token" description="For scripts: send it as Authorization: Bearer … to /api/v1 or /api/trpc. It is shown once." />
         <form onSubmit={form.handleSubmit((v) => create.mutate(CreateTokenInput.parse(v)))} className="grid grid-cols-1 items-start gap-4 p-4 md:grid-cols-4" noValidate>
@@ -134,7 +137,12 @@ export function TokensPanel() {
                           type="button"
                           variant="secondary"
                           onClick={() => {
-                            if (window.confirm(`Revoke the token “${t.name}”? Scripts using it will stop working at once.`)) revoke.mutate({ id: t.id });
+                            confirm.ask({
+                              title: `Revoke the token “${t.name}”?`,
+                              body: "Scripts using it stop working at once. This cannot be undone.",
+                              confirmLabel: "Revoke token",
+                              action: () => revoke.mutate({ id: t.id }),
+                            });
                           }}
                         >
                           Revoke

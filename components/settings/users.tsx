@@ -14,6 +14,7 @@ import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
 import { ShownOnce } from "../ui/shown-once";
 import { applyServerErrors, formLevelError } from "../auth/server-errors";
+import { useConfirm } from "../ui/use-confirm";
 
 type Values = z.input<typeof InviteUserInput>;
 
@@ -39,6 +40,7 @@ export function UsersPanel() {
   const reinvite = useMutation(trpc.users.reinvite.mutationOptions({ onSuccess: showLink }));
   const setRole = useMutation(trpc.users.setRole.mutationOptions({ onSettled: () => void refresh() }));
   const setDisabled = useMutation(trpc.users.setDisabled.mutationOptions({ onSettled: () => void refresh() }));
+  const confirm = useConfirm();
   const errors = form.formState.errors;
   const actionError = setRole.error ?? setDisabled.error ?? reinvite.error;
 
@@ -77,6 +79,7 @@ export function UsersPanel() {
       <Card>
         <CardHeader title="Users" />
         <FormError message={actionError?.message} />
+        {confirm.dialog}
         <table className="w-full text-left text-sm">
           <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
             <tr>
@@ -94,13 +97,19 @@ export function UsersPanel() {
                   <div className="text-xs text-slate-500">{u.email}</div>
                 </td>
                 <td className="px-4 py-2">
-                  <Select aria-label={`Role of ${u.email}`} className="w-32" value={u.role} onChange={(e) => setRole.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}>
-                    {ROLES.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
-                  </Select>
+                  <RoleCell
+                    email={u.email}
+                    role={u.role as Role}
+                    onSave={(role) =>
+                      confirm.ask({
+                        title: `Make ${u.email} ${role === "admin" ? "an" : "a"} ${role}?`,
+                        body: ROLE_MEANING[role],
+                        confirmLabel: `Make ${role}`,
+                        tone: role === "admin" ? "danger" : "primary",
+                        action: () => setRole.mutate({ id: u.id, role }),
+                      })
+                    }
+                  />
                 </td>
                 <td className="px-4 py-2">{u.disabled ? <Badge tone="danger">disabled</Badge> : u.hasPassword ? <Badge tone="success">active</Badge> : <Badge tone="warning">invited</Badge>}</td>
                 <td className="space-x-2 px-4 py-2 text-right">
@@ -114,7 +123,14 @@ export function UsersPanel() {
                       type="button"
                       variant={u.disabled ? "secondary" : "danger"}
                       onClick={() => {
-                        if (u.disabled || window.confirm(`Disable ${u.email}? They are signed out at once and their API tokens stop working.`)) setDisabled.mutate({ id: u.id, disabled: !u.disabled });
+                        if (u.disabled) setDisabled.mutate({ id: u.id, disabled: false });
+                        else
+                          confirm.ask({
+                            title: `Disable ${u.email}?`,
+                            body: "They are signed out at once and their API tokens stop working, until an admin enables them again.",
+                            confirmLabel: "Disable user",
+                            action: () => setDisabled.mutate({ id: u.id, disabled: true }),
+                          });
                       }}
                     >
                       {u.disabled ? "Enable" : "Disable"}
@@ -126,6 +142,35 @@ export function UsersPanel() {
           </tbody>
         </table>
       </Card>
+    </div>
+  );
+}
+
+type Role = (typeof ROLES)[number];
+
+const ROLE_MEANING: Record<Role, string> = {
+  viewer: "They can read everything and change nothing.",
+  operator: "They can plan and apply topologies, manage servers and start operations; not manage users.",
+  admin: "They can do everything, including managing users, forcing firewall rules and approving servers for secrets.",
+};
+
+/** A user's role: picked, then saved with its own button (and confirmed), never on a mere change of the list. */
+function RoleCell({ email, role, onSave }: { email: string; role: Role; onSave: (role: Role) => void }) {
+  const [picked, setPicked] = useState<Role>(role);
+  return (
+    <div className="flex items-center gap-2">
+      <Select aria-label={`Role of ${email}`} className="w-32" value={picked} onChange={(e) => setPicked(e.target.value as Role)}>
+        {ROLES.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </Select>
+      {picked !== role ? (
+        <Button type="button" variant="secondary" onClick={() => onSave(picked)}>
+          Save role
+        </Button>
+      ) : null}
     </div>
   );
 }
