@@ -78,6 +78,25 @@ test("an admin invites a viewer from the Users page", async ({ page }) => {
   inviteUrl = (await page.getByTestId("invite-link").textContent())!;
   expect(inviteUrl).toMatch(/\/invite\?token=/);
   await expect(page.getByTestId("user-row").filter({ hasText: VIEWER.email })).toContainText("invited");
+
+  // A role changes only with its own button and a confirmation (then back to viewer).
+  const row = page.getByTestId("user-row").filter({ hasText: VIEWER.email });
+  const role = row.getByLabel(`Role of ${VIEWER.email}`);
+  await role.selectOption("operator");
+  await expect(row.getByRole("button", { name: "Save role" })).toBeVisible();
+  await row.getByRole("button", { name: "Save role" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toContainText(`Make ${VIEWER.email} an operator?`);
+  await dialog.getByRole("button", { name: "Make operator" }).click();
+  await expect(row.getByRole("button", { name: "Save role" })).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId("user-row").filter({ hasText: VIEWER.email }).getByLabel(`Role of ${VIEWER.email}`)).toHaveValue("operator");
+  await page.getByTestId("user-row").filter({ hasText: VIEWER.email }).getByLabel(`Role of ${VIEWER.email}`).selectOption("viewer");
+  await page.getByTestId("user-row").filter({ hasText: VIEWER.email }).getByRole("button", { name: "Save role" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Make viewer" }).click();
+  await expect(page.getByTestId("user-row").filter({ hasText: VIEWER.email }).getByRole("button", { name: "Save role" })).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId("user-row").filter({ hasText: VIEWER.email }).getByLabel(`Role of ${VIEWER.email}`)).toHaveValue("viewer");
 });
 
 test("an API token created in the console works with curl until it is revoked", async ({ page }) => {

@@ -102,7 +102,7 @@ export function UsersPanel() {
                     role={u.role as Role}
                     onSave={(role) =>
                       confirm.ask({
-                        title: `Make ${u.email} ${role === "admin" ? "an" : "a"} ${role}?`,
+                        title: `Make ${u.email} ${/^[aeiou]/.test(role) ? "an" : "a"} ${role}?`,
                         body: ROLE_MEANING[role],
                         confirmLabel: `Make ${role}`,
                         tone: role === "admin" ? "danger" : "primary",
