@@ -39,6 +39,11 @@ export interface ConnectOptions {
    * is shared: a single-attempt caller gets the outcome of its current attempt.
    */
   connectAttempts?: number;
+  /**
+   * Called once when a new connection is not up after slowConnectMs (a host that does not
+   * answer, a slow handshake): the caller says it is still trying, and for how long at most.
+   */
+  onSlowConnect?: (info: { timeoutMs: number }) => void;
 }
 
 export interface RunOptions extends ConnectOptions {
@@ -94,6 +99,8 @@ export interface ExecutorOptions {
   keepaliveCountMax?: number;
   idleCloseMs?: number;
   connectAttempts?: number;
+  /** After this long without a connection, onSlowConnect is called. */
+  slowConnectMs?: number;
   /** Bytes of stdout and of stderr kept in the result (lines are streamed regardless). */
   captureLimit?: number;
   maxLineLength?: number;
@@ -225,6 +232,7 @@ export class SshExecutor {
       keepaliveCountMax: 2,
       idleCloseMs: 5 * 60_000,
       connectAttempts: 3,
+      slowConnectMs: 2_000,
       captureLimit: 4 * 1024 * 1024,
       maxLineLength: 16 * 1024,
       ...opts,
@@ -591,7 +599,12 @@ export class SshExecutor {
     }
     const single = (opts.connectAttempts ?? this.opts.connectAttempts) <= 1 && !entry.conn;
     const wait = single ? Promise.race([entry.promise, entry.firstFailure().then((e) => Promise.reject(e))]) : entry.promise;
-    return bounded(wait, { signal: opts.signal, cancelled: () => this.cancelled(target, "connect") });
+    const slow = opts.onSlowConnect && !entry.conn ? setTimeout(() => opts.onSlowConnect!({ timeoutMs: this.opts.readyTimeoutMs }), this.opts.slowConnectMs) : undefined;
+    try {
+      return await bounded(wait, { signal: opts.signal, cancelled: () => this.cancelled(target, "connect") });
+    } finally {
+      clearTimeout(slow);
+    }
   }
 
   private async connectWithRetry(target: Target, attempts: number, onAttemptFailed?: (e: Error) => void): Promise<HostConnection> {
@@ -753,17 +766,21 @@ export class SshExecutor {
       forward?: { address: string; port: number };
       /** Pass on as they are the errors of a request refused on an open channel (an SFTP subsystem that is not there). */
       requestErrorsAsIs?: boolean;
+      /** Called once if the channel is not open after slowConnectMs (a pooled connection whose host stopped answering). */
+      onSlow?: (info: { timeoutMs: number }) => void;
     },
   ): Promise<void> {
     const timeoutMs = o.timeoutMs ?? this.opts.channelOpenTimeoutMs;
     return new Promise((resolve, reject) => {
       let attempt = 0;
       let done = false;
+      const slow = o.onSlow ? setTimeout(() => o.onSlow!({ timeoutMs }), this.opts.slowConnectMs) : undefined;
       const lost = () => new UnreachableError(`${where}: the connection was lost${conn.lostReason ? ` (${conn.lostReason})` : ""}`, where);
       const finish = (err?: Error) => {
         if (done) return false;
         done = true;
         clearTimeout(timer);
+        clearTimeout(slow);
         o.signal?.removeEventListener("abort", onAbort);
         if (err) reject(err);
         else resolve();
@@ -849,6 +866,7 @@ export class SshExecutor {
       attach: (stream: ClientChannel) => this.attachCommand(stream, conn, target, cmd, opts, started, hide, asRoot, settle),
       // No signal here: once the exec request went out, a cancel must go through the kill in attachCommand.
       discard: (stream: ClientChannel) => stream.close(),
+      onSlow: opts.onSlowConnect,
     });
     this.stats.channelsOpened++;
     return result;

@@ -158,7 +158,12 @@ async function observeHost(ctx: Ctx, h: HostSpec, d: HostDesired, targets: Map<s
     }
     const extras = observeExtras(d);
     // One connect attempt: a host that does not answer is skipped within seconds, not retried for a minute.
-    const r = await ctx.executor.exec(target, observeCommand(d.resources, extras), { signal: ctx.signal, connectAttempts: 1 });
+    const r = await ctx.executor.exec(target, observeCommand(d.resources, extras), {
+      signal: ctx.signal,
+      connectAttempts: 1,
+      // A host that does not answer is said to be tried, with how long, rather than nothing.
+      onSlowConnect: ({ timeoutMs }) => void ctx.reporter.warn(`no answer yet from ${server.address}:${server.port}: still trying, for ${Math.round(timeoutMs / 1000)} s at most`, h.name),
+    });
     if (r.exitCode !== 0) throw new Error(`the observe command exited with ${r.exitCode}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
     const o = parseHostObservation(d.resources, extras, r.stdout);
     return { ok: true, observed: o.resources, listeners: o.listeners, fresh: o.fresh };
