@@ -100,6 +100,17 @@ test("servers are added with the form and through REST with a token, with clear 
   expect(created).toMatchObject({ name: "lab4", hostKeyStatus: "unknown", labels: ["rest"] });
   await page.goto("/servers");
   await expect(page.getByTestId("server-row")).toHaveCount(4);
+
+  // The list searches, sorts by a column's header, and says how many rows match.
+  await page.getByLabel("Search servers").fill("lab2");
+  await expect(page.getByTestId("server-row")).toHaveCount(1);
+  await expect(page.getByTestId("table-count")).toHaveText("1 of 4");
+  await page.getByLabel("Search servers").fill("");
+  const header = page.getByRole("button", { name: "Server", exact: true });
+  await header.click();
+  await header.click();
+  await expect(page.getByTestId("server-row").first()).toContainText("lab4");
+  await expect(page.getByRole("columnheader", { name: "Server" })).toHaveAttribute("aria-sort", "descending");
 });
 
 test("first check shows each host's fingerprint; after accepting them the check reads their facts", async ({ page }) => {

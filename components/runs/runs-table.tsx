@@ -8,6 +8,7 @@ import { RunStatusBadge } from "./status-badge";
 import { formatDuration, formatTime } from "./time";
 import { StartSystemCheckButton } from "./start-system-check";
 import { runKindLabel } from "@/server/schemas/run-kinds";
+import { DataTable } from "../ui/data-table";
 
 // The labels live with the kinds' policy, in the one registry.
 export { runKindLabel };
@@ -15,6 +16,7 @@ export { runKindLabel };
 export function RunsTable({ limit = 50 }: { limit?: number }) {
   const trpc = useTRPC();
   const runs = useQuery({ ...trpc.runs.list.queryOptions({ limit }), refetchInterval: 3_000 });
+  const topologies = useQuery(trpc.topologies.list.queryOptions());
   if (runs.isPending) return <p className="text-sm text-slate-500">Loading runs…</p>;
   if (runs.error)
     return (
@@ -29,10 +31,59 @@ export function RunsTable({ limit = 50 }: { limit?: number }) {
         check, which verifies the database, Redis and disk space.
       </EmptyState>
     );
+  const names = new Map((topologies.data ?? []).map((t) => [t.id, t.name]));
   return (
-    <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
-      <RunRowsTable runs={runs.data.items} rowTestId="run-row" showIds />
-    </div>
+    <DataTable
+      label="Runs"
+      rows={runs.data.items}
+      rowTestId="run-row"
+      searchPlaceholder="Search runs"
+      columns={[
+        {
+          id: "run",
+          header: "Run",
+          value: (run) => `${runKindLabel(run.kind)} ${run.id}`,
+          cell: (run) => (
+            <>
+              <Link href={`/runs/${run.id}`} className="font-medium text-sky-700 hover:underline">
+                {runKindLabel(run.kind)}
+              </Link>
+              <div className="font-mono text-xs text-slate-400">{run.id}</div>
+            </>
+          ),
+        },
+        {
+          id: "topology",
+          header: "Topology",
+          filter: true,
+          value: (run) => (run.topologyId ? (names.get(run.topologyId) ?? "") : ""),
+          cell: (run) =>
+            run.topologyId ? (
+              <Link href={`/topology/${run.topologyId}`} className="text-sky-700 hover:underline">
+                {names.get(run.topologyId) ?? "deleted topology"}
+              </Link>
+            ) : (
+              <span className="text-slate-400">—</span>
+            ),
+        },
+        { id: "status", header: "Status", filter: true, value: (run) => run.status, cell: (run) => <RunStatusBadge status={run.status} /> },
+        { id: "requestedBy", header: "Requested by", filter: true, value: (run) => run.requestedBy, cell: (run) => <span className="text-slate-600">{run.requestedBy}</span> },
+        {
+          id: "started",
+          header: "Started",
+          value: (run) => new Date(run.startedAt ?? run.createdAt).getTime(),
+          cell: (run) => <span className="text-slate-600">{formatTime(run.startedAt ?? run.createdAt)}</span>,
+        },
+        { id: "duration", header: "Duration", cell: (run) => <span className="text-slate-600">{formatDuration(run.startedAt, run.finishedAt)}</span> },
+        {
+          id: "outcome",
+          header: "Outcome",
+          value: (run) => run.outcome ?? "",
+          className: "max-w-xs truncate px-4 py-2 text-slate-600",
+          cell: (run) => <span title={run.outcome ?? undefined}>{run.outcome ?? "—"}</span>,
+        },
+      ]}
+    />
   );
 }
 

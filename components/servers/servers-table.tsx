@@ -13,6 +13,8 @@ import { FormError } from "../ui/field";
 import { HostKeyBadge } from "./host-key-badge";
 import { ServerForm } from "./server-form";
 import { formatTime } from "../runs/time";
+import { DataTable } from "../ui/data-table";
+import { ROLE_LABELS } from "@/server/schemas/topology";
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 
@@ -22,6 +24,9 @@ export function ServersTable() {
   const canOperate = useCan("operate");
   const [adding, setAdding] = useState(false);
   const servers = useQuery({ ...trpc.servers.list.queryOptions(), refetchInterval: 5000 });
+  const topologies = useQuery(trpc.topologies.list.queryOptions());
+  // Which topology each server is in, and its roles there (a server is in one at most).
+  const memberships = new Map((topologies.data ?? []).flatMap((t) => t.members.map((m) => [m.serverId, { topologyId: t.id, topology: t.name, roles: m.roles }] as const)));
   const check = useMutation(trpc.servers.check.mutationOptions({ onSuccess: (run) => router.push(`/runs/${run.id}`) }));
 
   const addCard = adding ? (
@@ -73,44 +78,76 @@ export function ServersTable() {
       </div>
       <FormError message={check.error?.message} />
       {addCard}
-      <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-            <tr>
-              <th className="px-4 py-2 font-medium">Server</th>
-              <th className="px-4 py-2 font-medium">Login</th>
-              <th className="px-4 py-2 font-medium">Host key</th>
-              <th className="px-4 py-2 font-medium">System</th>
-              <th className="px-4 py-2 font-medium">Last check</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {servers.data.map((s) => (
-              <tr key={s.id} data-testid="server-row" className="hover:bg-slate-50">
-                <td className="px-4 py-2">
-                  <Link href={`/servers/${s.id}`} className="font-medium text-sky-700 hover:underline">
-                    {s.name}
+      <DataTable
+        label="Servers"
+        rows={servers.data}
+        rowTestId="server-row"
+        searchPlaceholder="Search servers"
+        columns={[
+          {
+            id: "server",
+            header: "Server",
+            value: (s) => `${s.name} ${s.address}`,
+            cell: (s) => (
+              <>
+                <Link href={`/servers/${s.id}`} className="font-medium text-sky-700 hover:underline">
+                  {s.name}
+                </Link>
+                <div className="font-mono text-xs text-slate-500">
+                  {s.address}:{s.port}
+                </div>
+              </>
+            ),
+          },
+          {
+            id: "topology",
+            header: "Topology",
+            filter: true,
+            value: (s) => memberships.get(s.id)?.topology ?? "",
+            cell: (s) => {
+              const m = memberships.get(s.id);
+              return m ? (
+                <>
+                  <Link href={`/topology/${m.topologyId}`} className="text-sky-700 hover:underline">
+                    {m.topology}
                   </Link>
-                  <div className="font-mono text-xs text-slate-500">
-                    {s.address}:{s.port}
-                  </div>
-                </td>
-                <td className="px-4 py-2 text-slate-600">
-                  {s.user} · {s.sshKeyName}
-                </td>
-                <td className="px-4 py-2">
-                  <HostKeyBadge status={s.hostKeyStatus} />
-                </td>
-                <td className="px-4 py-2 text-slate-600">{s.facts ? `${s.facts.os.pretty} · ${s.facts.cpus} CPU · ${gib(s.facts.memoryBytes)}` : "—"}</td>
-                <td className="px-4 py-2 text-slate-600" title={s.lastCheckError ?? undefined}>
-                  {formatTime(s.lastCheckAt)}
-                  {s.lastCheckError ? <span className="ml-1 text-rose-600">(failed)</span> : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                  <div className="text-xs text-slate-500">{m.roles.map((r) => ROLE_LABELS[r]).join(", ") || "no role"}</div>
+                </>
+              ) : (
+                <span className="text-slate-400">none</span>
+              );
+            },
+          },
+          {
+            id: "login",
+            header: "Login",
+            value: (s) => `${s.user} ${s.sshKeyName}`,
+            cell: (s) => (
+              <span className="text-slate-600">
+                {s.user} · {s.sshKeyName}
+              </span>
+            ),
+          },
+          { id: "hostKey", header: "Host key", filter: true, value: (s) => s.hostKeyStatus, cell: (s) => <HostKeyBadge status={s.hostKeyStatus} /> },
+          {
+            id: "system",
+            header: "System",
+            value: (s) => (s.facts ? s.facts.os.pretty : ""),
+            cell: (s) => <span className="text-slate-600">{s.facts ? `${s.facts.os.pretty} · ${s.facts.cpus} CPU · ${gib(s.facts.memoryBytes)}` : "—"}</span>,
+          },
+          {
+            id: "lastCheck",
+            header: "Last check",
+            value: (s) => (s.lastCheckAt ? new Date(s.lastCheckAt).getTime() : null),
+            cell: (s) => (
+              <span className="text-slate-600" title={s.lastCheckError ?? undefined}>
+                {formatTime(s.lastCheckAt)}
+                {s.lastCheckError ? <span className="ml-1 text-rose-600">(failed)</span> : null}
+              </span>
+            ),
+          },
+        ]}
+      />
     </div>
   );
 }
