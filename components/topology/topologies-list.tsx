@@ -8,6 +8,7 @@ import { Button } from "../ui/button";
 import { EmptyState } from "../ui/empty-state";
 import { formatTime } from "../runs/time";
 import { DriftBadge } from "./drift-badge";
+import { DataTable } from "../ui/data-table";
 
 /** "New topology": a link for those who may create one, a disabled button for viewers. */
 export function NewTopologyButton() {
@@ -84,37 +85,44 @@ export function TopologiesList() {
       <div className="flex justify-end">
         <NewTopologyButton />
       </div>
-      <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-            <tr>
-              <th className="px-4 py-2 font-medium">Site</th>
-              <th className="px-4 py-2 font-medium">Servers</th>
-              <th className="px-4 py-2 font-medium">State</th>
-              <th className="px-4 py-2 font-medium">Last checked</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {topologies.data.map((t) => (
-              <tr key={t.id} data-testid="topology-row" className="hover:bg-slate-50">
-                <td className="px-4 py-2">
-                  <Link href={`/topology/${t.id}`} className="font-medium text-sky-700 hover:underline">
-                    {t.name}
-                  </Link>
-                  <div className="text-xs text-slate-500">balancing: {t.balance}</div>
-                </td>
-                <td className="px-4 py-2 text-slate-600">
-                  {t.members.length} server{t.members.length === 1 ? "" : "s"}
-                </td>
-                <td className="px-4 py-2">
-                  <DriftBadge topology={t} />
-                </td>
-                <td className="px-4 py-2 text-slate-600">{t.driftCheckedAt ? formatTime(t.driftCheckedAt) : "never"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Topologies"
+        rows={topologies.data}
+        rowTestId="topology-row"
+        searchPlaceholder="Search topologies"
+        columns={[
+          {
+            id: "site",
+            header: "Site",
+            value: (t) => t.name,
+            cell: (t) => (
+              <>
+                <Link href={`/topology/${t.id}`} className="font-medium text-sky-700 hover:underline">
+                  {t.name}
+                </Link>
+                <div className="text-xs text-slate-500">balancing: {t.balance}</div>
+              </>
+            ),
+          },
+          {
+            id: "servers",
+            header: "Servers",
+            value: (t) => t.members.length,
+            cell: (t) => (
+              <span className="text-slate-600" title={t.members.map((m) => m.serverName).join(", ")}>
+                {t.members.length} server{t.members.length === 1 ? "" : "s"}
+              </span>
+            ),
+          },
+          { id: "state", header: "State", filter: true, value: (t) => t.driftStatus, cell: (t) => <DriftBadge topology={t} /> },
+          {
+            id: "checked",
+            header: "Last checked",
+            value: (t) => (t.driftCheckedAt ? new Date(t.driftCheckedAt).getTime() : null),
+            cell: (t) => <span className="text-slate-600">{t.driftCheckedAt ? formatTime(t.driftCheckedAt) : "never"}</span>,
+          },
+        ]}
+      />
     </div>
   );
 }
