@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { redirect } from "next/navigation";
-import { ShieldCheck } from "lucide-react";
 import { Nav } from "@/components/layout/nav";
+import { Sidebar } from "@/components/layout/sidebar";
 import { HealthIndicator } from "@/components/system/health-indicator";
 import { UserMenu } from "@/components/layout/user-menu";
 import { MeProvider } from "@/components/auth/me";
@@ -16,21 +16,20 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
   const user = { id: me.userId, email: me.email, name: me.name, role: me.role };
   return (
     <MeProvider me={user}>
-      <div className="flex min-h-screen">
-        <aside className="sticky top-0 flex h-screen w-56 shrink-0 flex-col justify-between bg-slate-900 px-3 py-4">
-          <div>
-            <div className="mb-6 flex items-center gap-2 px-2 text-white">
-              <ShieldCheck size={20} className="text-sky-400" aria-hidden />
-              <span className="text-base font-semibold tracking-tight">Rampart</span>
-            </div>
-            <Nav />
-          </div>
+      <a href="#main" className="sr-only rounded-md bg-white px-3 py-2 text-sm font-medium text-sky-700 shadow focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50">
+        Skip to content
+      </a>
+      <div className="flex min-h-screen flex-col md:flex-row">
+        <Sidebar>
+          <Nav />
           <div className="space-y-4 px-2">
             <HealthIndicator />
             <UserMenu />
           </div>
-        </aside>
-        <main className="min-w-0 flex-1 px-8 py-6">{children}</main>
+        </Sidebar>
+        <main id="main" tabIndex={-1} className="min-w-0 flex-1 px-4 py-4 outline-none md:px-8 md:py-6">
+          {children}
+        </main>
       </div>
     </MeProvider>
   );

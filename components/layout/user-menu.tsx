@@ -17,7 +17,7 @@ export function UserMenu() {
         <span className="truncate">{me.email}</span>
       </Link>
       <div className="mt-1 flex items-center justify-between">
-        <span className="text-slate-500">{me.role}</span>
+        <span className="text-slate-400">{me.role}</span>
         <button type="button" onClick={() => logout.mutate()} className="flex items-center gap-1 text-slate-400 hover:text-white">
           <LogOut size={12} aria-hidden /> Sign out
         </button>
