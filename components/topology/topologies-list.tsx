@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useQuery } from "@tanstack/react-query";
-import { Network, Plus } from "lucide-react";
+import { LayoutTemplate, Network, Plus } from "lucide-react";
 import { useTRPC } from "../trpc";
 import { useCan } from "../auth/me";
 import { Button } from "../ui/button";
@@ -10,22 +10,32 @@ import { formatTime } from "../runs/time";
 import { DriftBadge } from "./drift-badge";
 import { DataTable } from "../ui/data-table";
 
-/** "New topology": a link for those who may create one, a disabled button for viewers. */
+const LINK_BUTTON =
+  "inline-flex items-center gap-2 rounded-md px-3 py-1.5 text-sm font-medium shadow-sm transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-700";
+
+/** "New site" (the seed's three-server layout) and "New topology": links for those who may create one, disabled buttons for viewers. */
 export function NewTopologyButton() {
   const canOperate = useCan("operate");
   if (!canOperate)
     return (
-      <Button disabled title="Only operators and admins can create topologies">
-        <Plus size={16} aria-hidden /> New topology
-      </Button>
+      <div className="flex flex-wrap gap-2">
+        <Button disabled title="Only operators and admins can create sites">
+          <LayoutTemplate size={16} aria-hidden /> New site
+        </Button>
+        <Button variant="secondary" disabled title="Only operators and admins can create topologies">
+          <Plus size={16} aria-hidden /> New topology
+        </Button>
+      </div>
     );
   return (
-    <Link
-      href="/topology/new"
-      className="inline-flex items-center gap-2 rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm transition-colors hover:bg-sky-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600"
-    >
-      <Plus size={16} aria-hidden /> New topology
-    </Link>
+    <div className="flex flex-wrap gap-2">
+      <Link href="/topology/new-site" className={`${LINK_BUTTON} bg-sky-700 text-white hover:bg-sky-800`}>
+        <LayoutTemplate size={16} aria-hidden /> New site
+      </Link>
+      <Link href="/topology/new" className={`${LINK_BUTTON} border border-slate-300 bg-white text-slate-800 hover:bg-slate-50`}>
+        <Plus size={16} aria-hidden /> New topology
+      </Link>
+    </div>
   );
 }
 
@@ -50,7 +60,7 @@ export function TopologiesList() {
         title="No topology defined yet"
         action={
           noServers ? (
-            <Link href="/servers" className="inline-flex items-center gap-2 rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-sky-500">
+            <Link href="/servers" className="inline-flex items-center gap-2 rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-sky-800">
               Add servers first
             </Link>
           ) : (
