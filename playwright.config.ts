@@ -18,7 +18,11 @@ export default defineConfig({
     { name: "monitoring", testMatch: "monitoring.spec.ts", dependencies: ["acme"] },
     { name: "databases", testMatch: "databases.spec.ts", dependencies: ["monitoring"] },
     { name: "run-log", testMatch: "run-log.spec.ts", dependencies: ["console"] },
-    { name: "audit", testMatch: "audit.spec.ts", dependencies: ["acme", "run-log"] },
+    // The seed's site from the "New site" template, on three more lab hosts.
+    { name: "new-site", testMatch: "new-site.spec.ts", dependencies: ["databases"] },
+    // Every page as the suite left it (every role, runs, alerts): axe-core and a phone's width.
+    { name: "a11y", testMatch: "a11y.spec.ts", dependencies: ["new-site", "run-log"] },
+    { name: "audit", testMatch: "audit.spec.ts", dependencies: ["acme", "run-log", "a11y"] },
   ],
   timeout: 60_000,
   expect: { timeout: 15_000 },

@@ -42,23 +42,25 @@ export function AcmeAccounts({ accounts, canAdmin }: { accounts: AcmeAccountDto[
         </p>
       ) : (
         <Card>
-          <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-100 text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-4 py-2 font-semibold">Account</th>
-                <th className="px-4 py-2 font-semibold">Directory</th>
-                <th className="px-4 py-2 font-semibold">Contact</th>
-                <th className="px-4 py-2 font-semibold">Terms accepted</th>
-                <th className="px-4 py-2 font-semibold">Sites</th>
-                <th className="px-4 py-2" />
-              </tr>
-            </thead>
-            <tbody>
-              {accounts.map((a) => (
-                <AccountRow key={a.id} account={a} canAdmin={canAdmin} />
-              ))}
-            </tbody>
-          </table>
+          <div tabIndex={0} className="relative overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead className="border-b border-slate-100 text-xs uppercase tracking-wide text-slate-500">
+                <tr>
+                  <th className="px-4 py-2 font-semibold">Account</th>
+                  <th className="px-4 py-2 font-semibold">Directory</th>
+                  <th className="px-4 py-2 font-semibold">Contact</th>
+                  <th className="px-4 py-2 font-semibold">Terms accepted</th>
+                  <th className="px-4 py-2 font-semibold">Sites</th>
+                  <th className="px-4 py-2" />
+                </tr>
+              </thead>
+              <tbody>
+                {accounts.map((a) => (
+                  <AccountRow key={a.id} account={a} canAdmin={canAdmin} />
+                ))}
+              </tbody>
+            </table>
+          </div>
         </Card>
       )}
     </section>

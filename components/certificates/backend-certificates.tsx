@@ -32,7 +32,7 @@ export function BackendCertificates({ certificates, serverNames, served = [] }: 
             None yet. The first apply of a topology issues one to each of its web and app servers; they will be listed here with their names and expiry.
           </p>
         ) : (
-          <div className="overflow-x-auto">
+          <div tabIndex={0} className="relative overflow-x-auto">
             <table className="w-full text-left text-sm" aria-label="Backend certificates">
               <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
                 <tr>

@@ -37,7 +37,7 @@ export function CaCard({ ca, pending, error, siteName }: { ca: CaInfo | null; pe
               href={caDownloadHref(ca.certPem)}
               download="rampart-ca.pem"
               data-testid="ca-download"
-              className="inline-flex shrink-0 items-center gap-2 rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm transition-colors hover:bg-sky-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600"
+              className="inline-flex shrink-0 items-center gap-2 rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-sm transition-colors hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600"
             >
               <Download size={16} aria-hidden /> Download CA certificate
             </a>

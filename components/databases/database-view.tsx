@@ -68,7 +68,7 @@ export function DatabaseView({ topologyId }: { topologyId: string }) {
           <CardHeader title="Replication" description="Each replica reads the primary's binary log over TLS (verified against Rampart's internal CA), positioned by GTID." />
           <div className="flex flex-col items-center gap-2 p-4" data-testid="replication-diagram">
             <ServerBox m={primary} s={statusOf(primary.serverId)} />
-            {replicas.length > 0 ? <ArrowDown className="text-slate-400" aria-hidden /> : null}
+            {replicas.length > 0 ? <ArrowDown className="text-slate-500" aria-hidden /> : null}
             <div className="flex flex-wrap justify-center gap-3">
               {replicas.map((r) => (
                 <ServerBox key={r.serverId} m={r} s={statusOf(r.serverId)} />
@@ -81,7 +81,7 @@ export function DatabaseView({ topologyId }: { topologyId: string }) {
       {v.members.length > 0 ? (
         <Card>
           <CardHeader title="Servers" />
-          <div className="overflow-x-auto">
+          <div tabIndex={0} className="relative overflow-x-auto">
             <table className="w-full text-left text-sm" data-testid="database-servers">
               <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-600">
                 <tr>

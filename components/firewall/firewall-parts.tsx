@@ -19,7 +19,7 @@ export function originBadge(origin: string): { label: string; tone: Tone; kind: 
 export function EffectiveRules({ server, firewallOn }: { server: ServerView; firewallOn: boolean }) {
   return (
     <div className="space-y-2">
-      <div className="overflow-x-auto">
+      <div tabIndex={0} className="relative overflow-x-auto">
         <table className="min-w-full text-sm" aria-label={`Effective rules on ${server.name}`}>
           <thead className="text-left text-xs text-slate-500">
             <tr>
@@ -66,7 +66,7 @@ export function EffectiveRules({ server, firewallOn }: { server: ServerView; fir
             <ChevronRight size={14} className="transition-transform group-open:rotate-90" aria-hidden />
             nftables rule set (table inet rampart)
           </summary>
-          <pre data-testid="ruleset" className="mt-2 max-h-96 overflow-auto rounded-md bg-slate-900 p-3 font-mono text-xs text-slate-100">
+          <pre tabIndex={0} data-testid="ruleset" className="mt-2 max-h-96 overflow-auto rounded-md bg-slate-900 p-3 font-mono text-xs text-slate-100">
             {server.ruleset}
           </pre>
         </details>
@@ -80,7 +80,7 @@ export function EffectiveRules({ server, firewallOn }: { server: ServerView; fir
 export function RollbackHistory({ events }: { events: FirewallEventDto[] }) {
   if (events.length === 0) return <p className="text-sm text-slate-500">No rollbacks: every rule set Rampart applied was confirmed over a new SSH connection.</p>;
   return (
-    <div className="overflow-x-auto">
+    <div tabIndex={0} className="relative overflow-x-auto">
       <table className="min-w-full text-sm" aria-label="Rollback history">
         <thead className="text-left text-xs text-slate-500">
           <tr>

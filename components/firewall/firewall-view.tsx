@@ -256,7 +256,7 @@ function RulesTable({
   if (rules.length === 0) return <p className="text-sm text-slate-500">No operator rules: the servers accept only what their roles need, and SSH from the control plane and admin networks.</p>;
   return (
     <>
-      <div className="overflow-x-auto">
+      <div tabIndex={0} className="relative overflow-x-auto">
         <table className="min-w-full text-sm" aria-label="Operator rules">
           <thead className="text-left text-xs text-slate-500">
             <tr>

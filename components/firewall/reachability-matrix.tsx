@@ -39,7 +39,7 @@ export function ReachabilityMatrix({ reachability, serverId }: { reachability: R
           </span>
         )}
       </p>
-      <div className="overflow-x-auto rounded-md border border-slate-200">
+      <div tabIndex={0} className="relative overflow-x-auto rounded-md border border-slate-200">
         <table className="min-w-full border-collapse text-xs">
           <caption className="sr-only">Reachability: rows are sources, columns are target ports; each cell is what a TCP connect found</caption>
           <thead className="bg-slate-50">

@@ -122,7 +122,7 @@ export function AlertRules() {
       ) : !rules.data ? (
         <p className="px-4 py-2 text-sm text-slate-500">Loading…</p>
       ) : (
-        <div className="overflow-x-auto">
+        <div tabIndex={0} className="relative overflow-x-auto">
           <table className="w-full text-sm">
             <thead className="text-left text-xs text-slate-500">
               <tr>

@@ -43,49 +43,51 @@ export function ServerHealthTable({ servers }: { servers: MonitoringViewDto["ser
       <h2 id="health-title" className="border-b border-slate-100 px-4 py-2 text-sm font-semibold text-slate-900">
         Servers
       </h2>
-      <table className="w-full text-sm">
-        <thead className="text-left text-xs text-slate-500">
-          <tr>
-            <th className="px-4 py-2 font-medium">Server</th>
-            <th className="px-4 py-2 font-medium">Health</th>
-            <th className="px-4 py-2 font-medium">Exporters (last scrape)</th>
-          </tr>
-        </thead>
-        <tbody>
-          {servers.map((s) => (
-            <tr key={s.serverId} className="border-t border-slate-100 align-top" data-testid="server-health" data-server={s.name} data-health={s.health.state}>
-              <td className="px-4 py-2">
-                <Link href={`/servers/${s.serverId}`} className="font-medium text-slate-900 hover:underline">
-                  {s.name}
-                </Link>
-              </td>
-              <td className="px-4 py-2">
-                <Badge tone={HEALTH_TONE[s.health.state]}>{s.health.state}</Badge>
-                {s.health.reasons.length > 0 && (
-                  <ul className="mt-1 text-xs text-slate-600">
-                    {s.health.reasons.map((r) => (
-                      <li key={r}>{r}</li>
-                    ))}
-                  </ul>
-                )}
-              </td>
-              <td className="flex flex-wrap gap-2 px-4 py-2">
-                {s.exporters.length === 0 ? (
-                  <span className="text-slate-500">monitoring off</span>
-                ) : (
-                  s.exporters.map((e) => (
-                    <span key={e.name} data-testid="exporter" data-exporter={e.name} data-up={String(e.up)}>
-                      <Badge tone={e.up === null ? "neutral" : e.up ? "success" : "danger"}>
-                        {e.name} {e.up === null ? "not scraped yet" : e.up ? "up" : "down"}
-                      </Badge>
-                    </span>
-                  ))
-                )}
-              </td>
+      <div tabIndex={0} className="relative overflow-x-auto">
+        <table className="w-full text-sm">
+          <thead className="text-left text-xs text-slate-500">
+            <tr>
+              <th className="px-4 py-2 font-medium">Server</th>
+              <th className="px-4 py-2 font-medium">Health</th>
+              <th className="px-4 py-2 font-medium">Exporters (last scrape)</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {servers.map((s) => (
+              <tr key={s.serverId} className="border-t border-slate-100 align-top" data-testid="server-health" data-server={s.name} data-health={s.health.state}>
+                <td className="px-4 py-2">
+                  <Link href={`/servers/${s.serverId}`} className="font-medium text-slate-900 hover:underline">
+                    {s.name}
+                  </Link>
+                </td>
+                <td className="px-4 py-2">
+                  <Badge tone={HEALTH_TONE[s.health.state]}>{s.health.state}</Badge>
+                  {s.health.reasons.length > 0 && (
+                    <ul className="mt-1 text-xs text-slate-600">
+                      {s.health.reasons.map((r) => (
+                        <li key={r}>{r}</li>
+                      ))}
+                    </ul>
+                  )}
+                </td>
+                <td className="flex flex-wrap gap-2 px-4 py-2">
+                  {s.exporters.length === 0 ? (
+                    <span className="text-slate-500">monitoring off</span>
+                  ) : (
+                    s.exporters.map((e) => (
+                      <span key={e.name} data-testid="exporter" data-exporter={e.name} data-up={String(e.up)}>
+                        <Badge tone={e.up === null ? "neutral" : e.up ? "success" : "danger"}>
+                          {e.name} {e.up === null ? "not scraped yet" : e.up ? "up" : "down"}
+                        </Badge>
+                      </span>
+                    ))
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -26,7 +26,7 @@ export function MonitoringIndex() {
         action={
           <Link
             href={canOperate ? "/topology/new" : "/topology"}
-            className="inline-flex items-center gap-2 rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-sky-600"
+            className="inline-flex items-center gap-2 rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-sky-800"
           >
             {canOperate ? "Create a topology" : "Go to topologies"}
           </Link>

@@ -10,8 +10,21 @@ import type { MonitoringViewDto } from "@/server/schemas/monitoring";
 type Chart = MonitoringViewDto["charts"][number];
 type Marker = MonitoringViewDto["markers"][number];
 
-const COLORS = ["#0369a1", "#b45309", "#047857", "#7c3aed", "#be123c", "#334155"];
-const MARKER_COLORS: Record<Marker["kind"], string> = { apply: "#0f766e", renewal: "#a21caf" };
+// Theme colours (the dark theme redefines them), with the light theme's value as fallback.
+const COLORS: Array<[string, string]> = [
+  ["--color-sky-700", "#0369a1"],
+  ["--color-amber-700", "#b45309"],
+  ["--color-emerald-700", "#047857"],
+  ["--color-violet-600", "#7c3aed"],
+  ["--color-rose-700", "#be123c"],
+  ["--color-slate-700", "#334155"],
+];
+const MARKER_COLORS: Record<Marker["kind"], [string, string]> = { apply: ["--color-emerald-700", "#047857"], renewal: ["--color-violet-700", "#6d28d9"] };
+const cssVar = ([name, fallback]: [string, string]) => `var(${name}, ${fallback})`;
+/** A theme colour for the canvas, as the page computes it now. */
+function resolve([name, fallback]: [string, string]): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
 
 export function formatValue(unit: Chart["unit"], v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return "—";
@@ -49,7 +62,7 @@ export function TimeChart({ chart, markers, range }: { chart: Chart; markers: Ma
           for (const m of markers) {
             const x = u.valToPos(m.at.getTime() / 1000, "x", true);
             if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
-            ctx.strokeStyle = MARKER_COLORS[m.kind];
+            ctx.strokeStyle = resolve(MARKER_COLORS[m.kind]);
             ctx.lineWidth = 2 * devicePixelRatio;
             ctx.setLineDash(m.kind === "renewal" ? [6 * devicePixelRatio, 4 * devicePixelRatio] : []);
             ctx.beginPath();
@@ -72,8 +85,20 @@ export function TimeChart({ chart, markers, range }: { chart: Chart; markers: Ma
             x: { time: true, min: range.start.getTime() / 1000, max: range.end.getTime() / 1000 },
             y: { range: (_u, min, max) => [Math.min(0, min), chart.unit === "ratio" ? Math.max(1, max) : Math.max(max * 1.1, 0.1)] },
           },
-          axes: [{}, { values: (_u, vals) => vals.map((v) => formatValue(chart.unit, v)), size: 70 }],
-          series: [{}, ...chart.series.map((s, i) => ({ label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5, value: (_u: uPlotType, v: number | null) => formatValue(chart.unit, v) }))],
+          axes: [
+            { stroke: resolve(["--color-slate-600", "#45556c"]), grid: { stroke: resolve(["--color-slate-200", "#e2e8f0"]) }, ticks: { stroke: resolve(["--color-slate-200", "#e2e8f0"]) } },
+            {
+              values: (_u, vals) => vals.map((v) => formatValue(chart.unit, v)),
+              size: 70,
+              stroke: resolve(["--color-slate-600", "#45556c"]),
+              grid: { stroke: resolve(["--color-slate-200", "#e2e8f0"]) },
+              ticks: { stroke: resolve(["--color-slate-200", "#e2e8f0"]) },
+            },
+          ],
+          series: [
+            {},
+            ...chart.series.map((s, i) => ({ label: s.name, stroke: resolve(COLORS[i % COLORS.length]!), width: 1.5, value: (_u: uPlotType, v: number | null) => formatValue(chart.unit, v) })),
+          ],
         },
         aligned(chart),
         el,
@@ -104,7 +129,7 @@ export function TimeChart({ chart, markers, range }: { chart: Chart; markers: Ma
           </li>
         ))}
         {inRange.map((m) => (
-          <li key={`${m.kind}-${m.at.getTime()}`} data-testid="chart-marker" data-kind={m.kind} data-at={m.at.toISOString()} style={{ color: MARKER_COLORS[m.kind] }}>
+          <li key={`${m.kind}-${m.at.getTime()}`} data-testid="chart-marker" data-kind={m.kind} data-at={m.at.toISOString()} style={{ color: cssVar(MARKER_COLORS[m.kind]) }}>
             {m.kind === "apply" ? "│" : "┆"} {m.label} at {m.at.toLocaleTimeString()}
           </li>
         ))}

@@ -14,7 +14,7 @@ import type { RunLogStore } from "./run-log-store";
 import { type ReadEventsAfter, logAsText, saveText } from "./run-log-text";
 
 const LEVEL_STYLE: Record<string, string> = {
-  debug: "text-slate-500",
+  debug: "text-slate-400",
   info: "text-slate-100",
   warn: "text-amber-300",
   error: "text-rose-300",
@@ -136,7 +136,7 @@ export function RunLog({
                 className={cn("rounded-full border px-2 py-0.5", on ? "border-sky-600 bg-sky-50 text-sky-800" : "border-slate-300 text-slate-600 hover:bg-slate-50")}
               >
                 {l}
-                {levelCounts.has(l) ? <span className="ml-1 tabular-nums text-slate-400">{fmt.format(levelCounts.get(l)!)}</span> : null}
+                {levelCounts.has(l) ? <span className="ml-1 tabular-nums text-slate-500">{fmt.format(levelCounts.get(l)!)}</span> : null}
               </button>
             );
           })}
@@ -304,8 +304,8 @@ function LogRow({ e, search }: { e: RunEventDto; search?: string }) {
   const text = (e.level === "status" ? `● ${e.text}` : e.level === "progress" ? `▸ ${e.text}` : e.text).replace(/\r?\n/g, " ⏎ ");
   return (
     <div data-seq={e.seq} data-level={e.level} data-host={e.host ?? undefined} style={{ height: ROW_PX, lineHeight: `${ROW_PX}px` }} className="flex gap-3 px-4 whitespace-pre">
-      <span className={cn("shrink-0", quiet ? "text-slate-600" : "text-slate-500")}>{new Date(e.time).toLocaleTimeString()}</span>
-      {e.host ? <span className={cn("shrink-0", quiet ? "text-violet-300/50" : "text-violet-300")}>{e.host}</span> : null}
+      <span className={cn("shrink-0", quiet ? "text-slate-400" : "text-slate-300")}>{new Date(e.time).toLocaleTimeString()}</span>
+      {e.host ? <span className={cn("shrink-0", quiet ? "text-violet-300/80" : "text-violet-300")}>{e.host}</span> : null}
       <span className={LEVEL_STYLE[e.level] ?? "text-slate-100"}>{search ? highlight(text, search) : text}</span>
     </div>
   );

@@ -48,7 +48,7 @@ export function RunsTable({ limit = 50 }: { limit?: number }) {
               <Link href={`/runs/${run.id}`} className="font-medium text-sky-700 hover:underline">
                 {runKindLabel(run.kind)}
               </Link>
-              <div className="font-mono text-xs text-slate-400">{run.id}</div>
+              <div className="font-mono text-xs text-slate-500">{run.id}</div>
             </>
           ),
         },
@@ -63,7 +63,7 @@ export function RunsTable({ limit = 50 }: { limit?: number }) {
                 {names.get(run.topologyId) ?? "deleted topology"}
               </Link>
             ) : (
-              <span className="text-slate-400">—</span>
+              <span className="text-slate-500">—</span>
             ),
         },
         { id: "status", header: "Status", filter: true, value: (run) => run.status, cell: (run) => <RunStatusBadge status={run.status} /> },
@@ -101,38 +101,40 @@ type RunRow = {
 /** Runs as a table: kind (a link to the run), status, who asked, when, how long, how it ended. */
 export function RunRowsTable({ runs, rowTestId, showIds = false, label }: { runs: RunRow[]; rowTestId: string; showIds?: boolean; label?: string }) {
   return (
-    <table className="w-full text-left text-sm" aria-label={label}>
-      <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-        <tr>
-          <th className="px-4 py-2 font-medium">Run</th>
-          <th className="px-4 py-2 font-medium">Status</th>
-          <th className="px-4 py-2 font-medium">Requested by</th>
-          <th className="px-4 py-2 font-medium">Started</th>
-          <th className="px-4 py-2 font-medium">Duration</th>
-          <th className="px-4 py-2 font-medium">Outcome</th>
-        </tr>
-      </thead>
-      <tbody className="divide-y divide-slate-100">
-        {runs.map((run) => (
-          <tr key={run.id} className="hover:bg-slate-50" data-testid={rowTestId}>
-            <td className="px-4 py-2">
-              <Link href={`/runs/${run.id}`} className="font-medium text-sky-700 hover:underline">
-                {runKindLabel(run.kind)}
-              </Link>
-              {showIds ? <div className="font-mono text-xs text-slate-400">{run.id}</div> : null}
-            </td>
-            <td className="px-4 py-2">
-              <RunStatusBadge status={run.status} />
-            </td>
-            <td className="px-4 py-2 text-slate-600">{run.requestedBy}</td>
-            <td className="px-4 py-2 text-slate-600">{formatTime(run.startedAt ?? run.createdAt)}</td>
-            <td className="px-4 py-2 text-slate-600">{formatDuration(run.startedAt, run.finishedAt)}</td>
-            <td className="max-w-xs truncate px-4 py-2 text-slate-600" title={run.outcome ?? undefined}>
-              {run.outcome ?? "—"}
-            </td>
+    <div tabIndex={0} className="relative overflow-x-auto">
+      <table className="w-full text-left text-sm" aria-label={label}>
+        <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+          <tr>
+            <th className="px-4 py-2 font-medium">Run</th>
+            <th className="px-4 py-2 font-medium">Status</th>
+            <th className="px-4 py-2 font-medium">Requested by</th>
+            <th className="px-4 py-2 font-medium">Started</th>
+            <th className="px-4 py-2 font-medium">Duration</th>
+            <th className="px-4 py-2 font-medium">Outcome</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {runs.map((run) => (
+            <tr key={run.id} className="hover:bg-slate-50" data-testid={rowTestId}>
+              <td className="px-4 py-2">
+                <Link href={`/runs/${run.id}`} className="font-medium text-sky-700 hover:underline">
+                  {runKindLabel(run.kind)}
+                </Link>
+                {showIds ? <div className="font-mono text-xs text-slate-500">{run.id}</div> : null}
+              </td>
+              <td className="px-4 py-2">
+                <RunStatusBadge status={run.status} />
+              </td>
+              <td className="px-4 py-2 text-slate-600">{run.requestedBy}</td>
+              <td className="px-4 py-2 text-slate-600">{formatTime(run.startedAt ?? run.createdAt)}</td>
+              <td className="px-4 py-2 text-slate-600">{formatDuration(run.startedAt, run.finishedAt)}</td>
+              <td className="max-w-xs truncate px-4 py-2 text-slate-600" title={run.outcome ?? undefined}>
+                {run.outcome ?? "—"}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

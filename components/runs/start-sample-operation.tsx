@@ -30,7 +30,7 @@ export function StartSampleOperationButton() {
   );
   return (
     <div className="flex flex-col items-end gap-1">
-      <div className="flex items-center gap-2">
+      <div className="flex flex-wrap items-center gap-2">
         <label className="flex items-center gap-1.5 text-xs text-slate-600">
           Sample
           <select className="rounded-md border border-slate-300 bg-white px-1.5 py-1 text-xs" value={kind} onChange={(e) => setKind(e.target.value as (typeof KINDS)[number])}>

@@ -36,7 +36,7 @@ export function StartSystemCheckButton({ pacing = false, samples = pacing }: { p
   );
   const check = (
     <div className="flex flex-col items-end gap-1">
-      <div className="flex items-center gap-2">
+      <div className="flex flex-wrap items-center gap-2">
         {pacing ? (
           <label className="flex items-center gap-1.5 text-xs text-slate-600">
             Pause between checks

@@ -120,7 +120,7 @@ export function ServerDetail({ id }: { id: string }) {
           {s.hostKeyStatus === "pinned" ? (
             <p>
               Pinned:{" "}
-              <code className="font-mono" data-testid="pinned-fingerprint">
+              <code className="font-mono break-all" data-testid="pinned-fingerprint">
                 {s.hostKeyFingerprint}
               </code>
             </p>
@@ -275,7 +275,7 @@ function ConnectionAdvice({ error, server: s }: { error: string; server: { addre
       {advice.command ? (
         <>
           <p className="text-xs font-semibold uppercase tracking-wide text-slate-500">On the server, as {s.user}</p>
-          <pre className="overflow-x-auto rounded-md bg-slate-950 px-3 py-2 font-mono text-xs text-slate-100" data-testid="install-key-command">
+          <pre tabIndex={0} className="relative overflow-x-auto rounded-md bg-slate-950 px-3 py-2 font-mono text-xs text-slate-100" data-testid="install-key-command">
             {advice.command}
           </pre>
         </>

@@ -114,7 +114,7 @@ export function ServersTable() {
                   <div className="text-xs text-slate-500">{m.roles.map((r) => ROLE_LABELS[r]).join(", ") || "no role"}</div>
                 </>
               ) : (
-                <span className="text-slate-400">none</span>
+                <span className="text-slate-500">none</span>
               );
             },
           },

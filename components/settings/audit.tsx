@@ -45,38 +45,40 @@ export function AuditPanel() {
         {rows.length === 0 && !entries.isPending ? (
           <p className="p-4 text-sm text-slate-500">No audit entries match. Every change made in Rampart, and every sign-in, is recorded here.</p>
         ) : (
-          <table className="w-full text-left text-sm">
-            <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-4 py-2 font-medium">When</th>
-                <th className="px-4 py-2 font-medium">Who</th>
-                <th className="px-4 py-2 font-medium">Action</th>
-                <th className="px-4 py-2 font-medium">Target</th>
-                <th className="px-4 py-2 font-medium">Outcome</th>
-                <th className="px-4 py-2 font-medium">From</th>
-                <th className="px-4 py-2 font-medium">Detail</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {rows.map((e) => (
-                <tr key={e.id} data-testid="audit-row">
-                  <td className="whitespace-nowrap px-4 py-2 text-slate-600">{formatTime(e.at)}</td>
-                  <td className="px-4 py-2">{e.actorLabel}</td>
-                  <td className="px-4 py-2 font-mono text-xs">{e.action}</td>
-                  <td className="max-w-40 truncate px-4 py-2 text-slate-600" title={e.target ?? undefined}>
-                    {e.target ?? "—"}
-                  </td>
-                  <td className="px-4 py-2">
-                    <Badge tone={e.outcome === "ok" ? "success" : e.outcome === "denied" ? "warning" : "danger"}>{e.outcome}</Badge>
-                  </td>
-                  <td className="px-4 py-2 font-mono text-xs text-slate-500">{e.ip ?? "—"}</td>
-                  <td className="max-w-xs truncate px-4 py-2 font-mono text-xs text-slate-500" title={e.detail}>
-                    {e.detail}
-                  </td>
+          <div tabIndex={0} className="relative overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+                <tr>
+                  <th className="px-4 py-2 font-medium">When</th>
+                  <th className="px-4 py-2 font-medium">Who</th>
+                  <th className="px-4 py-2 font-medium">Action</th>
+                  <th className="px-4 py-2 font-medium">Target</th>
+                  <th className="px-4 py-2 font-medium">Outcome</th>
+                  <th className="px-4 py-2 font-medium">From</th>
+                  <th className="px-4 py-2 font-medium">Detail</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {rows.map((e) => (
+                  <tr key={e.id} data-testid="audit-row">
+                    <td className="whitespace-nowrap px-4 py-2 text-slate-600">{formatTime(e.at)}</td>
+                    <td className="px-4 py-2">{e.actorLabel}</td>
+                    <td className="px-4 py-2 font-mono text-xs">{e.action}</td>
+                    <td className="max-w-40 truncate px-4 py-2 text-slate-600" title={e.target ?? undefined}>
+                      {e.target ?? "—"}
+                    </td>
+                    <td className="px-4 py-2">
+                      <Badge tone={e.outcome === "ok" ? "success" : e.outcome === "denied" ? "warning" : "danger"}>{e.outcome}</Badge>
+                    </td>
+                    <td className="px-4 py-2 font-mono text-xs text-slate-500">{e.ip ?? "—"}</td>
+                    <td className="max-w-xs truncate px-4 py-2 font-mono text-xs text-slate-500" title={e.detail}>
+                      {e.detail}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Card>
       {entries.hasNextPage ? (

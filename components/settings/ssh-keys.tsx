@@ -62,7 +62,7 @@ export function SshKeysPanel() {
           }
         />
         {mode === "generate" ? (
-          <form onSubmit={gen.handleSubmit((v) => generate.mutate(v))} className="flex items-start gap-4 p-4" noValidate>
+          <form onSubmit={gen.handleSubmit((v) => generate.mutate(v))} className="flex flex-wrap items-start gap-4 p-4" noValidate>
             <div className="w-72">
               <Field label="Key name" htmlFor="gen-name" error={gen.formState.errors.name?.message} hint="An ed25519 key pair is made for you.">
                 <Input id="gen-name" {...gen.register("name")} />
@@ -130,11 +130,11 @@ export function SshKeysPanel() {
           />
           <div className="space-y-2 p-4 text-xs">
             <p className="text-slate-600">Public key:</p>
-            <code data-testid="public-key" className="block overflow-x-auto whitespace-pre rounded bg-slate-50 p-2 font-mono ring-1 ring-slate-200">
+            <code tabIndex={0} data-testid="public-key" className="block overflow-x-auto whitespace-pre rounded bg-slate-50 p-2 font-mono ring-1 ring-slate-200">
               {k.publicKey}
             </code>
             <p className="text-slate-600">To let Rampart in as root, run this on the server:</p>
-            <code data-testid="install-command" className="block overflow-x-auto whitespace-pre rounded bg-slate-900 p-2 font-mono text-slate-100">
+            <code tabIndex={0} data-testid="install-command" className="block overflow-x-auto whitespace-pre rounded bg-slate-900 p-2 font-mono text-slate-100">
               {k.installCommand}
             </code>
           </div>

@@ -17,13 +17,16 @@ export function SettingsTabs() {
   const pathname = usePathname();
   const me = useMe();
   return (
-    <nav aria-label="Settings" className="mb-6 flex gap-1 border-b border-slate-200">
+    <nav aria-label="Settings" className="mb-6 flex gap-1 overflow-x-auto border-b border-slate-200">
       {TABS.filter((t) => !t.admin || me?.role === "admin").map((t) => (
         <Link
           key={t.href}
           href={t.href}
           aria-current={pathname === t.href ? "page" : undefined}
-          className={cn("-mb-px border-b-2 px-3 py-2 text-sm", pathname === t.href ? "border-sky-600 font-medium text-slate-900" : "border-transparent text-slate-500 hover:text-slate-800")}
+          className={cn(
+            "-mb-px shrink-0 border-b-2 px-3 py-2 text-sm whitespace-nowrap",
+            pathname === t.href ? "border-sky-600 font-medium text-slate-900" : "border-transparent text-slate-500 hover:text-slate-800",
+          )}
         >
           {t.label}
         </Link>

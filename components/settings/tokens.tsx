@@ -102,58 +102,60 @@ export function TokensPanel() {
             <EmptyState title="No API tokens">Tokens you create appear here with their scope, expiry and last use, and can be revoked at any time.</EmptyState>
           </div>
         ) : (
-          <table className="w-full text-left text-sm">
-            <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-4 py-2 font-medium">Name</th>
-                <th className="px-4 py-2 font-medium">Token</th>
-                <th className="px-4 py-2 font-medium">Scope</th>
-                {all ? <th className="px-4 py-2 font-medium">Owner</th> : null}
-                <th className="px-4 py-2 font-medium">Expires</th>
-                <th className="px-4 py-2 font-medium">Last used</th>
-                <th className="px-4 py-2" />
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {tokens.data?.map((t) => {
-                const expired = new Date(t.expiresAt) <= new Date();
-                return (
-                  <tr key={t.id} data-testid="token-row">
-                    <td className="px-4 py-2 font-medium">{t.name}</td>
-                    <td className="px-4 py-2 font-mono text-xs text-slate-500">{t.prefix}…</td>
-                    <td className="px-4 py-2">
-                      <Badge>{t.scope}</Badge>
-                    </td>
-                    {all ? <td className="px-4 py-2 text-slate-600">{t.owner}</td> : null}
-                    <td className="px-4 py-2 text-slate-600">{formatTime(t.expiresAt)}</td>
-                    <td className="px-4 py-2 text-slate-600">{formatTime(t.lastUsedAt)}</td>
-                    <td className="px-4 py-2 text-right">
-                      {t.revokedAt ? (
-                        <Badge tone="danger">revoked</Badge>
-                      ) : expired ? (
-                        <Badge tone="warning">expired</Badge>
-                      ) : (
-                        <Button
-                          type="button"
-                          variant="secondary"
-                          onClick={() => {
-                            confirm.ask({
-                              title: `Revoke the token “${t.name}”?`,
-                              body: "Scripts using it stop working at once. This cannot be undone.",
-                              confirmLabel: "Revoke token",
-                              action: () => revoke.mutate({ id: t.id }),
-                            });
-                          }}
-                        >
-                          Revoke
-                        </Button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <div tabIndex={0} className="relative overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+                <tr>
+                  <th className="px-4 py-2 font-medium">Name</th>
+                  <th className="px-4 py-2 font-medium">Token</th>
+                  <th className="px-4 py-2 font-medium">Scope</th>
+                  {all ? <th className="px-4 py-2 font-medium">Owner</th> : null}
+                  <th className="px-4 py-2 font-medium">Expires</th>
+                  <th className="px-4 py-2 font-medium">Last used</th>
+                  <th className="px-4 py-2" />
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {tokens.data?.map((t) => {
+                  const expired = new Date(t.expiresAt) <= new Date();
+                  return (
+                    <tr key={t.id} data-testid="token-row">
+                      <td className="px-4 py-2 font-medium">{t.name}</td>
+                      <td className="px-4 py-2 font-mono text-xs text-slate-500">{t.prefix}…</td>
+                      <td className="px-4 py-2">
+                        <Badge>{t.scope}</Badge>
+                      </td>
+                      {all ? <td className="px-4 py-2 text-slate-600">{t.owner}</td> : null}
+                      <td className="px-4 py-2 text-slate-600">{formatTime(t.expiresAt)}</td>
+                      <td className="px-4 py-2 text-slate-600">{formatTime(t.lastUsedAt)}</td>
+                      <td className="px-4 py-2 text-right">
+                        {t.revokedAt ? (
+                          <Badge tone="danger">revoked</Badge>
+                        ) : expired ? (
+                          <Badge tone="warning">expired</Badge>
+                        ) : (
+                          <Button
+                            type="button"
+                            variant="secondary"
+                            onClick={() => {
+                              confirm.ask({
+                                title: `Revoke the token “${t.name}”?`,
+                                body: "Scripts using it stop working at once. This cannot be undone.",
+                                confirmLabel: "Revoke token",
+                                action: () => revoke.mutate({ id: t.id }),
+                              });
+                            }}
+                          >
+                            Revoke
+                          </Button>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
         )}
       </Card>
     </div>

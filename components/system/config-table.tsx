@@ -20,17 +20,19 @@ export function ConfigTable() {
   return (
     <Card>
       <CardHeader title="Configuration" description="Read from the environment at start; change it in the environment or .env and restart." />
-      <table className="w-full text-sm">
-        <tbody className="divide-y divide-slate-100">
-          {rows.map(([name, label, value]) => (
-            <tr key={name}>
-              <td className="px-4 py-2 text-slate-700">{label}</td>
-              <td className="px-4 py-2 font-mono text-xs text-slate-500">{name}</td>
-              <td className="px-4 py-2 font-mono text-xs text-slate-900">{String(value)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <div tabIndex={0} className="relative overflow-x-auto">
+        <table className="w-full text-sm">
+          <tbody className="divide-y divide-slate-100">
+            {rows.map(([name, label, value]) => (
+              <tr key={name}>
+                <td className="px-4 py-2 text-slate-700">{label}</td>
+                <td className="px-4 py-2 font-mono text-xs text-slate-500">{name}</td>
+                <td className="px-4 py-2 font-mono text-xs text-slate-900">{String(value)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </Card>
   );
 }

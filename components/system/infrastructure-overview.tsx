@@ -55,7 +55,7 @@ export function InfrastructureOverview() {
             .
           </p>
         ) : (
-          <div className="overflow-x-auto">
+          <div tabIndex={0} className="relative overflow-x-auto">
             <table className="w-full text-sm" data-testid="overview-topologies">
               <thead className="text-left text-xs text-slate-500">
                 <tr>

@@ -11,8 +11,8 @@ export function StatusPanel() {
   const d = status.data;
   const row = (label: string, ok: boolean | undefined, detail: string | undefined) => (
     <div className="flex items-center justify-between gap-4 px-4 py-2.5 text-sm">
-      <span className="text-slate-700">{label}</span>
-      <span className="flex items-center gap-2 text-right text-xs text-slate-500">
+      <span className="shrink-0 text-slate-700">{label}</span>
+      <span className="flex min-w-0 items-center gap-2 text-right text-xs text-slate-500">
         <span className="max-w-md truncate">{detail}</span>
         {ok === undefined ? <Badge>…</Badge> : ok ? <Badge tone="success">ok</Badge> : <Badge tone="danger">down</Badge>}
       </span>

@@ -209,7 +209,7 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
             are set by Rampart.
           </p>
           {env.fields.length > 0 ? (
-            <div className="overflow-x-auto rounded-lg border border-slate-200">
+            <div tabIndex={0} className="relative overflow-x-auto rounded-lg border border-slate-200">
               <table className="w-full text-left text-sm" aria-label="Environment variables">
                 <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
                   <tr>
@@ -285,7 +285,7 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
                             aria-label={`Remove variable ${i + 1}`}
                             title="Remove this variable"
                             onClick={() => env.remove(i)}
-                            className="mt-1 rounded p-1 text-slate-400 hover:bg-slate-100 hover:text-rose-600 disabled:cursor-not-allowed"
+                            className="mt-1 rounded p-1 text-slate-500 hover:bg-slate-100 hover:text-rose-600 disabled:cursor-not-allowed"
                           >
                             <Trash2 size={16} aria-hidden />
                           </button>

@@ -222,7 +222,7 @@ function Checks({ checks }: { checks: HostPlanDto["checks"] }) {
               {c.ok ? "✓" : "✗"} {c.name}
             </span>
             {c.ok ? (
-              <span className="ml-2 text-slate-500">{c.found}</span>
+              <span className="ml-2 break-all text-slate-500">{c.found}</span>
             ) : (
               <span className="block pl-4 text-slate-700">
                 expected: {c.expected}
@@ -248,7 +248,7 @@ function Step({ step: s, hosts }: { step: PlanStepDto; hosts?: string[] }) {
           <p className="text-sm font-medium text-slate-900">{s.summary}</p>
           <p className="text-xs text-slate-500">
             {s.reason}
-            <span className="ml-2 font-mono text-slate-400">
+            <span className="ml-2 font-mono text-slate-500">
               {s.tier} · {s.resource}
             </span>
           </p>
@@ -266,7 +266,9 @@ function Step({ step: s, hosts }: { step: PlanStepDto; hosts?: string[] }) {
             <ChevronRight size={14} className="transition-transform group-open:rotate-90" aria-hidden />
             {plural(s.commands.length, "command")}
           </summary>
-          <pre className="mt-1 overflow-x-auto rounded-md bg-slate-950 px-3 py-2 font-mono text-xs leading-relaxed text-slate-100">{s.commands.join("\n")}</pre>
+          <pre tabIndex={0} className="mt-1 overflow-x-auto rounded-md bg-slate-950 px-3 py-2 font-mono text-xs leading-relaxed text-slate-100">
+            {s.commands.join("\n")}
+          </pre>
         </details>
       ) : null}
     </li>
@@ -295,7 +297,7 @@ function lineClass(line: string): string {
   if (line.startsWith("@@")) return "text-sky-700 bg-sky-50";
   if (line.startsWith("+")) return "text-emerald-800 bg-emerald-50";
   if (line.startsWith("-")) return "text-rose-800 bg-rose-50";
-  if (line.startsWith("\\")) return "text-slate-400 italic";
+  if (line.startsWith("\\")) return "text-slate-500 italic";
   return "text-slate-700";
 }
 
@@ -303,7 +305,7 @@ function lineClass(line: string): string {
 export function DiffBlock({ diff, label }: { diff: string; label: string }) {
   const lines = diff.replace(/\n$/, "").split("\n");
   return (
-    <pre aria-label={label} data-testid="plan-diff" className="max-h-96 overflow-auto rounded-md border border-slate-200 bg-white py-1 font-mono text-xs leading-relaxed">
+    <pre tabIndex={0} aria-label={label} data-testid="plan-diff" className="max-h-96 overflow-auto rounded-md border border-slate-200 bg-white py-1 font-mono text-xs leading-relaxed">
       {lines.map((line, i) => (
         <span key={i} className={cn("block min-w-max px-3", lineClass(line))}>
           {line === "" ? " " : line}

@@ -136,16 +136,17 @@ export function TopologyDiagram({ topology, health }: { topology: DiagramTopolog
   const lbCount = topology.lbHealth?.loadBalancers.length ?? 0;
 
   return (
-    <figure aria-label="Topology diagram" className="overflow-x-auto">
+    <figure tabIndex={0} aria-label="Topology diagram" className="overflow-x-auto">
       {columns.length === 0 ? (
         <p className="px-4 py-10 text-center text-sm text-slate-500">No servers in this topology yet: edit it and give servers roles.</p>
       ) : (
-        <div className="flex min-w-max items-stretch px-4 py-5">
+        // Tiers left to right from 768 px up; on a phone they stack, the hops pointing down.
+        <div className="flex flex-col items-center px-4 py-5 md:min-w-max md:flex-row md:items-stretch">
           {facesInternet ? (
             <>
               <DiagramColumn title="Internet" icon={<Globe size={14} aria-hidden />}>
                 <div data-testid="diagram-internet" className="flex w-36 flex-col items-center gap-1 rounded-md border border-dashed border-slate-300 bg-slate-50 px-3 py-4 text-center">
-                  <Globe size={22} className="text-slate-400" aria-hidden />
+                  <Globe size={22} className="text-slate-500" aria-hidden />
                   <span className="text-sm font-medium text-slate-700">Visitors</span>
                   <span className="break-all font-mono text-[11px] text-slate-500">{topology.name}</span>
                 </div>
@@ -154,7 +155,7 @@ export function TopologyDiagram({ topology, health }: { topology: DiagramTopolog
             </>
           ) : null}
           {columns.map((c, i) => (
-            <div key={c.key} className="flex items-stretch">
+            <div key={c.key} className="flex flex-col items-center md:flex-row md:items-stretch">
               {i > 0 ? <Connector hop={hops[i]!} /> : null}
               <DiagramColumn title={c.title} icon={c.icon} caption={c.key === "load-balancer" ? topology.balance : undefined}>
                 {c.nodes.map((n) => (
@@ -193,7 +194,7 @@ function DiagramColumn({ title, icon, caption, children }: { title: string; icon
       <div className="mb-2 flex items-center gap-1.5 text-xs font-semibold uppercase tracking-wide text-slate-500">
         {icon}
         {title}
-        {caption ? <span className="font-mono font-normal normal-case text-slate-400">· {caption}</span> : null}
+        {caption ? <span className="font-mono font-normal normal-case text-slate-500">· {caption}</span> : null}
       </div>
       <div className="flex flex-1 flex-col justify-center gap-3">{children}</div>
     </div>
@@ -203,14 +204,14 @@ function DiagramColumn({ title, icon, caption, children }: { title: string; icon
 const HOP_STYLES: Record<HopKind, { label: string; line: string; dash?: string; icon: ReactNode }> = {
   https: { label: "bg-emerald-50 text-emerald-800 ring-emerald-200", line: "text-emerald-500", icon: <Lock size={11} aria-hidden /> },
   tls: { label: "bg-emerald-50 text-emerald-800 ring-emerald-200", line: "text-emerald-500", icon: <Lock size={11} aria-hidden /> },
-  loopback: { label: "bg-slate-50 text-slate-600 ring-slate-200", line: "text-slate-400", dash: "2 3", icon: <Repeat size={11} aria-hidden /> },
+  loopback: { label: "bg-slate-50 text-slate-600 ring-slate-200", line: "text-slate-500", dash: "2 3", icon: <Repeat size={11} aria-hidden /> },
   plain: { label: "bg-amber-50 text-amber-800 ring-amber-300", line: "text-amber-500", dash: "6 4", icon: <LockOpen size={11} aria-hidden /> },
 };
 
 function Connector({ hop }: { hop: Hop }) {
   const style = HOP_STYLES[hop.kind];
   return (
-    <div data-testid="diagram-link" data-hop={hop.kind} className={cn("flex w-32 shrink-0 flex-col items-center justify-center self-stretch px-1 pt-6", style.line)}>
+    <div data-testid="diagram-link" data-hop={hop.kind} className={cn("flex w-full shrink-0 flex-col items-center justify-center px-1 py-2 md:w-32 md:self-stretch md:py-0 md:pt-6", style.line)}>
       <span
         data-testid="hop"
         data-encrypted={hop.encrypted ? "true" : "false"}
@@ -221,9 +222,13 @@ function Connector({ hop }: { hop: Hop }) {
         {style.icon}
         {hop.label}
       </span>
-      <svg width="112" height="12" viewBox="0 0 112 12" aria-hidden className="overflow-visible">
+      <svg width="112" height="12" viewBox="0 0 112 12" aria-hidden className="hidden overflow-visible md:block">
         <line x1="2" y1="6" x2="102" y2="6" stroke="currentColor" strokeWidth="2" strokeDasharray={style.dash} />
         <path d="M102 1 L111 6 L102 11 Z" fill="currentColor" />
+      </svg>
+      <svg width="12" height="36" viewBox="0 0 12 36" aria-hidden className="overflow-visible md:hidden">
+        <line x1="6" y1="2" x2="6" y2="26" stroke="currentColor" strokeWidth="2" strokeDasharray={style.dash} />
+        <path d="M1 26 L6 35 L11 26 Z" fill="currentColor" />
       </svg>
     </div>
   );
@@ -319,7 +324,7 @@ function LbHealthView({ member, lbHealth, multipleLbs }: { member: Member; lbHea
   return (
     <div className="mt-2 border-t border-slate-100 pt-1.5">
       <div className="flex flex-wrap items-center gap-x-2 gap-y-0.5">
-        <span className="text-[10px] font-medium uppercase tracking-wide text-slate-400">Load balancer sees</span>
+        <span className="text-[10px] font-medium uppercase tracking-wide text-slate-500">Load balancer sees</span>
         {readings.map((r) => {
           const tone = HEALTH_CLASSES[healthTone(r.status)];
           return (
@@ -338,7 +343,7 @@ function LbHealthView({ member, lbHealth, multipleLbs }: { member: Member; lbHea
           );
         })}
       </div>
-      <p data-testid="lb-health-age" className={cn("text-[11px]", stale ? "text-amber-700" : "text-slate-400")} title={lbHealth ? new Date(lbHealth.at).toLocaleString() : undefined}>
+      <p data-testid="lb-health-age" className={cn("text-[11px]", stale ? "text-amber-700" : "text-slate-500")} title={lbHealth ? new Date(lbHealth.at).toLocaleString() : undefined}>
         {ageS === null ? "no reading yet" : `seen ${formatAge(ageS)} ago`}
       </p>
     </div>
@@ -379,7 +384,7 @@ function DrainButton({ topologyId, member: m }: { topologyId: string; member: Me
           set.reset();
           setConfirm(true);
         }}
-        className="mt-1.5 inline-flex items-center gap-1 rounded border border-slate-300 bg-white px-2 py-0.5 text-xs font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:text-slate-400"
+        className="mt-1.5 inline-flex items-center gap-1 rounded border border-slate-300 bg-white px-2 py-0.5 text-xs font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:cursor-not-allowed disabled:text-slate-500"
       >
         {drain ? <PauseCircle size={12} aria-hidden /> : <PlayCircle size={12} aria-hidden />}
         {verb}

@@ -119,139 +119,143 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
   return (
     <form onSubmit={submit} className="space-y-5" noValidate aria-label={initial ? "Edit topology" : "New topology"}>
       <FormError message={formError} />
-      <div className="grid grid-cols-1 gap-4 md:grid-cols-2">
-        <Field label="Site name" htmlFor="topology-name" error={errors.name?.message} hint="The DNS name the site answers to, e.g. www.example.com">
-          <Input id="topology-name" autoComplete="off" spellCheck={false} aria-invalid={!!errors.name} {...form.register("name")} />
-        </Field>
-        <Field label="Balancing" htmlFor="topology-balance" error={errors.balance?.message} hint="How the load balancer spreads requests over the web servers">
-          <Select id="topology-balance" aria-invalid={!!errors.balance} {...form.register("balance")}>
-            {BALANCE_OPTIONS.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
-          </Select>
-        </Field>
-        <Field label="Rollout batch size" htmlFor="topology-batch" error={errors.rolloutBatchSize?.message} hint="Within a tier, one server changes first, then this many at a time">
-          <Input id="topology-batch" type="number" min={1} max={100} inputMode="numeric" aria-invalid={!!errors.rolloutBatchSize} {...form.register("rolloutBatchSize")} />
-        </Field>
-        <Field label="Failure budget" htmlFor="topology-budget" error={errors.failureBudget?.message} hint="How many servers may fail before the rollout stops (0: stop at the first failure)">
-          <Input id="topology-budget" type="number" min={0} max={1000} inputMode="numeric" aria-invalid={!!errors.failureBudget} {...form.register("failureBudget")} />
-        </Field>
-      </div>
+      {canOperate ? null : <p className="text-sm text-slate-600">You can read this topology; only operators and admins can change it.</p>}
+      {/* Viewers read the fields; they cannot edit them. */}
+      <fieldset disabled={!canOperate} className="space-y-5">
+        <div className="grid grid-cols-1 gap-4 md:grid-cols-2">
+          <Field label="Site name" htmlFor="topology-name" error={errors.name?.message} hint="The DNS name the site answers to, e.g. www.example.com">
+            <Input id="topology-name" autoComplete="off" spellCheck={false} aria-invalid={!!errors.name} {...form.register("name")} />
+          </Field>
+          <Field label="Balancing" htmlFor="topology-balance" error={errors.balance?.message} hint="How the load balancer spreads requests over the web servers">
+            <Select id="topology-balance" aria-invalid={!!errors.balance} {...form.register("balance")}>
+              {BALANCE_OPTIONS.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field label="Rollout batch size" htmlFor="topology-batch" error={errors.rolloutBatchSize?.message} hint="Within a tier, one server changes first, then this many at a time">
+            <Input id="topology-batch" type="number" min={1} max={100} inputMode="numeric" aria-invalid={!!errors.rolloutBatchSize} {...form.register("rolloutBatchSize")} />
+          </Field>
+          <Field label="Failure budget" htmlFor="topology-budget" error={errors.failureBudget?.message} hint="How many servers may fail before the rollout stops (0: stop at the first failure)">
+            <Input id="topology-budget" type="number" min={0} max={1000} inputMode="numeric" aria-invalid={!!errors.failureBudget} {...form.register("failureBudget")} />
+          </Field>
+        </div>
 
-      <fieldset className="space-y-2">
-        <legend className="text-sm font-medium text-slate-800">Servers and roles</legend>
-        <p className="text-xs text-slate-500">
-          Check the roles each server plays. A server with no role checked is not part of the topology. A load balancer needs web servers behind it, app servers need web servers in front, and database
-          replicas need one primary. Nothing changes on the servers until you apply.
-        </p>
-        {servers.isPending ? (
-          <p className="text-sm text-slate-500">Loading servers…</p>
-        ) : servers.error ? (
-          <p role="alert" className="text-sm text-rose-700">
-            Could not load servers: {servers.error.message}
+        <fieldset className="space-y-2">
+          <legend className="text-sm font-medium text-slate-800">Servers and roles</legend>
+          <p className="text-xs text-slate-500">
+            Check the roles each server plays. A server with no role checked is not part of the topology. A load balancer needs web servers behind it, app servers need web servers in front, and
+            database replicas need one primary. Nothing changes on the servers until you apply.
           </p>
-        ) : servers.data.length === 0 ? (
-          <p className="rounded-md border border-dashed border-slate-300 px-4 py-6 text-center text-sm text-slate-600">
-            No servers are registered yet.{" "}
-            <Link href="/servers" className="text-sky-700 underline">
-              Add servers first
-            </Link>
-            , then give them roles here.
-          </p>
-        ) : (
-          <div className="overflow-x-auto rounded-lg border border-slate-200">
-            <table className="w-full text-left text-sm" aria-label="Servers and roles">
-              <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th className="px-3 py-2 font-medium">Server</th>
-                  {ROLES.map((r) => (
-                    <th key={r} className="px-3 py-2 text-center font-medium">
-                      {ROLE_LABELS[r]}
-                    </th>
-                  ))}
-                  <th className="px-3 py-2 text-center font-medium">Monitoring</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {servers.data.map((s) => {
-                  const row = rows[s.id] ?? { roles: [], monitoring: true };
-                  const member = row.roles.length > 0;
-                  const other = elsewhere.get(s.id);
-                  const disabled = !!other;
-                  const error = rowError(s.id);
-                  const errorId = `topology-row-${s.id}-error`;
-                  const keyNote = s.hostKeyStatus !== "pinned" ? HOST_KEY_NOTES[s.hostKeyStatus] : undefined;
-                  return (
-                    <tr
-                      key={s.id}
-                      data-testid="topology-server-row"
-                      data-server={s.name}
-                      data-invalid={error ? "true" : undefined}
-                      className={cn(member && "bg-sky-50/50", disabled && "bg-slate-50 text-slate-400", error && "bg-rose-50/60")}
-                    >
-                      <td className="px-3 py-2 align-top">
-                        <div className={cn("font-medium", disabled ? "text-slate-400" : "text-slate-900")}>{s.name}</div>
-                        <div className="font-mono text-xs text-slate-500">{s.address}</div>
-                        {other ? <p className="mt-1 text-xs text-slate-500">In the topology {other}: a server can belong to one topology only.</p> : null}
-                        {!other && keyNote && member ? (
-                          <p className="mt-1 flex items-center gap-1 text-xs text-amber-700">
-                            <AlertTriangle size={12} aria-hidden /> {keyNote}
-                          </p>
-                        ) : null}
-                        {error ? (
-                          <p id={errorId} role="alert" className="mt-1 text-xs text-rose-700">
-                            {error}
-                          </p>
-                        ) : null}
-                      </td>
-                      {ROLES.map((r) => (
-                        <td key={r} className="px-3 py-2 text-center align-top">
+          {servers.isPending ? (
+            <p className="text-sm text-slate-500">Loading servers…</p>
+          ) : servers.error ? (
+            <p role="alert" className="text-sm text-rose-700">
+              Could not load servers: {servers.error.message}
+            </p>
+          ) : servers.data.length === 0 ? (
+            <p className="rounded-md border border-dashed border-slate-300 px-4 py-6 text-center text-sm text-slate-600">
+              No servers are registered yet.{" "}
+              <Link href="/servers" className="text-sky-700 underline">
+                Add servers first
+              </Link>
+              , then give them roles here.
+            </p>
+          ) : (
+            <div tabIndex={0} className="relative overflow-x-auto rounded-lg border border-slate-200">
+              <table className="w-full text-left text-sm" aria-label="Servers and roles">
+                <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+                  <tr>
+                    <th className="px-3 py-2 font-medium">Server</th>
+                    {ROLES.map((r) => (
+                      <th key={r} className="px-3 py-2 text-center font-medium">
+                        {ROLE_LABELS[r]}
+                      </th>
+                    ))}
+                    <th className="px-3 py-2 text-center font-medium">Monitoring</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100">
+                  {servers.data.map((s) => {
+                    const row = rows[s.id] ?? { roles: [], monitoring: true };
+                    const member = row.roles.length > 0;
+                    const other = elsewhere.get(s.id);
+                    const disabled = !!other;
+                    const error = rowError(s.id);
+                    const errorId = `topology-row-${s.id}-error`;
+                    const keyNote = s.hostKeyStatus !== "pinned" ? HOST_KEY_NOTES[s.hostKeyStatus] : undefined;
+                    return (
+                      <tr
+                        key={s.id}
+                        data-testid="topology-server-row"
+                        data-server={s.name}
+                        data-invalid={error ? "true" : undefined}
+                        className={cn(member && "bg-sky-50/50", disabled && "bg-slate-50 text-slate-500", error && "bg-rose-50/60")}
+                      >
+                        <td className="px-3 py-2 align-top">
+                          <div className={cn("font-medium", disabled ? "text-slate-500" : "text-slate-900")}>{s.name}</div>
+                          <div className="font-mono text-xs text-slate-500">{s.address}</div>
+                          {other ? <p className="mt-1 text-xs text-slate-500">In the topology {other}: a server can belong to one topology only.</p> : null}
+                          {!other && keyNote && member ? (
+                            <p className="mt-1 flex items-center gap-1 text-xs text-amber-700">
+                              <AlertTriangle size={12} aria-hidden /> {keyNote}
+                            </p>
+                          ) : null}
+                          {error ? (
+                            <p id={errorId} role="alert" className="mt-1 text-xs text-rose-700">
+                              {error}
+                            </p>
+                          ) : null}
+                        </td>
+                        {ROLES.map((r) => (
+                          <td key={r} className="px-3 py-2 text-center align-top">
+                            <input
+                              type="checkbox"
+                              className="h-4 w-4 accent-sky-600"
+                              aria-label={`${r} on ${s.name}`}
+                              aria-describedby={error ? errorId : undefined}
+                              disabled={disabled}
+                              checked={row.roles.includes(r)}
+                              onChange={(e) => {
+                                const on = e.currentTarget.checked;
+                                change(s.id, (old) => ({ ...old, roles: on ? [...old.roles.filter((x) => x !== r), r] : old.roles.filter((x) => x !== r) }));
+                              }}
+                            />
+                          </td>
+                        ))}
+                        <td className="px-3 py-2 text-center align-top">
                           <input
                             type="checkbox"
                             className="h-4 w-4 accent-sky-600"
-                            aria-label={`${r} on ${s.name}`}
-                            aria-describedby={error ? errorId : undefined}
+                            aria-label={`monitoring on ${s.name}`}
+                            title="Install the monitoring client on this server"
                             disabled={disabled}
-                            checked={row.roles.includes(r)}
+                            checked={row.monitoring}
                             onChange={(e) => {
                               const on = e.currentTarget.checked;
-                              change(s.id, (old) => ({ ...old, roles: on ? [...old.roles.filter((x) => x !== r), r] : old.roles.filter((x) => x !== r) }));
+                              change(s.id, (old) => ({ ...old, monitoring: on }));
                             }}
                           />
                         </td>
-                      ))}
-                      <td className="px-3 py-2 text-center align-top">
-                        <input
-                          type="checkbox"
-                          className="h-4 w-4 accent-sky-600"
-                          aria-label={`monitoring on ${s.name}`}
-                          title="Install the monitoring client on this server"
-                          disabled={disabled}
-                          checked={row.monitoring}
-                          onChange={(e) => {
-                            const on = e.currentTarget.checked;
-                            change(s.id, (old) => ({ ...old, monitoring: on }));
-                          }}
-                        />
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {membersError ? (
-          <p role="alert" className="text-xs text-rose-700">
-            {membersError}
-          </p>
-        ) : (
-          <p className="text-xs text-slate-500" data-testid="member-count">
-            {members.length} server{members.length === 1 ? "" : "s"} in this topology
-          </p>
-        )}
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {membersError ? (
+            <p role="alert" className="text-xs text-rose-700">
+              {membersError}
+            </p>
+          ) : (
+            <p className="text-xs text-slate-500" data-testid="member-count">
+              {members.length} server{members.length === 1 ? "" : "s"} in this topology
+            </p>
+          )}
+        </fieldset>
       </fieldset>
 
       <div className="flex items-center gap-3">

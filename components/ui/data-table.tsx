@@ -127,7 +127,7 @@ export function DataTable<T>({
           {shown === rows.length ? `${rows.length} ${rows.length === 1 ? "row" : "rows"}` : `${shown} of ${rows.length}`}
         </span>
       </div>
-      <div className="overflow-x-auto">
+      <div tabIndex={0} className="relative overflow-x-auto">
         <table className="w-full text-left text-sm" aria-label={label}>
           <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
             {table.getHeaderGroups().map((hg) => (

@@ -9,7 +9,10 @@ import { ALERT_HOOK_PORT } from "./alert-hook";
 
 export default async function globalSetup(_config: FullConfig) {
   const port = process.env.E2E_PORT || "3210";
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "rampart-e2e-"));
+  // E2E_REUSE_DATA_DIR: start on the data a previous run left (to run one spec with --no-deps
+  // against the servers, topologies and runs the whole suite made); fresh by default.
+  const reuse = process.env.E2E_REUSE_DATA_DIR;
+  const dataDir = reuse || mkdtempSync(path.join(os.tmpdir(), "rampart-e2e-"));
   const child = spawn("bash", ["scripts/start.sh"], {
     env: {
       ...process.env,
@@ -28,7 +31,7 @@ export default async function globalSetup(_config: FullConfig) {
     const onData = (d: Buffer) => {
       output += d;
       process.stderr.write(d);
-      if (output.includes("First run: create the first admin at")) {
+      if (output.includes("First run: create the first admin at") || (reuse && output.includes("Rampart is up at"))) {
         clearTimeout(timer);
         resolve();
       }
@@ -39,7 +42,7 @@ export default async function globalSetup(_config: FullConfig) {
   });
   process.env.E2E_DATA_DIR = dataDir;
   // The one-time link npm start printed, for the first-run journey (access.spec.ts).
-  process.env.E2E_SETUP_URL = /First run: create the first admin at (\S+)/.exec(output)![1];
+  process.env.E2E_SETUP_URL = /First run: create the first admin at (\S+)/.exec(output)?.[1] ?? "";
   return async () => {
     await new Promise<void>((resolve) => {
       child.once("exit", () => resolve());
