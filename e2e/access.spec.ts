@@ -103,7 +103,7 @@ test("an API token created in the console works with curl until it is revoked", 
   await signInWithForm(page, ADMIN.email, ADMIN.password);
   await page.goto("/settings/tokens");
   await page.getByLabel("Name").fill("e2e script");
-  await page.getByLabel("Scope").selectOption("operate");
+  await page.getByLabel("Scope", { exact: true }).selectOption("operate");
   await page.getByRole("button", { name: "Create token" }).click();
   const token = (await page.getByTestId("new-token").textContent())!;
   expect(token).toMatch(/^rp_/);

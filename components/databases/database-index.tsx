@@ -1,6 +1,7 @@
 "use client";
 // The Databases section's start: each topology with database servers, leading to its replication state.
 import Link from "next/link";
+import { DataTable } from "../ui/data-table";
 import { useQuery } from "@tanstack/react-query";
 import { Database } from "lucide-react";
 import { useTRPC } from "../trpc";
@@ -24,22 +25,26 @@ export function DatabaseIndex() {
         its credentials. Their replication state (threads, lag, GTID positions) appears here.
       </EmptyState>
     );
+  const primaryOf = (t: (typeof withDb)[number]) => t.members.find((m) => m.roles.includes("db-primary"))?.serverName ?? "";
+  const replicasOf = (t: (typeof withDb)[number]) => t.members.filter((m) => m.roles.includes("db-replica")).length;
   return (
-    <ul className="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
-      {withDb.map((t) => {
-        const replicas = t.members.filter((m) => m.roles.includes("db-replica")).length;
-        const primary = t.members.find((m) => m.roles.includes("db-primary"));
-        return (
-          <li key={t.id}>
-            <Link href={`/databases/${t.id}`} className="flex items-center justify-between gap-4 px-4 py-3 hover:bg-slate-50">
-              <span className="font-medium text-slate-900">{t.name}</span>
-              <span className="text-sm text-slate-600">
-                {primary ? `primary ${primary.serverName}` : "no primary"} · {replicas} {replicas === 1 ? "replica" : "replicas"}
-              </span>
+    <DataTable
+      label="Topologies with databases"
+      rows={withDb}
+      columns={[
+        {
+          id: "name",
+          header: "Topology",
+          value: (t) => t.name,
+          cell: (t) => (
+            <Link href={`/databases/${t.id}`} className="font-medium text-sky-700 hover:underline">
+              {t.name}
             </Link>
-          </li>
-        );
-      })}
-    </ul>
+          ),
+        },
+        { id: "primary", header: "Primary", value: (t) => primaryOf(t), cell: (t) => primaryOf(t) || "no primary" },
+        { id: "replicas", header: "Replicas", value: (t) => replicasOf(t), cell: (t) => replicasOf(t) },
+      ]}
+    />
   );
 }

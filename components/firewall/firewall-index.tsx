@@ -1,6 +1,7 @@
 "use client";
 // The Firewall section's start: one entry per topology, each leading to its firewall.
 import Link from "next/link";
+import { DataTable } from "../ui/data-table";
 import { useQuery } from "@tanstack/react-query";
 import { Shield } from "lucide-react";
 import { useTRPC } from "../trpc";
@@ -37,17 +38,29 @@ export function FirewallIndex() {
       </EmptyState>
     );
   return (
-    <ul className="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
-      {list.data.map((t) => (
-        <li key={t.id}>
-          <Link href={`/firewall/${t.id}`} className="flex items-center justify-between gap-4 px-4 py-3 hover:bg-slate-50">
-            <span className="font-medium text-slate-900">{t.name}</span>
-            <span className="text-sm text-slate-500">
-              {t.members.length} {t.members.length === 1 ? "server" : "servers"}: {t.members.map((m) => m.serverName).join(", ")}
-            </span>
-          </Link>
-        </li>
-      ))}
-    </ul>
+    <DataTable
+      label="Topologies and their firewalls"
+      rows={list.data}
+      columns={[
+        {
+          id: "name",
+          header: "Topology",
+          value: (t) => t.name,
+          cell: (t) => (
+            <Link href={`/firewall/${t.id}`} className="font-medium text-sky-700 hover:underline">
+              {t.name}
+            </Link>
+          ),
+        },
+        { id: "count", header: "Servers", value: (t) => t.members.length, cell: (t) => t.members.length },
+        {
+          id: "servers",
+          header: "Which",
+          value: (t) => t.members.map((m) => m.serverName).join(", "),
+          className: "px-4 py-2 text-slate-600",
+          cell: (t) => t.members.map((m) => m.serverName).join(", "),
+        },
+      ]}
+    />
   );
 }

@@ -1,6 +1,7 @@
 "use client";
 // The Monitoring section's start: one entry per topology, each leading to its charts.
 import Link from "next/link";
+import { DataTable } from "../ui/data-table";
 import { useQuery } from "@tanstack/react-query";
 import { Activity } from "lucide-react";
 import { useTRPC } from "../trpc";
@@ -36,18 +37,24 @@ export function MonitoringIndex() {
         and load are charted here.
       </EmptyState>
     );
+  const monitored = (t: (typeof list.data)[number]) => t.members.filter((m) => m.monitoring).length;
   return (
-    <ul className="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white shadow-sm">
-      {list.data.map((t) => (
-        <li key={t.id}>
-          <Link href={`/monitoring/${t.id}`} className="flex items-center justify-between gap-4 px-4 py-3 hover:bg-slate-50">
-            <span className="font-medium text-slate-900">{t.name}</span>
-            <span className="text-sm text-slate-500">
-              {t.members.filter((m) => m.monitoring).length} of {t.members.length} {t.members.length === 1 ? "server" : "servers"} monitored
-            </span>
-          </Link>
-        </li>
-      ))}
-    </ul>
+    <DataTable
+      label="Monitored topologies"
+      rows={list.data}
+      columns={[
+        {
+          id: "name",
+          header: "Topology",
+          value: (t) => t.name,
+          cell: (t) => (
+            <Link href={`/monitoring/${t.id}`} className="font-medium text-sky-700 hover:underline">
+              {t.name}
+            </Link>
+          ),
+        },
+        { id: "monitored", header: "Servers monitored", value: (t) => monitored(t), cell: (t) => `${monitored(t)} of ${t.members.length}` },
+      ]}
+    />
   );
 }

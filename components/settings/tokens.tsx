@@ -9,6 +9,7 @@ import { CreateTokenInput } from "@/server/schemas/auth";
 import { useTRPC } from "../trpc";
 import { useMe } from "../auth/me";
 import { Button } from "../ui/button";
+import { DataTable } from "../ui/data-table";
 import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
@@ -28,6 +29,7 @@ export function TokensPanel() {
   const [all, setAll] = useState(false);
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
   const tokens = useQuery(trpc.tokens.list.queryOptions({ all }));
+  type TokenRow = NonNullable<typeof tokens.data>[number];
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.tokens.list.queryKey() });
   const form = useForm<Values>({ resolver: zodResolver(CreateTokenInput), defaultValues: { name: "", scope: "read", expiresInDays: 30 } });
   const create = useMutation(
@@ -102,60 +104,46 @@ export function TokensPanel() {
             <EmptyState title="No API tokens">Tokens you create appear here with their scope, expiry and last use, and can be revoked at any time.</EmptyState>
           </div>
         ) : (
-          <div tabIndex={0} className="relative overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th className="px-4 py-2 font-medium">Name</th>
-                  <th className="px-4 py-2 font-medium">Token</th>
-                  <th className="px-4 py-2 font-medium">Scope</th>
-                  {all ? <th className="px-4 py-2 font-medium">Owner</th> : null}
-                  <th className="px-4 py-2 font-medium">Expires</th>
-                  <th className="px-4 py-2 font-medium">Last used</th>
-                  <th className="px-4 py-2" />
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {tokens.data?.map((t) => {
-                  const expired = new Date(t.expiresAt) <= new Date();
-                  return (
-                    <tr key={t.id} data-testid="token-row">
-                      <td className="px-4 py-2 font-medium">{t.name}</td>
-                      <td className="px-4 py-2 font-mono text-xs text-slate-500">{t.prefix}…</td>
-                      <td className="px-4 py-2">
-                        <Badge>{t.scope}</Badge>
-                      </td>
-                      {all ? <td className="px-4 py-2 text-slate-600">{t.owner}</td> : null}
-                      <td className="px-4 py-2 text-slate-600">{formatTime(t.expiresAt)}</td>
-                      <td className="px-4 py-2 text-slate-600">{formatTime(t.lastUsedAt)}</td>
-                      <td className="px-4 py-2 text-right">
-                        {t.revokedAt ? (
-                          <Badge tone="danger">revoked</Badge>
-                        ) : expired ? (
-                          <Badge tone="warning">expired</Badge>
-                        ) : (
-                          <Button
-                            type="button"
-                            variant="secondary"
-                            onClick={() => {
-                              confirm.ask({
-                                title: `Revoke the token “${t.name}”?`,
-                                body: "Scripts using it stop working at once. This cannot be undone.",
-                                confirmLabel: "Revoke token",
-                                action: () => revoke.mutate({ id: t.id }),
-                              });
-                            }}
-                          >
-                            Revoke
-                          </Button>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            framed={false}
+            label="API tokens"
+            rowTestId="token-row"
+            rows={tokens.data ?? []}
+            columns={[
+              { id: "name", header: "Name", value: (t) => t.name, cell: (t) => <span className="font-medium">{t.name}</span> },
+              { id: "token", header: "Token", value: (t) => t.prefix, className: "px-4 py-2 font-mono text-xs text-slate-500", cell: (t) => `${t.prefix}…` },
+              { id: "scope", header: "Scope", value: (t) => t.scope, filter: true, cell: (t) => <Badge>{t.scope}</Badge> },
+              ...(all ? [{ id: "owner", header: "Owner", value: (t: TokenRow) => t.owner ?? "", filter: true, className: "px-4 py-2 text-slate-600", cell: (t: TokenRow) => t.owner }] : []),
+              { id: "expires", header: "Expires", value: (t) => new Date(t.expiresAt).getTime(), className: "px-4 py-2 text-slate-600", cell: (t) => formatTime(t.expiresAt) },
+              { id: "used", header: "Last used", value: (t) => (t.lastUsedAt ? new Date(t.lastUsedAt).getTime() : null), className: "px-4 py-2 text-slate-600", cell: (t) => formatTime(t.lastUsedAt) },
+              {
+                id: "state",
+                header: "",
+                className: "px-4 py-2 text-right",
+                cell: (t) =>
+                  t.revokedAt ? (
+                    <Badge tone="danger">revoked</Badge>
+                  ) : new Date(t.expiresAt) <= new Date() ? (
+                    <Badge tone="warning">expired</Badge>
+                  ) : (
+                    <Button
+                      type="button"
+                      variant="secondary"
+                      onClick={() => {
+                        confirm.ask({
+                          title: `Revoke the token “${t.name}”?`,
+                          body: "Scripts using it stop working at once. This cannot be undone.",
+                          confirmLabel: "Revoke token",
+                          action: () => revoke.mutate({ id: t.id }),
+                        });
+                      }}
+                    >
+                      Revoke
+                    </Button>
+                  ),
+              },
+            ]}
+          />
         )}
       </Card>
     </div>

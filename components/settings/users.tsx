@@ -9,6 +9,7 @@ import { InviteUserInput, ROLES } from "@/server/schemas/auth";
 import { useTRPC } from "../trpc";
 import { useMe } from "../auth/me";
 import { Button } from "../ui/button";
+import { DataTable } from "../ui/data-table";
 import { Card, CardHeader } from "../ui/card";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
@@ -80,75 +81,94 @@ export function UsersPanel() {
         <CardHeader title="Users" />
         <FormError message={actionError?.message} />
         {confirm.dialog}
-        <div tabIndex={0} className="relative overflow-x-auto">
-          <table className="w-full text-left text-sm">
-            <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="px-4 py-2 font-medium">User</th>
-                <th className="px-4 py-2 font-medium">Role</th>
-                <th className="px-4 py-2 font-medium">State</th>
-                <th className="px-4 py-2" />
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {users.data?.map((u) => (
-                <tr key={u.id} data-testid="user-row">
-                  <td className="px-4 py-2">
-                    <div className="font-medium">{u.name}</div>
-                    <div className="text-xs text-slate-500">{u.email}</div>
-                  </td>
-                  <td className="px-4 py-2">
-                    <RoleCell
-                      email={u.email}
-                      role={u.role as Role}
-                      onSave={(role) =>
-                        confirm.ask({
-                          title: `Make ${u.email} ${/^[aeiou]/.test(role) ? "an" : "a"} ${role}?`,
-                          body: ROLE_MEANING[role],
-                          confirmLabel: `Make ${role}`,
-                          tone: role === "admin" ? "danger" : "primary",
-                          action: () => setRole.mutate({ id: u.id, role }),
-                        })
-                      }
-                    />
-                  </td>
-                  <td className="px-4 py-2">{u.disabled ? <Badge tone="danger">disabled</Badge> : u.hasPassword ? <Badge tone="success">active</Badge> : <Badge tone="warning">invited</Badge>}</td>
-                  <td className="space-x-2 px-4 py-2 text-right">
-                    {!u.hasPassword && !u.disabled ? (
-                      <Button type="button" variant="secondary" onClick={() => reinvite.mutate({ id: u.id })}>
-                        New invitation link
-                      </Button>
-                    ) : null}
-                    {u.id !== me?.id ? (
-                      <Button
-                        type="button"
-                        variant={u.disabled ? "secondary" : "danger"}
-                        onClick={() => {
-                          if (u.disabled) setDisabled.mutate({ id: u.id, disabled: false });
-                          else
-                            confirm.ask({
-                              title: `Disable ${u.email}?`,
-                              body: "They are signed out at once and their API tokens stop working, until an admin enables them again.",
-                              confirmLabel: "Disable user",
-                              action: () => setDisabled.mutate({ id: u.id, disabled: true }),
-                            });
-                        }}
-                      >
-                        {u.disabled ? "Enable" : "Disable"}
-                      </Button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          framed={false}
+          label="Users"
+          rowTestId="user-row"
+          rows={users.data ?? []}
+          columns={[
+            {
+              id: "user",
+              header: "User",
+              value: (u) => `${u.name} ${u.email}`,
+              cell: (u) => (
+                <>
+                  <div className="font-medium">{u.name}</div>
+                  <div className="text-xs text-slate-500">{u.email}</div>
+                </>
+              ),
+            },
+            {
+              id: "role",
+              header: "Role",
+              value: (u) => u.role,
+              filter: true,
+              cell: (u) => (
+                <RoleCell
+                  email={u.email}
+                  role={u.role as Role}
+                  onSave={(role) =>
+                    confirm.ask({
+                      title: `Make ${u.email} ${/^[aeiou]/.test(role) ? "an" : "a"} ${role}?`,
+                      body: ROLE_MEANING[role],
+                      confirmLabel: `Make ${role}`,
+                      tone: role === "admin" ? "danger" : "primary",
+                      action: () => setRole.mutate({ id: u.id, role }),
+                    })
+                  }
+                />
+              ),
+            },
+            {
+              id: "state",
+              header: "State",
+              value: (u) => userState(u),
+              filter: true,
+              cell: (u) => <Badge tone={USER_STATE_TONES[userState(u)]}>{userState(u)}</Badge>,
+            },
+            {
+              id: "actions",
+              header: "",
+              className: "space-x-2 px-4 py-2 text-right",
+              cell: (u) => (
+                <>
+                  {!u.hasPassword && !u.disabled ? (
+                    <Button type="button" variant="secondary" onClick={() => reinvite.mutate({ id: u.id })}>
+                      New invitation link
+                    </Button>
+                  ) : null}
+                  {u.id !== me?.id ? (
+                    <Button
+                      type="button"
+                      variant={u.disabled ? "secondary" : "danger"}
+                      onClick={() => {
+                        if (u.disabled) setDisabled.mutate({ id: u.id, disabled: false });
+                        else
+                          confirm.ask({
+                            title: `Disable ${u.email}?`,
+                            body: "They are signed out at once and their API tokens stop working, until an admin enables them again.",
+                            confirmLabel: "Disable user",
+                            action: () => setDisabled.mutate({ id: u.id, disabled: true }),
+                          });
+                      }}
+                    >
+                      {u.disabled ? "Enable" : "Disable"}
+                    </Button>
+                  ) : null}
+                </>
+              ),
+            },
+          ]}
+        />
       </Card>
     </div>
   );
 }
 
 type Role = (typeof ROLES)[number];
+
+const userState = (u: { disabled: boolean; hasPassword: boolean }) => (u.disabled ? "disabled" : u.hasPassword ? "active" : "invited");
+const USER_STATE_TONES = { disabled: "danger", active: "success", invited: "warning" } as const;
 
 const ROLE_MEANING: Record<Role, string> = {
   viewer: "They can read everything and change nothing.",

@@ -37,6 +37,7 @@ export function DataTable<T>({
   rowAttrs,
   pageSize = 25,
   searchPlaceholder = "Search",
+  framed = true,
 }: {
   rows: T[];
   columns: DataColumn<T>[];
@@ -45,6 +46,8 @@ export function DataTable<T>({
   rowAttrs?: (row: T) => Record<string, string | undefined>;
   pageSize?: number;
   searchPlaceholder?: string;
+  /** Its own border and background; off inside a Card. */
+  framed?: boolean;
 }) {
   const [sorting, setSorting] = useState<SortingState>([]);
   const [globalFilter, setGlobalFilter] = useState("");
@@ -86,7 +89,7 @@ export function DataTable<T>({
   const pages = table.getPageCount();
   const page = table.getState().pagination.pageIndex;
   return (
-    <div className="overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm">
+    <div className={framed ? "overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm" : undefined}>
       <div className="flex flex-wrap items-center gap-3 border-b border-slate-100 px-4 py-2 text-xs" role="toolbar" aria-label={`${label}: search and filters`}>
         <input
           type="search"
@@ -102,8 +105,9 @@ export function DataTable<T>({
         {filterable.map((c) => {
           const values = [...new Set(rows.map((r) => c.value!(r)).filter((v) => v !== null && v !== ""))].map(String).sort();
           return (
-            <label key={c.id} className="flex items-center gap-1.5 text-slate-600">
-              {c.header}
+            // Not a <label>: the select's name is "Filter by …", so a form's own "Role" field stays the only "Role".
+            <span key={c.id} className="flex items-center gap-1.5 text-slate-600">
+              <span aria-hidden>{c.header}</span>
               <select
                 aria-label={`Filter by ${c.header.toLowerCase()}`}
                 className="rounded-md border border-slate-300 bg-white px-1.5 py-1 text-xs"
@@ -120,7 +124,7 @@ export function DataTable<T>({
                   </option>
                 ))}
               </select>
-            </label>
+            </span>
           );
         })}
         <span className="ml-auto text-slate-500" data-testid="table-count">
