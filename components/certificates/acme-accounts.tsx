@@ -14,6 +14,7 @@ import { Card } from "../ui/card";
 import { ConfirmDialog } from "../ui/confirm";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { Textarea } from "../ui/textarea";
+import { TableScroll } from "../ui/table-scroll";
 
 export function AcmeAccounts({ accounts, canAdmin }: { accounts: AcmeAccountDto[]; canAdmin: boolean }) {
   const [creating, setCreating] = useState(false);
@@ -42,7 +43,7 @@ export function AcmeAccounts({ accounts, canAdmin }: { accounts: AcmeAccountDto[
         </p>
       ) : (
         <Card>
-          <div tabIndex={0} className="relative overflow-x-auto">
+          <TableScroll>
             <table className="w-full text-left text-sm">
               <thead className="border-b border-slate-100 text-xs uppercase tracking-wide text-slate-500">
                 <tr>
@@ -60,7 +61,7 @@ export function AcmeAccounts({ accounts, canAdmin }: { accounts: AcmeAccountDto[
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </Card>
       )}
     </section>

@@ -7,6 +7,7 @@ import type { CertificateDto, ServedCertificateDto } from "@/server/schemas/cert
 import { Card } from "../ui/card";
 import { Expiry, internalRenewalAt, NextRenewal } from "./expiry";
 import { ServedBy } from "./served";
+import { TableScroll } from "../ui/table-scroll";
 
 type Certificate = z.infer<typeof CertificateDto>;
 
@@ -32,7 +33,7 @@ export function BackendCertificates({ certificates, serverNames, served = [] }: 
             None yet. The first apply of a topology issues one to each of its web and app servers; they will be listed here with their names and expiry.
           </p>
         ) : (
-          <div tabIndex={0} className="relative overflow-x-auto">
+          <TableScroll>
             <table className="w-full text-left text-sm" aria-label="Backend certificates">
               <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
                 <tr>
@@ -75,7 +76,7 @@ export function BackendCertificates({ certificates, serverNames, served = [] }: 
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
     </Card>

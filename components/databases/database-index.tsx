@@ -1,7 +1,7 @@
 "use client";
 // The Databases section's start: each topology with database servers, leading to its replication state.
-import Link from "next/link";
 import { DataTable } from "../ui/data-table";
+import { topologyColumn } from "../topology/topology-column";
 import { useQuery } from "@tanstack/react-query";
 import { Database } from "lucide-react";
 import { useTRPC } from "../trpc";
@@ -32,16 +32,7 @@ export function DatabaseIndex() {
       label="Topologies with databases"
       rows={withDb}
       columns={[
-        {
-          id: "name",
-          header: "Topology",
-          value: (t) => t.name,
-          cell: (t) => (
-            <Link href={`/databases/${t.id}`} className="font-medium text-sky-700 hover:underline">
-              {t.name}
-            </Link>
-          ),
-        },
+        topologyColumn("/databases"),
         { id: "primary", header: "Primary", value: (t) => primaryOf(t), cell: (t) => primaryOf(t) || "no primary" },
         { id: "replicas", header: "Replicas", value: (t) => replicasOf(t), cell: (t) => replicasOf(t) },
       ]}

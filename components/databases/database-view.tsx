@@ -14,6 +14,7 @@ import { Card, CardHeader } from "../ui/card";
 import { Button } from "../ui/button";
 import { ConfirmDialog } from "../ui/confirm";
 import { useCan } from "../auth/me";
+import { TableScroll } from "../ui/table-scroll";
 
 type Member = { serverId: string; name: string; address: string; role: "primary" | "replica" };
 
@@ -81,7 +82,7 @@ export function DatabaseView({ topologyId }: { topologyId: string }) {
       {v.members.length > 0 ? (
         <Card>
           <CardHeader title="Servers" />
-          <div tabIndex={0} className="relative overflow-x-auto">
+          <TableScroll>
             <table className="w-full text-left text-sm" data-testid="database-servers">
               <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-600">
                 <tr>
@@ -132,7 +133,7 @@ export function DatabaseView({ topologyId }: { topologyId: string }) {
                 })}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </Card>
       ) : null}
       <ConfirmDialog

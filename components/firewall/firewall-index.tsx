@@ -2,6 +2,7 @@
 // The Firewall section's start: one entry per topology, each leading to its firewall.
 import Link from "next/link";
 import { DataTable } from "../ui/data-table";
+import { topologyColumn } from "../topology/topology-column";
 import { useQuery } from "@tanstack/react-query";
 import { Shield } from "lucide-react";
 import { useTRPC } from "../trpc";
@@ -42,16 +43,7 @@ export function FirewallIndex() {
       label="Topologies and their firewalls"
       rows={list.data}
       columns={[
-        {
-          id: "name",
-          header: "Topology",
-          value: (t) => t.name,
-          cell: (t) => (
-            <Link href={`/firewall/${t.id}`} className="font-medium text-sky-700 hover:underline">
-              {t.name}
-            </Link>
-          ),
-        },
+        topologyColumn("/firewall"),
         { id: "count", header: "Servers", value: (t) => t.members.length, cell: (t) => t.members.length },
         {
           id: "servers",

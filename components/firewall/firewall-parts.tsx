@@ -6,6 +6,7 @@ import { ChevronRight } from "lucide-react";
 import type { FirewallEventDto, FirewallViewDto } from "@/server/schemas/firewall";
 import { Badge, type Tone } from "../ui/badge";
 import { formatTime } from "../runs/time";
+import { TableScroll } from "../ui/table-scroll";
 
 type ServerView = FirewallViewDto["servers"][number];
 
@@ -19,7 +20,7 @@ export function originBadge(origin: string): { label: string; tone: Tone; kind: 
 export function EffectiveRules({ server, firewallOn }: { server: ServerView; firewallOn: boolean }) {
   return (
     <div className="space-y-2">
-      <div tabIndex={0} className="relative overflow-x-auto">
+      <TableScroll>
         <table className="min-w-full text-sm" aria-label={`Effective rules on ${server.name}`}>
           <thead className="text-left text-xs text-slate-500">
             <tr>
@@ -59,7 +60,7 @@ export function EffectiveRules({ server, firewallOn }: { server: ServerView; fir
             })}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {server.ruleset ? (
         <details className="group">
           <summary className="flex cursor-pointer list-none items-center gap-1 text-xs font-medium text-slate-600 hover:text-slate-900">
@@ -80,7 +81,7 @@ export function EffectiveRules({ server, firewallOn }: { server: ServerView; fir
 export function RollbackHistory({ events }: { events: FirewallEventDto[] }) {
   if (events.length === 0) return <p className="text-sm text-slate-500">No rollbacks: every rule set Rampart applied was confirmed over a new SSH connection.</p>;
   return (
-    <div tabIndex={0} className="relative overflow-x-auto">
+    <TableScroll>
       <table className="min-w-full text-sm" aria-label="Rollback history">
         <thead className="text-left text-xs text-slate-500">
           <tr>
@@ -110,6 +111,6 @@ export function RollbackHistory({ events }: { events: FirewallEventDto[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

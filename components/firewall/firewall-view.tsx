@@ -19,6 +19,7 @@ import { Textarea } from "../ui/textarea";
 import { ReachabilityMatrix } from "./reachability-matrix";
 import { EffectiveRules, RollbackHistory } from "./firewall-parts";
 import { RuleForm, type ServerChoice } from "./rule-form";
+import { TableScroll } from "../ui/table-scroll";
 
 export function FirewallView({ topologyId }: { topologyId: string }) {
   const trpc = useTRPC();
@@ -256,7 +257,7 @@ function RulesTable({
   if (rules.length === 0) return <p className="text-sm text-slate-500">No operator rules: the servers accept only what their roles need, and SSH from the control plane and admin networks.</p>;
   return (
     <>
-      <div tabIndex={0} className="relative overflow-x-auto">
+      <TableScroll>
         <table className="min-w-full text-sm" aria-label="Operator rules">
           <thead className="text-left text-xs text-slate-500">
             <tr>
@@ -307,7 +308,7 @@ function RulesTable({
             })}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       <ConfirmDialog
         open={!!deleting}
         title={`Delete the rule ${deleting?.name ?? ""}?`}

@@ -5,6 +5,7 @@
 import type { ReachabilityDto, ReachCellDto } from "@/server/schemas/reachability";
 import { cn } from "../ui/cn";
 import { formatTime } from "../runs/time";
+import { TableScroll } from "../ui/table-scroll";
 
 const SHORT = { open: "open", refused: "refused", filtered: "filtered" } as const;
 
@@ -39,7 +40,7 @@ export function ReachabilityMatrix({ reachability, serverId }: { reachability: R
           </span>
         )}
       </p>
-      <div tabIndex={0} className="relative overflow-x-auto rounded-md border border-slate-200">
+      <TableScroll className="rounded-md border border-slate-200">
         <table className="min-w-full border-collapse text-xs">
           <caption className="sr-only">Reachability: rows are sources, columns are target ports; each cell is what a TCP connect found</caption>
           <thead className="bg-slate-50">
@@ -89,7 +90,7 @@ export function ReachabilityMatrix({ reachability, serverId }: { reachability: R
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       <p className="text-xs text-slate-500">
         <span className="rounded bg-emerald-50 px-1 text-emerald-800">open</span> a connection succeeded · <span className="px-1">refused</span> the host answered with a reset ·{" "}
         <span className="px-1">filtered</span> no answer (dropped) · <span className="rounded bg-rose-100 px-1 text-rose-800">red</span> differs from the policy

@@ -10,6 +10,7 @@ import { useCan } from "../auth/me";
 import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
 import { Card, CardHeader } from "../ui/card";
+import { TableScroll } from "../ui/table-scroll";
 
 const input = "w-24 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm disabled:bg-slate-50 disabled:text-slate-600";
 
@@ -122,7 +123,7 @@ export function AlertRules() {
       ) : !rules.data ? (
         <p className="px-4 py-2 text-sm text-slate-500">Loading…</p>
       ) : (
-        <div tabIndex={0} className="relative overflow-x-auto">
+        <TableScroll>
           <table className="w-full text-sm">
             <thead className="text-left text-xs text-slate-500">
               <tr>
@@ -142,7 +143,7 @@ export function AlertRules() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </Card>
   );

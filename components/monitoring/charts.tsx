@@ -6,6 +6,7 @@ import Link from "next/link";
 import { MONITORING_RANGES, type MonitoringViewDto } from "@/server/schemas/monitoring";
 import { Badge } from "../ui/badge";
 import { TimeChart } from "./time-chart";
+import { TableScroll } from "../ui/table-scroll";
 
 const RANGE_LABELS: Record<number, string> = { 900: "15 min", 3600: "1 hour", 21600: "6 hours", 86400: "24 hours" };
 /** The charts that carry the apply and renewal markers. */
@@ -43,7 +44,7 @@ export function ServerHealthTable({ servers }: { servers: MonitoringViewDto["ser
       <h2 id="health-title" className="border-b border-slate-100 px-4 py-2 text-sm font-semibold text-slate-900">
         Servers
       </h2>
-      <div tabIndex={0} className="relative overflow-x-auto">
+      <TableScroll>
         <table className="w-full text-sm">
           <thead className="text-left text-xs text-slate-500">
             <tr>
@@ -87,7 +88,7 @@ export function ServerHealthTable({ servers }: { servers: MonitoringViewDto["ser
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </section>
   );
 }

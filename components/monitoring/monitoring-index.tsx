@@ -2,6 +2,7 @@
 // The Monitoring section's start: one entry per topology, each leading to its charts.
 import Link from "next/link";
 import { DataTable } from "../ui/data-table";
+import { topologyColumn } from "../topology/topology-column";
 import { useQuery } from "@tanstack/react-query";
 import { Activity } from "lucide-react";
 import { useTRPC } from "../trpc";
@@ -42,19 +43,7 @@ export function MonitoringIndex() {
     <DataTable
       label="Monitored topologies"
       rows={list.data}
-      columns={[
-        {
-          id: "name",
-          header: "Topology",
-          value: (t) => t.name,
-          cell: (t) => (
-            <Link href={`/monitoring/${t.id}`} className="font-medium text-sky-700 hover:underline">
-              {t.name}
-            </Link>
-          ),
-        },
-        { id: "monitored", header: "Servers monitored", value: (t) => monitored(t), cell: (t) => `${monitored(t)} of ${t.members.length}` },
-      ]}
+      columns={[topologyColumn("/monitoring"), { id: "monitored", header: "Servers monitored", value: (t) => monitored(t), cell: (t) => `${monitored(t)} of ${t.members.length}` }]}
     />
   );
 }

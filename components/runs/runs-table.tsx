@@ -9,6 +9,7 @@ import { formatDuration, formatTime } from "./time";
 import { StartSystemCheckButton } from "./start-system-check";
 import { runKindLabel } from "@/server/schemas/run-kinds";
 import { DataTable } from "../ui/data-table";
+import { TableScroll } from "../ui/table-scroll";
 
 // The labels live with the kinds' policy, in the one registry.
 export { runKindLabel };
@@ -101,7 +102,7 @@ type RunRow = {
 /** Runs as a table: kind (a link to the run), status, who asked, when, how long, how it ended. */
 export function RunRowsTable({ runs, rowTestId, showIds = false, label }: { runs: RunRow[]; rowTestId: string; showIds?: boolean; label?: string }) {
   return (
-    <div tabIndex={0} className="relative overflow-x-auto">
+    <TableScroll>
       <table className="w-full text-left text-sm" aria-label={label}>
         <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
           <tr>
@@ -135,6 +136,6 @@ export function RunRowsTable({ runs, rowTestId, showIds = false, label }: { runs
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

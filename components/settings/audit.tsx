@@ -7,6 +7,7 @@ import { Input, Select } from "../ui/field";
 import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
 import { formatTime } from "../runs/time";
+import { TableScroll } from "../ui/table-scroll";
 
 export function AuditPanel() {
   const trpc = useTRPC();
@@ -45,7 +46,7 @@ export function AuditPanel() {
         {rows.length === 0 && !entries.isPending ? (
           <p className="p-4 text-sm text-slate-500">No audit entries match. Every change made in Rampart, and every sign-in, is recorded here.</p>
         ) : (
-          <div tabIndex={0} className="relative overflow-x-auto">
+          <TableScroll>
             <table className="w-full text-left text-sm">
               <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
                 <tr>
@@ -78,7 +79,7 @@ export function AuditPanel() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </Card>
       {entries.hasNextPage ? (

@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "../trpc";
 import { Card, CardHeader } from "../ui/card";
+import { TableScroll } from "../ui/table-scroll";
 
 export function ConfigTable() {
   const trpc = useTRPC();
@@ -20,7 +21,7 @@ export function ConfigTable() {
   return (
     <Card>
       <CardHeader title="Configuration" description="Read from the environment at start; change it in the environment or .env and restart." />
-      <div tabIndex={0} className="relative overflow-x-auto">
+      <TableScroll>
         <table className="w-full text-sm">
           <tbody className="divide-y divide-slate-100">
             {rows.map(([name, label, value]) => (
@@ -32,7 +33,7 @@ export function ConfigTable() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </Card>
   );
 }

@@ -10,6 +10,7 @@ import { useTRPC } from "../trpc";
 import { Badge, type Tone } from "../ui/badge";
 import { Card, CardHeader } from "../ui/card";
 import { formatTime } from "../runs/time";
+import { TableScroll } from "../ui/table-scroll";
 
 const STATES: Record<OverviewDto["topologies"][number]["state"], { label: string; tone: Tone }> = {
   "in-sync": { label: "in sync", tone: "success" },
@@ -55,7 +56,7 @@ export function InfrastructureOverview() {
             .
           </p>
         ) : (
-          <div tabIndex={0} className="relative overflow-x-auto">
+          <TableScroll>
             <table className="w-full text-sm" data-testid="overview-topologies">
               <thead className="text-left text-xs text-slate-500">
                 <tr>
@@ -93,7 +94,7 @@ export function InfrastructureOverview() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </Card>
       <div className="grid gap-4 lg:grid-cols-2">

@@ -16,6 +16,7 @@ import { applyServerErrors } from "../auth/server-errors";
 import { Button } from "../ui/button";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { cn } from "../ui/cn";
+import { TableScroll } from "../ui/table-scroll";
 
 type AppDto = TopologyDto["app"];
 interface EnvRow {
@@ -209,7 +210,7 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
             are set by Rampart.
           </p>
           {env.fields.length > 0 ? (
-            <div tabIndex={0} className="relative overflow-x-auto rounded-lg border border-slate-200">
+            <TableScroll className="rounded-lg border border-slate-200">
               <table className="w-full text-left text-sm" aria-label="Environment variables">
                 <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
                   <tr>
@@ -295,7 +296,7 @@ export function AppForm({ topology }: { topology: Pick<TopologyDto, "id" | "app"
                   })}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
           ) : (
             <p className="text-sm text-slate-500">No variables. Add one for each setting the app reads from its environment.</p>
           )}

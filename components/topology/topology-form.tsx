@@ -18,6 +18,7 @@ import { Button } from "../ui/button";
 import { Field, FormError, Input, Select } from "../ui/field";
 import { cn } from "../ui/cn";
 import { applyServerErrors } from "../auth/server-errors";
+import { TableScroll } from "../ui/table-scroll";
 
 type Row = { roles: Role[]; monitoring: boolean };
 type Rows = Record<string, Row>;
@@ -164,7 +165,7 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
               , then give them roles here.
             </p>
           ) : (
-            <div tabIndex={0} className="relative overflow-x-auto rounded-lg border border-slate-200">
+            <TableScroll className="rounded-lg border border-slate-200">
               <table className="w-full text-left text-sm" aria-label="Servers and roles">
                 <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
                   <tr>
@@ -244,7 +245,7 @@ export function TopologyForm({ initial, onDone }: { initial?: TopologyDto; onDon
                   })}
                 </tbody>
               </table>
-            </div>
+            </TableScroll>
           )}
           {membersError ? (
             <p role="alert" className="text-xs text-rose-700">

@@ -16,6 +16,7 @@ import {
 } from "@tanstack/react-table";
 import { ArrowDown, ArrowUp, ArrowUpDown } from "lucide-react";
 import { Button } from "./button";
+import { TableScroll } from "./table-scroll";
 
 export interface DataColumn<T> {
   id: string;
@@ -131,7 +132,7 @@ export function DataTable<T>({
           {shown === rows.length ? `${rows.length} ${rows.length === 1 ? "row" : "rows"}` : `${shown} of ${rows.length}`}
         </span>
       </div>
-      <div tabIndex={0} className="relative overflow-x-auto">
+      <TableScroll>
         <table className="w-full text-left text-sm" aria-label={label}>
           <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
             {table.getHeaderGroups().map((hg) => (
@@ -179,7 +180,7 @@ export function DataTable<T>({
             ) : null}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       {pages > 1 ? (
         <div className="flex items-center justify-end gap-2 border-t border-slate-100 px-4 py-2 text-xs text-slate-600">
           <Button variant="secondary" className="px-2 py-1 text-xs" onClick={() => table.previousPage()} disabled={!table.getCanPreviousPage()}>
